@@ -1,0 +1,45 @@
+# The two commands: `make demo` and `make test`. Everything else is a step they share.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck check env lock bench clean
+
+env: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
+	touch $(STAMP)
+
+demo: $(STAMP)
+	@cd examples/iris && ../../$(BIN)/reefline run
+	@echo
+	@echo "Outputs:  examples/iris/out/ (report.md has the winner)"
+	@echo "Runs:     cd examples/iris && ../../$(BIN)/reefline runs"
+	@echo "Jobs:     cd examples/iris && ../../$(BIN)/reefline show last"
+	@echo "Logs:     cd examples/iris && ../../$(BIN)/reefline logs last"
+	@echo "Run 'make demo' again: every job is cached."
+
+test: $(STAMP) lint typecheck
+	$(BIN)/pytest -q -n 2 -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+# Re-resolve the lock file after editing dependencies in pyproject.toml (needs uv on PATH).
+lock:
+	uv pip compile pyproject.toml --extra dev --extra examples -o requirements.lock --python-version 3.11
+
+bench: $(STAMP)
+	$(BIN)/python bench/engine_overhead.py
+
+clean:
+	rm -rf $(VENV) .reefline examples/iris/.reefline examples/iris/out

@@ -1,0 +1,1 @@
+"""Runs plans: a durable state machine in the store; ready steps go to an executor."""

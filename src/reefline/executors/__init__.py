@@ -1,0 +1,1 @@
+"""Executors run plan steps. Each backend is one module implementing :class:`Executor`."""

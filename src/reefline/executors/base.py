@@ -1,0 +1,78 @@
+"""The executor protocol: the only thing the engine knows about where a step runs.
+
+Call order for one attempt, from one engine worker thread::
+
+    handle = executor.start(step, ctx, log)   # may raise StartError; the step did not run
+    result = executor.wait(handle)            # blocks; calls `log` for each line meanwhile
+    executor.destroy(handle)                  # always, also after a failed wait
+
+``cancel(handle)`` may be called from any thread at any time after ``start`` returned, also
+more than once and after the step ended: it asks the step to stop (SIGTERM to the process tree),
+and kills it after ``grace`` seconds. ``wait`` then returns a result with ``canceled=True``.
+``destroy`` is idempotent and leaves no process or temporary file of the attempt behind.
+
+Executors see only :mod:`reefline.plan` types and the :class:`StepContext` the engine gives them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, Literal, Protocol
+
+from reefline.plan.ir import Step
+
+Stream = Literal["stdout", "stderr", "system"]
+LogSink = Callable[[Stream, float, str], None]
+"""Receives (stream, unix timestamp, line without newline). Called from executor threads."""
+
+
+@dataclass(frozen=True, slots=True)
+class StepContext:
+    """Everything about one attempt that is not in the step itself."""
+
+    run_id: int
+    attempt: int
+    workspace: Path
+    env: Mapping[str, str]
+    """The full environment of the attempt (the executor adds nothing but PATH-like basics)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    exit_code: int | None
+    started_at: float
+    finished_at: float
+    error: str | None = None
+    """Human reason when the step did not end by itself with exit code 0."""
+    timed_out: bool = False
+    canceled: bool = False
+    cpu_seconds: float | None = None
+    peak_rss_bytes: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out and not self.canceled
+
+
+class StartError(Exception):
+    """The step could not be started (missing interpreter, bad workspace); it never ran."""
+
+
+class StepHandle(Protocol):
+    """Opaque to the engine; each executor defines its own."""
+
+
+class Executor(Protocol):
+    name: ClassVar[str]
+    supports_cancel: ClassVar[bool]
+    supports_timeout: ClassVar[bool]
+
+    def start(self, step: Step, ctx: StepContext, log: LogSink) -> StepHandle: ...
+
+    def wait(self, handle: StepHandle) -> StepResult: ...
+
+    def cancel(self, handle: StepHandle, grace: float = 5.0) -> None: ...
+
+    def destroy(self, handle: StepHandle) -> None: ...

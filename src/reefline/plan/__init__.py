@@ -1,0 +1,4 @@
+"""Spec -> backend-neutral plan. Pure: no I/O, no processes, no database.
+
+Imports only :mod:`reefline.spec`.
+"""

@@ -1,0 +1,180 @@
+"""The ``reefline.yaml`` language as pydantic models.
+
+These models are the single source of truth for the language: the loader validates against them,
+``reefline schema`` publishes their JSON Schema, and the descriptions below are the hover docs.
+Shape checks live here; cross-references (needs, from, types, stages, expressions) live in the linter.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Scalar = str | int | float | bool
+Duration = Annotated[
+    str | int | float,
+    Field(description="Seconds as a number, or a duration such as `90s`, `10m`, `1h30m`."),
+]
+When = Literal["on_success", "on_failure", "always", "manual"]
+ParamType = Literal["str", "int", "float", "bool", "list"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class Param(_Model):
+    """A typed experiment parameter, overridable per run with ``-p name=value``."""
+
+    type: ParamType | None = Field(None, description="Value type; inferred from `default` when omitted.")
+    default: Scalar | list[Scalar] | None = Field(None, description="Value used when no override is given.")
+    description: str | None = Field(None, description="What the parameter controls.")
+    choices: list[Scalar] | None = Field(None, description="Allowed values; an override outside them is an error.")
+
+
+class Retry(_Model):
+    """How often a failing job is attempted again."""
+
+    max: int = Field(0, ge=0, le=10, description="Extra attempts after the first one fails (0-10).")
+    delay: Duration = Field(0, description="Wait before the first retry.")
+    backoff: float = Field(2.0, ge=1.0, le=10.0, description="Multiplier applied to `delay` on every retry.")
+
+
+class Artifact(_Model):
+    """A typed file or directory a job produces."""
+
+    path: str = Field(description="Path relative to the workspace; may use `${{ }}` templating.")
+    type: str = Field("file", description="Artifact type: a predefined type or one declared in `types`.")
+    description: str | None = Field(None, description="What the artifact holds.")
+
+
+class Input(_Model):
+    """A typed file a job reads: a path in the workspace, or another job's output (`from: job.output`)."""
+
+    path: str | None = Field(None, description="Path relative to the workspace (not with `from`).")
+    from_: str | None = Field(
+        None,
+        alias="from",
+        description="`job.output`: use that job's output. The reference is a dependency edge.",
+    )
+    type: str | None = Field(None, description="Expected artifact type; checked against the producer's type.")
+    description: str | None = Field(None, description="What the input is used for.")
+
+
+class ArtifactType(_Model):
+    """A custom artifact type, e.g. `dataset/iris` extending `dataset/csv`."""
+
+    extends: str = Field("file", description="The type this one refines; edges accept a subtype.")
+    description: str | None = Field(None, description="What artifacts of this type hold.")
+    json_schema: dict[str, Any] | None = Field(
+        None, alias="schema", description="JSON Schema the file must satisfy (for JSON types)."
+    )
+
+
+class Defaults(_Model):
+    """Settings every job inherits unless it sets its own."""
+
+    timeout: Duration | None = Field(None, description="Default job timeout.")
+    retry: Retry | int | None = Field(None, description="Default retry policy (or a number of retries).")
+    env: dict[str, Scalar] = Field(default_factory=dict, description="Environment for every job.")
+    cache: bool | None = Field(None, description="Whether jobs may be skipped when their inputs did not change.")
+    image: str | None = Field(None, description="Container image (not supported yet).")
+    executor: str | None = Field(None, description="Executor backend (not supported yet).")
+    resources: dict[str, Any] | None = Field(None, description="cpu, memory, gpu (not supported yet).")
+
+
+class Job(_Model):
+    """A node of the pipeline graph: one unit of work that runs in the workspace."""
+
+    stage: str | None = Field(None, description="Stage the job belongs to; defaults to the first stage.")
+    description: str | None = Field(None, description="What the job does.")
+    needs: list[str] | None = Field(
+        None,
+        description="Jobs that must finish first. When set, stage order no longer adds dependencies.",
+    )
+    script: str | list[str] | None = Field(
+        None, description="Shell lines run in one bash session with `set -eo pipefail`."
+    )
+    run: str | None = Field(None, description="Python entry point `module:function` in the workspace.")
+    env: dict[str, Scalar] = Field(default_factory=dict, description="Environment variables for the job.")
+    timeout: Duration | None = Field(None, description="Kill the job (its whole process tree) after this long.")
+    retry: Retry | int | None = Field(None, description="Retry policy, or a number of retries.")
+    allow_failure: bool = Field(False, description="A failure of this job does not fail the run.")
+    when: When = Field(
+        "on_success",
+        description="on_success: after its needs succeed; on_failure: only if an upstream job failed; "
+        "always: whatever happened upstream.",
+    )
+    if_: str | None = Field(
+        None, alias="if", description="Expression over params, variables and matrix; the job is skipped if false."
+    )
+    matrix: dict[str, list[Scalar]] | None = Field(
+        None, description="Expand into one job per combination, named e.g. `train[model=tree]`."
+    )
+    inputs: dict[str, Input] = Field(default_factory=dict, description="Named, typed inputs.")
+    outputs: dict[str, Artifact] = Field(default_factory=dict, description="Named, typed outputs.")
+    metrics: str | None = Field(
+        None,
+        description="Path of a JSON file of numbers the job writes; stored per run. It is also an output "
+        "named `metrics` of type `metrics/json`.",
+    )
+    cache: bool | None = Field(
+        None, description="Skip the job when its definition and inputs are unchanged (default: true)."
+    )
+    # Reserved for later issues: accepted by the model so the linter can say "not supported yet".
+    image: str | None = Field(None, description="Container image (not supported yet).")
+    executor: str | None = Field(None, description="Executor backend (not supported yet).")
+    services: list[Any] | None = Field(None, description="Sidecar containers (not supported yet).")
+    uses: str | None = Field(None, description="Library operation `name@version` (not supported yet).")
+    with_: dict[str, Any] | None = Field(None, alias="with", description="Arguments of `uses` (not supported yet).")
+    lua: str | None = Field(None, description="Lua script step (not supported yet).")
+    resources: dict[str, Any] | None = Field(None, description="cpu, memory, gpu (not supported yet).")
+    extends: str | list[str] | None = Field(None, description="Job templates to reuse (not supported yet).")
+
+    def script_lines(self) -> list[str]:
+        if self.script is None:
+            return []
+        return [self.script] if isinstance(self.script, str) else list(self.script)
+
+
+class Pipeline(_Model):
+    """A `reefline.yaml` file: a typed graph of jobs."""
+
+    version: Literal[1] = Field(description="Version of the pipeline language. Always 1 for now.")
+    name: str = Field(description="Pipeline name, shown in `reefline runs`.")
+    description: str | None = Field(None, description="What the pipeline is for.")
+    board: str | None = Field(None, description="Board the pipeline is shown on in the server's UI.")
+    params: dict[str, Param | Scalar | list[Scalar]] = Field(
+        default_factory=dict,
+        description="Experiment parameters: a plain value, or `{type, default, description, choices}`.",
+    )
+    variables: dict[str, Scalar] = Field(
+        default_factory=dict, description="Plain environment variables for every job."
+    )
+    defaults: Defaults = Field(default_factory=Defaults, description="Settings every job inherits.")
+    stages: list[str] = Field(
+        default_factory=lambda: ["default"],
+        description="Ordered stages. A job without `needs` waits for every job of earlier stages.",
+    )
+    types: dict[str, ArtifactType] = Field(default_factory=dict, description="Custom artifact types.")
+    jobs: dict[str, Job] = Field(description="The jobs, by name.")
+    # Reserved for later issues.
+    secrets: list[str] | None = Field(None, description="Secret names (not supported yet).")
+    schedule: list[Any] | None = Field(None, description="Cron schedules (not supported yet).")
+    triggers: list[Any] | dict[str, Any] | None = Field(None, description="Webhook triggers (not supported yet).")
+    include: list[Any] | str | None = Field(None, description="Files or libraries to include (not supported yet).")
+
+
+UNSUPPORTED_JOB_KEYS: tuple[str, ...] = (
+    "image",
+    "executor",
+    "services",
+    "uses",
+    "with",
+    "lua",
+    "resources",
+    "extends",
+)
+UNSUPPORTED_PIPELINE_KEYS: tuple[str, ...] = ("secrets", "schedule", "triggers", "include")
+UNSUPPORTED_DEFAULTS_KEYS: tuple[str, ...] = ("image", "executor", "resources")

@@ -1,0 +1,158 @@
+"""The database schema (SQLAlchemy Core). Alembic migrations in ``migrations/`` must match it.
+
+Times are unix seconds (float) so SQLite and PostgreSQL compare them the same way.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+pipelines = Table(
+    "pipelines",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("source_path", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("name", "source_path"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("pipeline_id", Integer, ForeignKey("pipelines.id", ondelete="CASCADE"), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("trigger", String(32), nullable=False),  # cli | retry | api | schedule | webhook
+    Column("reason", Text),  # why it failed or was canceled, e.g. "interrupted: ..."
+    Column("spec_text", Text, nullable=False),
+    Column("spec_path", Text, nullable=False),
+    Column("spec_hash", String(64), nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("workspace", Text, nullable=False),
+    Column("options", JSON, nullable=False),  # only/from/no_cache/parallelism as given
+    Column("created_at", Float, nullable=False),
+    Column("started_at", Float),
+    Column("finished_at", Float),
+    Column("owner_host", String(255)),
+    Column("owner_pid", Integer),
+    Column("heartbeat_at", Float),
+    Column("cancel_requested", Boolean, nullable=False, default=False),
+    Index("ix_runs_state", "state"),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(300), nullable=False),  # step id, e.g. "train[model=tree]"
+    Column("job", String(200), nullable=False),  # job key in the spec, e.g. "train"
+    Column("stage", String(200), nullable=False),
+    Column("position", Integer, nullable=False),  # topological order in the plan
+    Column("matrix", JSON, nullable=False),
+    Column("needs", JSON, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("reason", Text),  # why skipped / failed / cached
+    Column("cache_key", String(64)),
+    Column("cached_from_job_id", Integer, ForeignKey("jobs.id", ondelete="SET NULL")),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("exit_code", Integer),
+    Column("allow_failure", Boolean, nullable=False, default=False),
+    Column("started_at", Float),
+    Column("finished_at", Float),
+    UniqueConstraint("run_id", "name"),
+    Index("ix_jobs_cache_key", "cache_key", "state"),
+)
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("job_id", Integer, ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("exit_code", Integer),
+    Column("error", Text),
+    Column("started_at", Float),
+    Column("finished_at", Float),
+    Column("cpu_seconds", Float),
+    Column("peak_rss_bytes", BigInteger),
+    UniqueConstraint("job_id", "number"),
+)
+
+log_lines = Table(
+    "log_lines",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("job_id", Integer, ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("ts", Float, nullable=False),
+    Column("stream", String(8), nullable=False),  # stdout | stderr | system
+    Column("text", Text, nullable=False),
+    Index("ix_log_lines_run", "run_id", "id"),
+    Index("ix_log_lines_job", "job_id", "id"),
+)
+
+outputs = Table(
+    "outputs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("job_id", Integer, ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("type", String(200), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    UniqueConstraint("job_id", "name", "path"),
+    Index("ix_outputs_sha256", "sha256"),
+)
+
+metrics = Table(
+    "metrics",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("job_id", Integer, ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(300), nullable=False),  # dotted path into the JSON, e.g. "test.accuracy"
+    Column("value", Float, nullable=False),
+    UniqueConstraint("job_id", "key"),
+)
+
+inputs = Table(
+    "inputs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("job_id", Integer, ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("type", String(200), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("producer_job_id", Integer, ForeignKey("jobs.id", ondelete="SET NULL")),
+    Index("ix_inputs_job", "job_id"),
+)
