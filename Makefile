@@ -16,7 +16,7 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	@cd examples/iris && ../../$(BIN)/reefline run
+	@cd examples/iris && PATH="$(CURDIR)/$(BIN):$$PATH" reefline run
 	@echo
 	@echo "Outputs:  examples/iris/out/ (report.md has the winner)"
 	@echo "Runs:     cd examples/iris && ../../$(BIN)/reefline runs"

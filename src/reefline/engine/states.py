@@ -37,7 +37,8 @@ _JOB_TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     JobState.PENDING: frozenset(
         {JobState.QUEUED, JobState.SKIPPED, JobState.CACHED, JobState.CANCELED, JobState.FAILED}
     ),
-    JobState.QUEUED: frozenset({JobState.RUNNING, JobState.CANCELED, JobState.FAILED, JobState.PENDING}),
+    # queued -> cached: the cache lookup runs while the job waits for a slot.
+    JobState.QUEUED: frozenset({JobState.RUNNING, JobState.CACHED, JobState.CANCELED, JobState.FAILED}),
     # running -> queued is a retry: the attempt failed and another one is due.
     JobState.RUNNING: frozenset(
         {JobState.SUCCESS, JobState.FAILED, JobState.CANCELED, JobState.QUEUED}

@@ -1,0 +1,142 @@
+"""Cache keys and the work done around a step off the engine thread: hashing inputs and outputs.
+
+A key covers the step's definition hash, the content of its inputs, the outputs of every step it
+directly depends on (so a change upstream re-runs it even without declared inputs) and, for a
+Python entry point, the source file of its module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from reefline.artifacts.hashing import ArtifactError, Digest, Hasher
+from reefline.plan.ir import OutputRef, PythonCommand, Step
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactRecord:
+    name: str
+    path: str
+    type: str
+    sha256: str
+    size: int
+    producer: str | None = None  # step id
+
+
+@dataclass(frozen=True, slots=True)
+class CacheHit:
+    job_id: int
+    outputs: list[ArtifactRecord]
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    key: str
+    inputs: list[ArtifactRecord]
+    hit: CacheHit | None = None
+    error: str | None = None
+
+
+CacheLookup = Callable[[str], CacheHit | None]
+
+
+def module_file(workspace: Path, entry: str) -> str | None:
+    module = entry.split(":", 1)[0].replace(".", "/")
+    for candidate in (f"{module}.py", f"{module}/__init__.py"):
+        if (workspace / candidate).is_file():
+            return candidate
+    return None
+
+
+def prepare(
+    step: Step,
+    hasher: Hasher,
+    upstream_outputs: Mapping[str, tuple[OutputRef, ...]],
+    lookup: CacheLookup | None,
+) -> Prepared:
+    """Hash inputs, build the key, and find a reusable earlier result whose outputs are intact."""
+    inputs: list[ArtifactRecord] = []
+    parts: list[tuple[str, ...]] = [("definition", step.definition_hash)]
+    try:
+        for ref in step.inputs:
+            producers = [p for p, _ in ref.producers] or [None] * len(ref.paths)
+            for path, producer in zip(ref.paths, producers, strict=True):
+                digest = _input_digest(hasher, ref.name, path, producer)
+                inputs.append(ArtifactRecord(ref.name, path, ref.type, digest.sha256, digest.size, producer))
+                parts.append(("input", ref.name, path, digest.sha256))
+        for up_id, outs in sorted(upstream_outputs.items()):
+            for out in outs:
+                parts.append(("upstream", up_id, out.name, _optional_sha(hasher, out.path)))
+        if isinstance(step.command, PythonCommand):
+            code = module_file(hasher.workspace, step.command.entry)
+            if code is not None:
+                parts.append(("code", code, hasher.digest(code).sha256))
+    except ArtifactError as exc:
+        return Prepared("", inputs, error=str(exc))
+    key = hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+    if lookup is None or not step.cacheable:
+        return Prepared(key, inputs)
+    hit = lookup(key)
+    if hit is not None and _intact(hasher, hit.outputs):
+        return Prepared(key, inputs, hit)
+    return Prepared(key, inputs)
+
+
+def _input_digest(hasher: Hasher, name: str, path: str, producer: str | None) -> Digest:
+    try:
+        return hasher.digest(path)
+    except ArtifactError as exc:
+        source = f"; it is made by {producer!r}: run that job first" if producer else ""
+        raise ArtifactError(f"input {name!r}: {exc}{source}") from exc
+
+
+def _optional_sha(hasher: Hasher, path: str) -> str:
+    try:
+        return hasher.digest(path).sha256
+    except ArtifactError:
+        return "missing"
+
+
+def _intact(hasher: Hasher, outputs: list[ArtifactRecord]) -> bool:
+    for out in outputs:
+        try:
+            if hasher.digest(out.path).sha256 != out.sha256:
+                return False
+        except ArtifactError:
+            return False
+    return True
+
+
+def collect_outputs(step: Step, hasher: Hasher) -> tuple[list[ArtifactRecord], dict[str, float], str | None]:
+    """Hash what the step promised to produce; read its metrics. Returns (outputs, metrics, error)."""
+    records: list[ArtifactRecord] = []
+    for out in step.outputs:
+        try:
+            digest = hasher.digest(out.path)
+        except ArtifactError as exc:
+            return records, {}, f"declared output {out.name!r} ({out.path}) was not produced: {exc}"
+        records.append(ArtifactRecord(out.name, out.path, out.type, digest.sha256, digest.size))
+    metrics: dict[str, float] = {}
+    if step.metrics is not None:
+        path = next(o.path for o in step.outputs if o.name == step.metrics)
+        try:
+            metrics = flatten_metrics(json.loads((hasher.workspace / path).read_text()))
+        except (OSError, ValueError) as exc:
+            return records, {}, f"metrics file {path} is not valid JSON: {exc}"
+    return records, metrics, None
+
+
+def flatten_metrics(doc: object, prefix: str = "") -> dict[str, float]:
+    """``{"test": {"accuracy": 0.9}}`` → ``{"test.accuracy": 0.9}``; non-numbers are ignored."""
+    out: dict[str, float] = {}
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            out.update(flatten_metrics(value, f"{prefix}{key}."))
+    elif isinstance(doc, int | float) and not isinstance(doc, bool) and math.isfinite(doc):
+        out[prefix.rstrip(".")] = float(doc)
+    return out

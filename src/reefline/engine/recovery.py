@@ -1,0 +1,55 @@
+"""Runs whose process died (kill -9, power loss) are closed as failed, never left running."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+
+import sqlalchemy as sa
+
+from reefline.engine.states import TERMINAL_JOB_STATES, JobState, RunState
+from reefline.store import repo
+
+STALE_AFTER = 30.0
+"""Seconds without a heartbeat after which a run on another host counts as interrupted."""
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover_interrupted(db: sa.Engine, *, now: float | None = None) -> list[int]:
+    """Mark every run whose owner is gone as failed; returns their ids."""
+    now = time.time() if now is None else now
+    host = socket.gethostname()
+    with db.begin() as conn:
+        runs = repo.find_interrupted_runs(
+            conn, host=host, is_alive=pid_alive, now=now, stale_after=STALE_AFTER
+        )
+        for run in runs:
+            reason = f"interrupted: the reefline process (pid {run.owner_pid} on {run.owner_host}) ended"
+            for job in repo.list_jobs(conn, run.id):
+                if JobState(job.state) in TERMINAL_JOB_STATES:
+                    continue
+                started = JobState(job.state) is JobState.RUNNING
+                repo.update_job(
+                    conn,
+                    job.id,
+                    state=str(JobState.FAILED if started else JobState.CANCELED),
+                    reason=reason,
+                    finished_at=now,
+                )
+                for attempt in repo.list_attempts(conn, job.id):
+                    if attempt.finished_at is None:
+                        repo.update_attempt(
+                            conn, attempt.id, state=str(JobState.FAILED), error=reason, finished_at=now
+                        )
+            repo.update_run(conn, run.id, state=str(RunState.FAILED), reason=reason, finished_at=now)
+    return [run.id for run in runs]

@@ -1,0 +1,262 @@
+"""Compile a validated :class:`Pipeline` and resolved params into a :class:`Plan`.
+
+Pure: no files are read. The linter has already rejected unknown references, cycles and bad
+types; what can still go wrong here only shows after matrix expansion (two steps writing the
+same path) and is raised as :class:`PlanError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from reefline.plan.graph import topological_order
+from reefline.plan.ir import (
+    Command,
+    InputRef,
+    OutputRef,
+    Plan,
+    PythonCommand,
+    RetryPolicy,
+    ShellCommand,
+    Step,
+    When,
+)
+from reefline.plan.matrix import Expansion, expand, format_value, matches
+from reefline.spec.durations import parse_duration
+from reefline.spec.expressions import evaluate, parse_expression
+from reefline.spec.models import Job, Pipeline, Retry
+from reefline.spec.templating import render
+
+METRICS_OUTPUT = "metrics"
+METRICS_TYPE = "metrics/json"
+
+
+class PlanError(ValueError):
+    """The spec is valid on its own but cannot be turned into a plan."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Node:
+    job_name: str
+    job: Job
+    expansion: Expansion
+    stage: str
+
+
+def compile_plan(pipeline: Pipeline, params: Mapping[str, Any]) -> Plan:
+    base = {"params": dict(params)}
+    variables = {k: render(str(v), base) for k, v in pipeline.variables.items()}
+    nodes = _expand_jobs(pipeline)
+    by_job: dict[str, list[_Node]] = {}
+    for node in nodes:
+        by_job.setdefault(node.job_name, []).append(node)
+    outputs_of = {node.expansion.step_id: _outputs(node, params, variables) for node in nodes}
+
+    steps: dict[str, Step] = {}
+    for node in nodes:
+        steps[node.expansion.step_id] = _compile_step(
+            pipeline, node, by_job, outputs_of, params, variables
+        )
+    _check_unique_outputs(steps.values())
+    order = topological_order({sid: step.needs for sid, step in steps.items()})
+    return Plan(
+        pipeline=pipeline.name,
+        steps=tuple(steps[sid] for sid in order),
+        params=tuple(sorted(params.items())),
+    )
+
+
+def _expand_jobs(pipeline: Pipeline) -> list[_Node]:
+    first_stage = pipeline.stages[0]
+    return [
+        _Node(name, job, expansion, job.stage or first_stage)
+        for name, job in pipeline.jobs.items()
+        for expansion in expand(name, job.matrix)
+    ]
+
+
+def _context(node: _Node, params: Mapping[str, Any], variables: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "params": dict(params),
+        "variables": dict(variables),
+        "matrix": {k: format_value(v) for k, v in node.expansion.values},
+        "job": {"name": node.expansion.step_id},
+    }
+
+
+def _outputs(node: _Node, params: Mapping[str, Any], variables: Mapping[str, str]) -> list[OutputRef]:
+    context = _context(node, params, variables)
+    outs = [
+        OutputRef(name, render(art.path, context), art.type) for name, art in node.job.outputs.items()
+    ]
+    if node.job.metrics:
+        outs.append(OutputRef(METRICS_OUTPUT, render(node.job.metrics, context), METRICS_TYPE))
+    return outs
+
+
+def _compile_step(
+    pipeline: Pipeline,
+    node: _Node,
+    by_job: Mapping[str, list[_Node]],
+    outputs_of: Mapping[str, list[OutputRef]],
+    params: Mapping[str, Any],
+    variables: Mapping[str, str],
+) -> Step:
+    job = node.job
+    sid = node.expansion.step_id
+    matrix = node.expansion.as_dict()
+    context = _context(node, params, variables)
+
+    needs: dict[str, None] = {}  # ordered set
+    if job.needs is None:
+        stage_index = pipeline.stages.index(node.stage)
+        for other in by_job.values():
+            for other_node in other:
+                if pipeline.stages.index(other_node.stage) < stage_index:
+                    needs[other_node.expansion.step_id] = None
+    else:
+        for name in job.needs:
+            for other_node in by_job[name]:
+                needs[other_node.expansion.step_id] = None
+
+    inputs: list[InputRef] = []
+    for name, decl in job.inputs.items():
+        if decl.from_ is None:
+            path = render(decl.path or "", context)
+            inputs.append(InputRef(name, (path,), decl.type or "file"))
+            continue
+        producer_job, output_name = decl.from_.split(".", 1)
+        producers = [p for p in by_job[producer_job] if matches(matrix, p.expansion.as_dict())]
+        refs: list[tuple[str, str]] = []
+        paths: list[str] = []
+        out_type = decl.type or "file"
+        for producer in producers:
+            pid = producer.expansion.step_id
+            out = next(o for o in outputs_of[pid] if o.name == output_name)
+            refs.append((pid, output_name))
+            paths.append(out.path)
+            out_type = decl.type or out.type
+            needs[pid] = None
+        inputs.append(InputRef(name, tuple(paths), out_type, tuple(refs)))
+
+    outputs = outputs_of[sid]
+    context["inputs"] = {i.name: {"path": list(i.paths) if len(i.paths) > 1 else i.paths[0]} for i in inputs}
+    context["outputs"] = {o.name: {"path": o.path} for o in outputs}
+
+    command = _command(job, context)
+    env = _env(pipeline, job, context, variables, inputs, outputs, sid, matrix, params)
+    step = Step(
+        id=sid,
+        job=node.job_name,
+        stage=node.stage,
+        command=command,
+        env=env,
+        needs=tuple(needs),
+        inputs=tuple(inputs),
+        outputs=tuple(outputs),
+        metrics=METRICS_OUTPUT if job.metrics else None,
+        matrix=tuple((k, format_value(v)) for k, v in node.expansion.values),
+        timeout=_timeout(pipeline, job),
+        retry=_retry(job.retry if job.retry is not None else pipeline.defaults.retry),
+        allow_failure=job.allow_failure,
+        when=When(job.when),
+        skip_reason=_skip_reason(job, context),
+        cache=_pick(job.cache, pipeline.defaults.cache, True),
+    )
+    return _with_hash(step)
+
+
+def _command(job: Job, context: Mapping[str, Any]) -> Command:
+    if job.run is not None:
+        return PythonCommand(render(job.run, context))
+    return ShellCommand(tuple(render(line, context) for line in job.script_lines()))
+
+
+def _env(
+    pipeline: Pipeline,
+    job: Job,
+    context: Mapping[str, Any],
+    variables: Mapping[str, str],
+    inputs: list[InputRef],
+    outputs: list[OutputRef],
+    sid: str,
+    matrix: Mapping[str, Any],
+    params: Mapping[str, Any],
+) -> tuple[tuple[str, str], ...]:
+    env: dict[str, str] = dict(variables)
+    for key, value in {**pipeline.defaults.env, **job.env}.items():
+        env[key] = render(format_value(value), context)
+    env["REEFLINE_JOB"] = sid
+    if job.run is not None:
+        # A Python entry point receives every param, so each one is part of its definition;
+        # a script depends only on the params its lines mention through ${{ params.x }}.
+        env["REEFLINE_CONTEXT"] = json.dumps(
+            {
+                "job": sid,
+                "inputs": {i.name: list(i.paths) if len(i.paths) > 1 else i.paths[0] for i in inputs},
+                "outputs": {o.name: o.path for o in outputs},
+                "params": dict(params),
+                "matrix": dict(matrix),
+            },
+            sort_keys=True,
+            default=str,
+        )
+    return tuple(sorted(env.items()))
+
+
+def _timeout(pipeline: Pipeline, job: Job) -> float | None:
+    value = job.timeout if job.timeout is not None else pipeline.defaults.timeout
+    return None if value is None else parse_duration(value)
+
+
+def _retry(value: Retry | int | None) -> RetryPolicy:
+    if value is None:
+        return RetryPolicy()
+    if isinstance(value, int):
+        return RetryPolicy(max=value)
+    return RetryPolicy(max=value.max, delay=parse_duration(value.delay), backoff=value.backoff)
+
+
+def _skip_reason(job: Job, context: Mapping[str, Any]) -> str | None:
+    if job.if_ is None:
+        return None
+    if evaluate(parse_expression(job.if_), context):
+        return None
+    return f"if: {job.if_.strip()} is false"
+
+
+def _pick(*values: bool | None) -> bool:
+    return next(v for v in values if v is not None)
+
+
+def _with_hash(step: Step) -> Step:
+    """Hash what defines the work: command, environment, inputs and outputs; not policies."""
+    command: Any = (
+        {"script": list(step.command.lines)}
+        if isinstance(step.command, ShellCommand)
+        else {"run": step.command.entry}
+    )
+    doc = {
+        "command": command,
+        "env": step.env,
+        "inputs": [(i.name, i.paths, i.type) for i in step.inputs],
+        "outputs": [(o.name, o.path, o.type) for o in step.outputs],
+    }
+    digest = hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
+    return replace(step, definition_hash=digest)
+
+
+def _check_unique_outputs(steps: Any) -> None:
+    writers: dict[str, str] = {}
+    for step in steps:
+        for out in step.outputs:
+            other = writers.setdefault(out.path, step.id)
+            if other != step.id:
+                raise PlanError(
+                    f"jobs {other!r} and {step.id!r} both write {out.path!r}; "
+                    "give each matrix expansion its own path, e.g. with ${{ matrix.<key> }}"
+                )

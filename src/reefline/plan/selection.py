@@ -1,0 +1,43 @@
+"""Narrow a plan to the steps a user asked for (``--only``, ``--from``)."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import replace
+
+from reefline.plan.compiler import PlanError
+from reefline.plan.graph import downstream_closure
+from reefline.plan.ir import Plan
+
+
+def _resolve(plan: Plan, name: str, flag: str) -> set[str]:
+    """A job name matches all of its matrix expansions; a step id matches itself."""
+    found = {s.id for s in plan.steps if name in (s.id, s.job)}
+    if not found:
+        names = sorted({s.job for s in plan.steps} | {s.id for s in plan.steps})
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; jobs are: {', '.join(names)}"
+        raise PlanError(f"unknown job {name!r} in {flag}{hint}")
+    return found
+
+
+def select(plan: Plan, *, only: Iterable[str] = (), from_job: str | None = None) -> Plan:
+    """Keep the chosen steps; dependencies on dropped steps are removed.
+
+    Inputs that dropped steps would have produced must already be in the workspace; the engine
+    checks that when the step starts, like make does for a target's prerequisites.
+    """
+    keep = {s.id for s in plan.steps}
+    only = list(only)
+    if only:
+        keep = set().union(*(_resolve(plan, name, "--only") for name in only))
+    if from_job is not None:
+        roots = _resolve(plan, from_job, "--from")
+        keep &= downstream_closure({s.id: s.needs for s in plan.steps}, roots)
+    if len(keep) == len(plan.steps):
+        return plan
+    steps = tuple(
+        replace(s, needs=tuple(n for n in s.needs if n in keep)) for s in plan.steps if s.id in keep
+    )
+    return replace(plan, steps=steps)

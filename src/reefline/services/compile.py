@@ -1,0 +1,60 @@
+"""Spec file (or stored spec text) → validated, selected plan; user errors as ServiceError."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reefline.plan.compiler import PlanError, compile_plan
+from reefline.plan.ir import Plan
+from reefline.plan.selection import select
+from reefline.services.types import RunOptions, ServiceError, SpecInvalid
+from reefline.spec import ParamError, load_spec, resolve_params
+from reefline.spec.diagnostics import has_errors
+from reefline.spec.models import Pipeline
+
+
+@dataclass(frozen=True)
+class Compiled:
+    pipeline: Pipeline
+    plan: Plan
+    params: dict[str, Any]
+    text: str
+
+
+def read_spec(spec_path: Path) -> str:
+    try:
+        return spec_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ServiceError(
+            f"{spec_path}: no such file; create one with `reefline init` or pass the spec path"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ServiceError(f"{spec_path}: cannot read: {exc}") from None
+
+
+def compile_text(
+    text: str,
+    spec_path: Path,
+    options: RunOptions,
+    *,
+    resolved_params: Mapping[str, Any] | None = None,
+) -> Compiled:
+    loaded = load_spec(text, str(spec_path))
+    if loaded.pipeline is None or has_errors(loaded.diagnostics):
+        raise SpecInvalid(loaded.diagnostics)
+    try:
+        params = (
+            dict(resolved_params)
+            if resolved_params is not None
+            else resolve_params(loaded.pipeline, options.params)
+        )
+    except ParamError as exc:
+        raise ServiceError(f"{spec_path}: {exc}") from None
+    try:
+        plan = select(compile_plan(loaded.pipeline, params), only=options.only, from_job=options.from_job)
+    except (PlanError, ValueError) as exc:
+        raise ServiceError(f"{spec_path}: {exc}") from None
+    return Compiled(loaded.pipeline, plan, params, text)

@@ -1,0 +1,57 @@
+"""Read-only verbs: list runs, show one, read or follow its logs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from reefline.engine.states import RunState, TERMINAL_RUN_STATES
+from reefline.services.project import open_project_db
+from reefline.services.types import JobDetail, RunDetail
+from reefline.store import repo
+from reefline.store.rows import LogRow, RunRow
+
+FOLLOW_POLL = 0.2
+
+
+def list_runs(project_dir: Path, limit: int = 50) -> list[RunRow]:
+    db = open_project_db(project_dir)
+    with db.connect() as conn:
+        return repo.list_runs(conn, limit=limit)
+
+
+def show_run(project_dir: Path, run_ref: str) -> RunDetail:
+    db = open_project_db(project_dir)
+    with db.connect() as conn:
+        run = repo.get_run(conn, repo.resolve_run_ref(conn, run_ref))
+        outputs = repo.list_outputs(conn, run.id)
+        jobs = [
+            JobDetail(job, repo.list_attempts(conn, job.id), outputs.get(job.id, []))
+            for job in repo.list_jobs(conn, run.id)
+        ]
+        return RunDetail(run, jobs, repo.list_metrics(conn, run.id))
+
+
+def iter_logs(
+    project_dir: Path, run_ref: str, job: str | None = None, follow: bool = False
+) -> Iterator[tuple[str, LogRow]]:
+    """Yield (job name, line) in order; with ``follow``, keep going until the run has finished."""
+    db = open_project_db(project_dir)
+    with db.connect() as conn:
+        run_id = repo.resolve_run_ref(conn, run_ref)
+        job_id = repo.get_job_by_name(conn, run_id, job).id if job else None
+        names = {j.id: j.name for j in repo.list_jobs(conn, run_id)}
+    after = 0
+    while True:
+        with db.connect() as conn:
+            finished = RunState(repo.get_run(conn, run_id).state) in TERMINAL_RUN_STATES
+            rows = repo.read_logs(conn, run_id, job_id=job_id, after_id=after)
+        for row in rows:
+            yield names.get(row.job_id, "?"), row
+            after = row.id
+        if rows:
+            continue
+        if not follow or finished:
+            return
+        time.sleep(FOLLOW_POLL)

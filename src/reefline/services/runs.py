@@ -1,0 +1,176 @@
+"""The run verbs: start, dry-run, retry, cancel. One engine, whatever face calls them."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from reefline.engine.events import RunObserver
+from reefline.engine.runner import RunExecution
+from reefline.engine.states import SUCCESSFUL_JOB_STATES, JobState, RunState, check_run_transition
+from reefline.executors.registry import get_executor
+from reefline.plan.ir import Plan, PythonCommand
+from reefline.services.compile import Compiled, compile_text, read_spec
+from reefline.services.project import open_project_db
+from reefline.services.types import PlannedStep, RunOptions, RunOutcome, ServiceError
+from reefline.store import repo
+
+
+def start_run(
+    spec_path: Path, options: RunOptions, observer: RunObserver, cancel: threading.Event
+) -> RunOutcome:
+    """Validate, compile and run a pipeline in this process until it ends (laptop mode)."""
+    spec_path = spec_path.resolve()
+    compiled = compile_text(read_spec(spec_path), spec_path, options)
+    workspace = spec_path.parent
+    db = open_project_db(workspace)
+    run_id, job_ids = _create_run(db, compiled, spec_path, workspace, options)
+    states = {sid: JobState.PENDING for sid in job_ids}
+    return _execute(db, run_id, compiled.plan, job_ids, states, {}, workspace, options, observer, cancel)
+
+
+def plan_run(spec_path: Path, options: RunOptions) -> list[PlannedStep]:
+    """What `run` would do, without running or recording anything."""
+    spec_path = spec_path.resolve()
+    compiled = compile_text(read_spec(spec_path), spec_path, options)
+    return [
+        PlannedStep(
+            name=step.id,
+            stage=step.stage,
+            needs=step.needs,
+            command=(
+                f"python: {step.command.entry}"
+                if isinstance(step.command, PythonCommand)
+                else "\n".join(step.command.lines)
+            ),
+            status=f"skipped: {step.skip_reason}" if step.skip_reason else "would run",
+        )
+        for step in compiled.plan.steps
+    ]
+
+
+def retry_run(
+    project_dir: Path, run_ref: str, options: RunOptions, observer: RunObserver, cancel: threading.Event
+) -> RunOutcome:
+    """Run again the failed, canceled and skipped jobs of a finished run, in that same run."""
+    db = open_project_db(project_dir)
+    with db.connect() as conn:
+        run = repo.get_run(conn, repo.resolve_run_ref(conn, run_ref))
+        rows = repo.list_jobs(conn, run.id)
+    state = RunState(run.state)
+    if state is RunState.SUCCESS:
+        raise ServiceError(f"run {run.id} succeeded; there is nothing to retry")
+    check_run_transition(run.id, state, RunState.RUNNING)
+    stored = RunOptions(
+        params=options.params,
+        parallelism=options.parallelism or run.options.get("parallelism"),
+        only=tuple(run.options.get("only", ())),
+        from_job=run.options.get("from_job"),
+        no_cache=options.no_cache,
+        trigger="retry",
+    )
+    compiled = compile_text(run.spec_text, Path(run.spec_path), stored, resolved_params=run.params)
+    job_ids = {row.name: row.id for row in rows}
+    states = {row.name: JobState(row.state) for row in rows}
+    attempts = {row.name: row.attempts for row in rows}
+    with db.begin() as conn:
+        repo.update_run(conn, run.id, owner_host=socket.gethostname(), owner_pid=os.getpid(),
+                        cancel_requested=False, heartbeat_at=time.time())
+        for name, job_state in states.items():
+            if job_state not in SUCCESSFUL_JOB_STATES:
+                states[name] = JobState.PENDING
+                repo.update_job(conn, job_ids[name], state=str(JobState.PENDING), reason=None,
+                                exit_code=None, started_at=None, finished_at=None)
+    return _execute(db, run.id, compiled.plan, job_ids, states, attempts, Path(run.workspace), stored,
+                    observer, cancel)
+
+
+def cancel_run(project_dir: Path, run_ref: str) -> int:
+    db = open_project_db(project_dir)
+    with db.begin() as conn:
+        run_id = repo.resolve_run_ref(conn, run_ref)
+        if not repo.request_cancel(conn, run_id):
+            run = repo.get_run(conn, run_id)
+            raise ServiceError(f"run {run_id} already finished ({run.state}); nothing to cancel")
+    return run_id
+
+
+def _create_run(
+    db: sa.Engine, compiled: Compiled, spec_path: Path, workspace: Path, options: RunOptions
+) -> tuple[int, dict[str, int]]:
+    now = time.time()
+    with db.begin() as conn:
+        pipeline_id = repo.get_or_create_pipeline(conn, compiled.pipeline.name, str(spec_path), now)
+        run_id = repo.create_run(
+            conn,
+            pipeline_id=pipeline_id,
+            spec_text=compiled.text,
+            spec_path=str(spec_path),
+            spec_hash=hashlib.sha256(compiled.text.encode()).hexdigest(),
+            params=compiled.params,
+            workspace=str(workspace),
+            options={
+                "only": list(options.only),
+                "from_job": options.from_job,
+                "no_cache": options.no_cache,
+                "parallelism": options.parallelism,
+            },
+            trigger=options.trigger,
+            owner_host=socket.gethostname(),
+            owner_pid=os.getpid(),
+            now=now,
+        )
+        job_ids = repo.create_jobs(
+            conn,
+            run_id,
+            [
+                {
+                    "name": step.id,
+                    "job": step.job,
+                    "stage": step.stage,
+                    "position": i,
+                    "matrix": dict(step.matrix),
+                    "needs": list(step.needs),
+                    "state": str(JobState.PENDING),
+                    "allow_failure": step.allow_failure,
+                }
+                for i, step in enumerate(compiled.plan.steps)
+            ],
+        )
+    return run_id, job_ids
+
+
+def _execute(
+    db: sa.Engine,
+    run_id: int,
+    plan: Plan,
+    job_ids: dict[str, int],
+    states: dict[str, JobState],
+    attempts: dict[str, int],
+    workspace: Path,
+    options: RunOptions,
+    observer: RunObserver,
+    cancel: threading.Event,
+) -> RunOutcome:
+    execution = RunExecution(
+        db=db,
+        run_id=run_id,
+        plan=plan,
+        job_ids=job_ids,
+        states=states,
+        attempts=attempts,
+        workspace=workspace,
+        executor=get_executor("local"),
+        observer=observer,
+        parallelism=options.parallelism or os.cpu_count() or 2,
+        no_cache=options.no_cache,
+        cancel=cancel,
+    )
+    result = execution.execute()
+    return RunOutcome(run_id, result.state, result.reason)

@@ -1,0 +1,62 @@
+"""Inputs and results of the service verbs shared by the CLI and (later) the API."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from reefline.engine.states import RunState
+from reefline.spec.diagnostics import Diagnostic
+from reefline.store.rows import AttemptRow, JobRow, MetricRow, OutputRow, RunRow
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    params: Mapping[str, str] = field(default_factory=dict)  # raw `-p name=value` overrides
+    parallelism: int | None = None  # None: CPU count
+    only: tuple[str, ...] = ()  # run just these jobs (and nothing else); matrix job names match all expansions
+    from_job: str | None = None  # run this job and everything downstream of it
+    no_cache: bool = False
+    trigger: str = "cli"
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    run_id: int
+    state: RunState
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class JobDetail:
+    job: JobRow
+    attempts: list[AttemptRow]
+    outputs: list[OutputRow]
+
+
+@dataclass(frozen=True)
+class RunDetail:
+    run: RunRow
+    jobs: list[JobDetail]
+    metrics: list[MetricRow]
+
+
+class ServiceError(Exception):
+    """A user-facing error: the message is shown as is; exit code 2 (usage/spec)."""
+
+
+class SpecInvalid(ServiceError):
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        super().__init__(f"{sum(1 for d in diagnostics if d.severity == 'error')} error(s) in the spec")
+        self.diagnostics = diagnostics
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    """One line of `reefline run --dry-run`."""
+
+    name: str
+    stage: str
+    needs: tuple[str, ...]
+    command: str
+    status: str  # "would run" | "skipped: <reason>"

@@ -1,0 +1,133 @@
+"""Cancel (Ctrl-C or `reefline cancel`) and interrupted runs leave no process and no open run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import psutil
+
+from reefline.engine.states import JobState, RunState
+from reefline.services.queries import list_runs
+from reefline.services.runs import cancel_run
+
+from tests.engine.support import Recorder
+
+if TYPE_CHECKING:
+    from tests.engine.support import Project
+
+
+def _marked(marker: str) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["environ"]):
+        try:
+            if (proc.info["environ"] or {}).get("REEFLINE_TEST_MARKER") == marker:
+                found.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found
+
+
+TREE = """
+version: 1
+name: tree
+variables: {{REEFLINE_TEST_MARKER: "{marker}"}}
+jobs:
+  busy:
+    script:
+      - "sleep 300 &"
+      - "bash -c 'sleep 300' &"
+      - "sleep 300"
+  waiting: {{needs: [busy], script: ["true"]}}
+  quick: {{needs: [], script: ["true"]}}
+"""
+
+
+def _wait_until_running(rec_events: list, name: str) -> None:  # type: ignore[type-arg]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if any(e.name == name and e.state is JobState.RUNNING for e in rec_events):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{name} never started")
+
+
+def test_cancel_event_stops_the_whole_tree_and_records_canceled(project: Project) -> None:
+    marker = f"cancel-{os.getpid()}-{time.time()}"
+    project.write(TREE.format(marker=marker))
+    cancel = threading.Event()
+
+    def on_event(event) -> None:  # type: ignore[no-untyped-def]
+        if event.name == "busy" and event.state is JobState.RUNNING:
+            threading.Timer(0.5, cancel.set).start()
+
+    start = time.monotonic()
+    outcome, rec = project.run(cancel, Recorder(on_event=on_event))
+    assert time.monotonic() - start < 15
+    assert outcome.state is RunState.CANCELED
+    assert rec.final() == {"quick": JobState.SUCCESS, "busy": JobState.CANCELED, "waiting": JobState.CANCELED}
+    time.sleep(0.2)
+    assert _marked(marker) == []
+
+
+def test_cancel_from_another_terminal(project: Project) -> None:
+    project.write(
+        """
+        version: 1
+        name: long
+        jobs:
+          long: {script: ["sleep 60"]}
+        """
+    )
+    result: dict[str, object] = {}
+    thread = threading.Thread(target=lambda: result.update(out=project.run()[0]))
+    thread.start()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        runs = list_runs(project.path)
+        if runs and runs[0].state == "running":
+            break
+        time.sleep(0.05)
+    assert cancel_run(project.path, "last") == runs[0].id
+    thread.join(15)
+    assert result["out"].state is RunState.CANCELED  # type: ignore[attr-defined]
+    assert "reefline cancel" in (list_runs(project.path)[0].reason or "")
+
+
+def test_killed_run_is_recorded_as_interrupted(project: Project) -> None:
+    project.write(
+        """
+        version: 1
+        name: doomed
+        jobs:
+          long: {script: ["sleep 5"]}
+        """
+    )
+    code = (
+        "import threading, pathlib;"
+        "from reefline.services.runs import start_run;"
+        "from reefline.services.types import RunOptions;"
+        "from reefline.engine.events import NullObserver;"
+        f"start_run(pathlib.Path({str(project.path / 'reefline.yaml')!r}), RunOptions(), NullObserver(), threading.Event())"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if (project.path / ".reefline").exists():
+            runs = list_runs(project.path)
+            if runs and runs[0].state == "running":
+                break
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    run = list_runs(Path(project.path))[0]
+    assert run.state == "failed"
+    assert (run.reason or "").startswith("interrupted")
+    job = project.detail().jobs[0].job
+    assert job.state in ("failed", "canceled")
