@@ -28,6 +28,8 @@ class StepInfo:
     job: str
     stage: str
     needs: tuple[str, ...]
+    state: JobState = JobState.PENDING  # a retried run starts with its earlier successes
+    max_attempts: int = 1
 
 
 class RunObserver(Protocol):

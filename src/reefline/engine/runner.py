@@ -171,7 +171,11 @@ class RunExecution:
         now = time.time()
         self._set_run(RunState.RUNNING, started_at=now, finished_at=None, reason=None, heartbeat_at=now)
         self.observer.run_started(
-            self.run_id, [StepInfo(s.id, s.job, s.stage, s.needs) for s in self.plan.steps]
+            self.run_id,
+            [
+                StepInfo(s.id, s.job, s.stage, s.needs, self.jobs[s.id].state, s.retry.max + 1)
+                for s in self.plan.steps
+            ],
         )
         for job in self.jobs.values():
             if job.state in TERMINAL_JOB_STATES:

@@ -27,7 +27,12 @@ def show_run(project_dir: Path, run_ref: str) -> RunDetail:
         run = repo.get_run(conn, repo.resolve_run_ref(conn, run_ref))
         outputs = repo.list_outputs(conn, run.id)
         jobs = [
-            JobDetail(job, repo.list_attempts(conn, job.id), outputs.get(job.id, []))
+            JobDetail(
+                job,
+                repo.list_attempts(conn, job.id),
+                outputs.get(job.id, []),
+                repo.get_job(conn, job.cached_from_job_id).run_id if job.cached_from_job_id else None,
+            )
             for job in repo.list_jobs(conn, run.id)
         ]
         return RunDetail(run, jobs, repo.list_metrics(conn, run.id))

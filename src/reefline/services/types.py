@@ -32,6 +32,7 @@ class JobDetail:
     job: JobRow
     attempts: list[AttemptRow]
     outputs: list[OutputRow]
+    cached_from_run_id: int | None = None
 
 
 @dataclass(frozen=True)

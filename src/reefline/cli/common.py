@@ -1,0 +1,130 @@
+"""Small helpers every command shares: where the project is, consoles, and how times look.
+
+Nothing here knows about runs or specs; it only formats and resolves paths.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+
+DEFAULT_SPEC = "reefline.yaml"
+
+
+class CliError(Exception):
+    """A user mistake found by the CLI itself (a missing file, a bad ``-p``): ``error: …``, exit 2."""
+
+
+# Set by the app callback from the global ``--project DIR`` option (None: the current directory).
+_project_override: Path | None = None
+
+
+def set_project_override(path: Path | None) -> None:
+    global _project_override
+    _project_override = path
+
+
+def project_dir() -> Path:
+    """The project whose ``.reefline/`` store ``runs``/``show``/``logs``/``retry``/``cancel`` read."""
+    return (_project_override or Path.cwd()).resolve()
+
+
+def spec_path(file: Path | None) -> Path:
+    """The spec a command works on: FILE if given (its directory is the project), else ``reefline.yaml``."""
+    if file is not None:
+        return file.resolve()
+    return project_dir() / DEFAULT_SPEC
+
+
+def display_path(path: Path) -> str:
+    """A path as the user would type it: relative to the current directory when below it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def stdout_console() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def stderr_console() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def color_enabled(stream: object = None) -> bool:
+    """Whether to write ANSI colours to ``stream`` (stdout by default); honours NO_COLOR and FORCE_COLOR."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    target = stream if stream is not None else sys.stdout
+    isatty = getattr(target, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def iso(ts: float | None) -> str | None:
+    """Unix seconds as an ISO 8601 string in UTC (the ``--json`` time format)."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, tz=UTC).isoformat()
+
+
+def duration_seconds(started: float | None, finished: float | None, now: float | None = None) -> float | None:
+    """Seconds between start and finish; a live duration (up to now) when not finished yet."""
+    if started is None:
+        return None
+    end = finished if finished is not None else (now if now is not None else time.time())
+    return max(0.0, round(end - started, 3))
+
+
+def format_duration(seconds: float | None) -> str:
+    """``0.4s``, ``12.3s``, ``1m03s``, ``2h05m``."""
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    total = int(seconds)
+    if total < 3600:
+        return f"{total // 60}m{total % 60:02d}s"
+    return f"{total // 3600}h{(total % 3600) // 60:02d}m"
+
+
+def format_ago(ts: float | None, now: float | None = None) -> str:
+    """``just now``, ``42s ago``, ``2m ago``, ``3h ago``, ``5d ago``; a date after a month."""
+    if ts is None:
+        return "-"
+    delta = (now if now is not None else time.time()) - ts
+    if delta < 5:
+        return "just now"
+    if delta < 60:
+        return f"{int(delta)}s ago"
+    if delta < 3600:
+        return f"{int(delta // 60)}m ago"
+    if delta < 86400:
+        return f"{int(delta // 3600)}h ago"
+    if delta < 30 * 86400:
+        return f"{int(delta // 86400)}d ago"
+    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d")
+
+
+STATE_STYLES: dict[str, str] = {
+    "pending": "dim",
+    "queued": "dim",
+    "running": "blue",
+    "success": "green",
+    "cached": "cyan",
+    "failed": "red",
+    "skipped": "dim",
+    "canceled": "yellow",
+}
+
+
+def state_markup(state: str) -> str:
+    style = STATE_STYLES.get(str(state), "")
+    return f"[{style}]{state}[/]" if style else str(state)

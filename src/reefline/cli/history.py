@@ -1,0 +1,231 @@
+"""``reefline runs`` and ``reefline show``: what ran, and what each job of a run did."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from reefline.cli import common
+
+if TYPE_CHECKING:
+    from reefline.services.types import JobDetail, RunDetail
+    from reefline.store.rows import MetricRow, RunRow
+
+RUNS_EPILOG = """\
+[bold]Examples[/]
+
+$ reefline runs
+
+$ reefline runs --limit 50
+
+$ reefline runs --json | jq '.[] | select(.state == "failed") | .id'
+"""
+
+SHOW_EPILOG = """\
+[bold]Examples[/]
+
+$ reefline show last
+
+$ reefline show 12 --json | jq '.jobs[] | {name, state, metrics}'
+"""
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (shape in the description above).")]
+
+
+def _dump(payload: Any) -> None:
+    sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+
+
+def run_json(run: RunRow) -> dict[str, Any]:
+    """The ``--json`` shape of a run (``reefline runs`` items and the head of ``reefline show``)."""
+    return {
+        "id": run.id,
+        "pipeline": run.pipeline_name,
+        "state": str(run.state),
+        "reason": run.reason,
+        "trigger": run.trigger,
+        "params": run.params,
+        "spec_path": run.spec_path,
+        "created_at": common.iso(run.created_at),
+        "started_at": common.iso(run.started_at),
+        "finished_at": common.iso(run.finished_at),
+        "duration": common.duration_seconds(run.started_at, run.finished_at),
+    }
+
+
+def _metrics_by_job(metrics: list[MetricRow]) -> dict[int, dict[str, float]]:
+    by_job: dict[int, dict[str, float]] = {}
+    for m in metrics:
+        by_job.setdefault(m.job_id, {})[m.key] = m.value
+    return by_job
+
+
+def job_json(detail: JobDetail, metrics: dict[str, float]) -> dict[str, Any]:
+    job = detail.job
+    return {
+        "name": job.name,
+        "job": job.job,
+        "stage": job.stage,
+        "matrix": job.matrix,
+        "needs": job.needs,
+        "state": str(job.state),
+        "reason": job.reason,
+        "attempts": job.attempts,
+        "exit_code": job.exit_code,
+        "allow_failure": job.allow_failure,
+        "cached_from_job_id": job.cached_from_job_id,
+        "cached_from_run_id": detail.cached_from_run_id,
+        "started_at": common.iso(job.started_at),
+        "finished_at": common.iso(job.finished_at),
+        "duration": common.duration_seconds(job.started_at, job.finished_at),
+        "outputs": [
+            {"name": o.name, "path": o.path, "type": o.type, "sha256": o.sha256, "size": o.size}
+            for o in detail.outputs
+        ],
+        "metrics": metrics,
+        "attempt_history": [
+            {
+                "number": a.number,
+                "state": str(a.state),
+                "exit_code": a.exit_code,
+                "error": a.error,
+                "started_at": common.iso(a.started_at),
+                "finished_at": common.iso(a.finished_at),
+                "duration": common.duration_seconds(a.started_at, a.finished_at),
+                "cpu_seconds": a.cpu_seconds,
+                "peak_rss_bytes": a.peak_rss_bytes,
+            }
+            for a in detail.attempts
+        ],
+    }
+
+
+def show_json(detail: RunDetail) -> dict[str, Any]:
+    by_job = _metrics_by_job(detail.metrics)
+    payload = run_json(detail.run)
+    payload["jobs"] = [job_json(j, by_job.get(j.job.id, {})) for j in detail.jobs]
+    return payload
+
+
+def runs_command(
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=1, help="Show at most N runs, newest first.")
+    ] = 20,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the latest runs of the project, newest first.
+
+    With --json: a list of {"id": int, "pipeline": str, "state": str, "reason": str|null,
+    "trigger": str, "params": {...}, "spec_path": str, "created_at", "started_at", "finished_at":
+    ISO 8601 strings or null, "duration": seconds or null}.
+    """
+    from reefline.services.queries import list_runs
+
+    rows = list_runs(common.project_dir(), limit)
+    if as_json:
+        _dump([run_json(r) for r in rows])
+        return
+    console = common.stdout_console()
+    if not rows:
+        console.print("no runs yet (start one with `reefline run`)")
+        return
+    now = time.time()
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("id", "pipeline", "status", "started", "duration", "trigger"):
+        table.add_column(column, justify="right" if column in ("id", "duration") else "left")
+    for r in rows:
+        table.add_row(
+            str(r.id),
+            escape(r.pipeline_name),
+            common.state_markup(str(r.state)),
+            common.format_ago(r.started_at or r.created_at, now),
+            common.format_duration(common.duration_seconds(r.started_at, r.finished_at, now)),
+            escape(r.trigger),
+        )
+    console.print(table)
+
+
+def _local(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+
+
+def _short(sha: str) -> str:
+    return sha[:10]
+
+
+def show_command(
+    run: Annotated[str, typer.Argument(help="A run id, or `last`.", metavar="RUN")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Show one run: its state, params and times, and a table of its jobs.
+
+    Each job row has its state, attempts, duration, exit code, where a cached result came from,
+    its outputs (path and short sha256) and metrics.
+
+    With --json: the `reefline runs --json` object of the run plus "jobs": a list of {"name",
+    "job", "stage", "matrix", "needs", "state", "reason", "attempts", "exit_code",
+    "allow_failure", "cached_from_job_id", "cached_from_run_id", "started_at", "finished_at",
+    "duration", "outputs": [{"name", "path", "type", "sha256", "size"}], "metrics": {key: number},
+    "attempt_history": [{"number", "state", "exit_code", "error", "started_at", "finished_at",
+    "duration", "cpu_seconds", "peak_rss_bytes"}]}.
+    """
+    from reefline.services.queries import show_run
+
+    detail = show_run(common.project_dir(), run)
+    if as_json:
+        _dump(show_json(detail))
+        return
+    console = common.stdout_console()
+    r = detail.run
+    now = time.time()
+    head = Text.from_markup(
+        f"[bold]run {r.id}[/] · {escape(r.pipeline_name)} · {common.state_markup(str(r.state))}"
+    )
+    console.print(head)
+    if r.reason:
+        console.print(f"  reason:   {escape(r.reason)}")
+    if r.params:
+        params = ", ".join(f"{k}={v}" for k, v in sorted(r.params.items()))
+        console.print(f"  params:   {escape(params)}")
+    started = r.started_at or r.created_at
+    console.print(f"  started:  {_local(started)} ({common.format_ago(started, now)})")
+    if r.finished_at is not None:
+        duration = common.format_duration(common.duration_seconds(r.started_at, r.finished_at))
+        console.print(f"  finished: {_local(r.finished_at)} (took {duration})")
+    spec = common.display_path(Path(r.spec_path))
+    console.print(f"  trigger:  {escape(r.trigger)} · spec: {escape(spec)}")
+    console.print()
+
+    by_job = _metrics_by_job(detail.metrics)
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("job", "state", "attempts", "duration", "exit", "cached", "outputs / metrics"):
+        table.add_column(column, justify="right" if column in ("attempts", "duration", "exit") else "left")
+    for j in detail.jobs:
+        job = j.job
+        cached = "-"
+        if str(job.state) == "cached":
+            source = j.cached_from_run_id
+            cached = f"from run {source}" if source is not None else "yes"
+        lines = [f"{escape(o.path)} [dim]{_short(o.sha256)}[/]" for o in j.outputs]
+        lines += [f"{escape(k)} = {v:g}" for k, v in sorted(by_job.get(job.id, {}).items())]
+        state = common.state_markup(str(job.state))
+        if job.reason and str(job.state) in ("failed", "skipped", "canceled"):
+            state += f" [dim]({escape(job.reason)})[/]"
+        table.add_row(
+            escape(job.name),
+            state,
+            str(job.attempts),
+            common.format_duration(common.duration_seconds(job.started_at, job.finished_at, now)),
+            "-" if job.exit_code is None else str(job.exit_code),
+            cached,
+            "\n".join(lines) or "-",
+        )
+    console.print(table)
