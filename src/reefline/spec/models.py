@@ -30,7 +30,9 @@ class Param(_Model):
     type: ParamType | None = Field(None, description="Value type; inferred from `default` when omitted.")
     default: Scalar | list[Scalar] | None = Field(None, description="Value used when no override is given.")
     description: str | None = Field(None, description="What the parameter controls.")
-    choices: list[Scalar] | None = Field(None, description="Allowed values; an override outside them is an error.")
+    choices: list[Scalar] | None = Field(
+        None, description="Allowed values; an override outside them is an error."
+    )
 
 
 class Retry(_Model):
@@ -78,7 +80,9 @@ class Defaults(_Model):
     timeout: Duration | None = Field(None, description="Default job timeout.")
     retry: Retry | int | None = Field(None, description="Default retry policy (or a number of retries).")
     env: dict[str, Scalar] = Field(default_factory=dict, description="Environment for every job.")
-    cache: bool | None = Field(None, description="Whether jobs may be skipped when their inputs did not change.")
+    cache: bool | None = Field(
+        None, description="Whether jobs may be skipped when their inputs did not change."
+    )
     image: str | None = Field(None, description="Container image (not supported yet).")
     executor: str | None = Field(None, description="Executor backend (not supported yet).")
     resources: dict[str, Any] | None = Field(None, description="cpu, memory, gpu (not supported yet).")
@@ -98,7 +102,9 @@ class Job(_Model):
     )
     run: str | None = Field(None, description="Python entry point `module:function` in the workspace.")
     env: dict[str, Scalar] = Field(default_factory=dict, description="Environment variables for the job.")
-    timeout: Duration | None = Field(None, description="Kill the job (its whole process tree) after this long.")
+    timeout: Duration | None = Field(
+        None, description="Kill the job (its whole process tree) after this long."
+    )
     retry: Retry | int | None = Field(None, description="Retry policy, or a number of retries.")
     allow_failure: bool = Field(False, description="A failure of this job does not fail the run.")
     when: When = Field(
@@ -107,7 +113,9 @@ class Job(_Model):
         "always: whatever happened upstream.",
     )
     if_: str | None = Field(
-        None, alias="if", description="Expression over params, variables and matrix; the job is skipped if false."
+        None,
+        alias="if",
+        description="Expression over params, variables and matrix; the job is skipped if false.",
     )
     matrix: dict[str, list[Scalar]] | None = Field(
         None, description="Expand into one job per combination, named e.g. `train[model=tree]`."
@@ -127,7 +135,9 @@ class Job(_Model):
     executor: str | None = Field(None, description="Executor backend (not supported yet).")
     services: list[Any] | None = Field(None, description="Sidecar containers (not supported yet).")
     uses: str | None = Field(None, description="Library operation `name@version` (not supported yet).")
-    with_: dict[str, Any] | None = Field(None, alias="with", description="Arguments of `uses` (not supported yet).")
+    with_: dict[str, Any] | None = Field(
+        None, alias="with", description="Arguments of `uses` (not supported yet)."
+    )
     lua: str | None = Field(None, description="Lua script step (not supported yet).")
     resources: dict[str, Any] | None = Field(None, description="cpu, memory, gpu (not supported yet).")
     extends: str | list[str] | None = Field(None, description="Job templates to reuse (not supported yet).")
@@ -162,8 +172,12 @@ class Pipeline(_Model):
     # Reserved for later issues.
     secrets: list[str] | None = Field(None, description="Secret names (not supported yet).")
     schedule: list[Any] | None = Field(None, description="Cron schedules (not supported yet).")
-    triggers: list[Any] | dict[str, Any] | None = Field(None, description="Webhook triggers (not supported yet).")
-    include: list[Any] | str | None = Field(None, description="Files or libraries to include (not supported yet).")
+    triggers: list[Any] | dict[str, Any] | None = Field(
+        None, description="Webhook triggers (not supported yet)."
+    )
+    include: list[Any] | str | None = Field(
+        None, description="Files or libraries to include (not supported yet)."
+    )
 
 
 UNSUPPORTED_JOB_KEYS: tuple[str, ...] = (

@@ -1,0 +1,51 @@
+"""Cross-checks of a shape-valid :class:`Pipeline`: every problem at once, each with a stable code.
+
+The checks live in small modules (``lint_jobs``, ``lint_graph``, ``lint_refs``); this one only runs
+them in order and returns the diagnostics. Positions come from the loader's :class:`SourceMap`.
+"""
+
+from __future__ import annotations
+
+from reefline.spec.diagnostics import Diagnostic
+from reefline.spec.lint_graph import (
+    check_cycles,
+    check_duplicate_outputs,
+    check_edge_types,
+    check_stage_order,
+    check_types,
+    collect_edges,
+)
+from reefline.spec.lint_jobs import (
+    check_durations,
+    check_jobs,
+    check_names_and_stages,
+    check_params,
+    check_unsupported,
+)
+from reefline.spec.lint_refs import check_conditions, check_templates
+from reefline.spec.lint_report import Reporter
+from reefline.spec.models import Pipeline
+from reefline.spec.types import TypeRegistry
+from reefline.spec.yaml_source import SourceMap
+
+
+def lint(
+    pipeline: Pipeline, source: SourceMap | None = None, file: str = "reefline.yaml"
+) -> list[Diagnostic]:
+    """All lint findings for ``pipeline``, unsorted. Without a source map every position is 1:1."""
+    r = Reporter(source or SourceMap(), file)
+    registry = TypeRegistry(pipeline.types)
+    check_unsupported(pipeline, r)
+    check_names_and_stages(pipeline, r)
+    check_params(pipeline, r)
+    check_durations(pipeline, r)
+    check_jobs(pipeline, r)
+    edges = collect_edges(pipeline, r)
+    check_stage_order(pipeline, edges, r)
+    check_cycles(pipeline, edges, r)
+    check_types(pipeline, registry, r)
+    check_edge_types(pipeline, edges, registry, r)
+    check_duplicate_outputs(pipeline, r)
+    check_templates(pipeline, r)
+    check_conditions(pipeline, r)
+    return r.diagnostics
