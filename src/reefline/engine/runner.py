@@ -38,6 +38,8 @@ from reefline.store import repo
 
 HEARTBEAT_EVERY = 2.0
 CANCEL_POLL_EVERY = 0.5
+FLUSH_EVERY = 0.05
+"""Seconds between database writes: what happened meanwhile goes in one transaction."""
 
 
 @dataclass
@@ -113,6 +115,8 @@ class RunExecution:
         self._open = 0
         self._canceling: str | None = None
         self._ops: list[tuple[str, Any]] = []
+        self._job_updates: dict[int, dict[str, Any]] = {}
+        self._last_flush = 0.0
         self._logs: list[dict[str, Any]] = []
         self._last_heartbeat = 0.0
         self._last_cancel_poll = 0.0
@@ -146,7 +150,8 @@ class RunExecution:
         while self._open:
             self._poll_cancel()
             self._launch()
-            self._flush()
+            if time.time() - self._last_flush >= FLUSH_EVERY:
+                self._flush()
             if not self._open:
                 break
             if not self._blocking():
@@ -163,6 +168,8 @@ class RunExecution:
 
     def _wait_time(self) -> float:
         timeout = CANCEL_POLL_EVERY
+        if self._job_updates or self._ops or self._logs:
+            timeout = max(0.0, self._last_flush + FLUSH_EVERY - time.time())
         if self._ready and self._running < self.parallelism:
             timeout = min(timeout, max(0.0, self._ready[0][0] - time.time()))
         return timeout
@@ -228,7 +235,8 @@ class RunExecution:
             self._transition(job, JobState.SKIPPED, reason=decision.reason)
             return
         self._transition(job, JobState.QUEUED)
-        if job.step.inputs or job.step.needs or job.step.cacheable:
+        # Only a step that reads files or may be cached needs hashing before it runs.
+        if job.step.inputs or job.step.cacheable:
             self._preparing += 1
             lookup = None if self.no_cache else self._lookup
             upstream_outputs = {up: self.jobs[up].step.outputs for up in job.step.needs}
@@ -314,7 +322,7 @@ class RunExecution:
         values["state"] = str(state)
         if state in TERMINAL_JOB_STATES:
             values.setdefault("finished_at", time.time())
-        self._ops.append(("job", (job.job_id, values)))
+        self._job_updates.setdefault(job.job_id, {}).update(values)
         self.observer.job_changed(
             JobEvent(
                 self.run_id, job.step.id, state, job.attempt, values.get("reason"),
@@ -449,16 +457,23 @@ class RunExecution:
 
     def _flush(self) -> None:
         now = time.time()
+        self._last_flush = now
         beat = now - self._last_heartbeat >= HEARTBEAT_EVERY
-        if not self._ops and not self._logs and not beat:
+        if not self._ops and not self._logs and not self._job_updates and not beat:
             return
         ops, self._ops = self._ops, []
         logs, self._logs = self._logs, []
+        updates, self._job_updates = self._job_updates, {}
         with self.db.begin() as conn:
             if logs:
                 repo.insert_log_lines(conn, logs)
             for kind, payload in ops:
                 self._apply(conn, kind, payload)
+            by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+            for job_id, values in updates.items():
+                by_columns.setdefault(tuple(sorted(values)), []).append({"id": job_id, **values})
+            for rows in by_columns.values():
+                repo.update_jobs(conn, rows)
             if beat:
                 repo.heartbeat(conn, self.run_id, now)
                 self._last_heartbeat = now
@@ -480,10 +495,7 @@ class RunExecution:
         return RunResult(state, reason)
 
     def _apply(self, conn: sa.Connection, kind: str, payload: Any) -> None:
-        if kind == "job":
-            job_id, values = payload
-            repo.update_job(conn, job_id, **values)
-        elif kind == "attempt":
+        if kind == "attempt":
             job_id, number, started = payload
             attempt_id = repo.create_attempt(conn, job_id, number, str(JobState.RUNNING), started)
             self._attempt_ids[(job_id, number)] = attempt_id

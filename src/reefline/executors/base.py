@@ -7,9 +7,15 @@ Call order for one attempt, from one engine worker thread::
     executor.destroy(handle)                  # always, also after a failed wait
 
 ``cancel(handle)`` may be called from any thread at any time after ``start`` returned, also
-more than once and after the step ended: it asks the step to stop (SIGTERM to the process tree),
-and kills it after ``grace`` seconds. ``wait`` then returns a result with ``canceled=True``.
-``destroy`` is idempotent and leaves no process or temporary file of the attempt behind.
+more than once and after the step ended (then it does nothing): it asks the step to stop
+(SIGTERM to the process tree) without waiting, and kills it after ``grace`` seconds (``None``: the
+executor's configured default). ``wait`` then returns a result with ``canceled=True``.
+``destroy`` is idempotent and leaves no process or temporary file of the attempt behind; it is
+also safe without a preceding ``wait`` (the step is killed).
+
+``log`` is called from the thread that runs ``wait`` (executors start no thread of their own for
+it), in the order the lines were read. An exception raised by ``log`` propagates out of ``wait``;
+the engine must still call ``destroy``.
 
 Executors see only :mod:`reefline.plan` types and the :class:`StepContext` the engine gives them.
 """
@@ -73,6 +79,6 @@ class Executor(Protocol):
 
     def wait(self, handle: StepHandle) -> StepResult: ...
 
-    def cancel(self, handle: StepHandle, grace: float = 5.0) -> None: ...
+    def cancel(self, handle: StepHandle, grace: float | None = None) -> None: ...
 
     def destroy(self, handle: StepHandle) -> None: ...
