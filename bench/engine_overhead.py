@@ -76,13 +76,22 @@ def bare(graph: Graph, parallelism: int) -> float:
 
 def reefline(graph: Graph, parallelism: int, db_dir: Path) -> float:
     with tempfile.TemporaryDirectory(prefix="reefline-bench-") as tmp:
-        spec = {"version": 1, "name": "bench", "jobs": {n: {"needs": d, "script": ["true"]} for n, d in graph.items()}}
+        spec = {
+            "version": 1,
+            "name": "bench",
+            "jobs": {n: {"needs": d, "script": ["true"]} for n, d in graph.items()},
+        }
         Path(tmp, "reefline.yaml").write_text(json.dumps(spec))
         env = {**os.environ, "REEFLINE_DATABASE_URL": f"sqlite:///{db_dir / 'bench.db'}"}
         start = time.perf_counter()
         proc = subprocess.run(
-            [str(REEFLINE), "run", "-j", str(parallelism)], cwd=tmp, env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            [str(REEFLINE), "run", "-j", str(parallelism)],
+            check=False,
+            cwd=tmp,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         wall = time.perf_counter() - start
         if proc.returncode != 0:
@@ -91,7 +100,9 @@ def reefline(graph: Graph, parallelism: int, db_dir: Path) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--jobs", "-j", type=int, default=2, help="parallelism on both sides (default 2)")
     parser.add_argument("--reps", type=int, default=3, help="repetitions; medians are reported")
     args = parser.parse_args()

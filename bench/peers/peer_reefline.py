@@ -13,7 +13,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-HARNESS_TOOLS = Path(os.environ.get("PEER_HARNESS_TOOLS", Path(__file__).resolve().parents[3] / "shared/bench/peers/tools"))
+HARNESS_TOOLS = Path(
+    os.environ.get("PEER_HARNESS_TOOLS", Path(__file__).resolve().parents[3] / "shared/bench/peers/tools")
+)
 sys.path.insert(0, str(HARNESS_TOOLS))
 from _common import Cmd, Workload, sh_unit, standalone_main  # noqa: E402
 
@@ -29,7 +31,7 @@ REEFLINE = PROJECT / ".venv" / "bin" / "reefline"
 
 
 def version(venv: Path | None) -> str:
-    out = subprocess.run([str(REEFLINE), "--version"], capture_output=True, text=True)
+    out = subprocess.run([str(REEFLINE), "--version"], check=False, capture_output=True, text=True)
     return out.stdout.strip().split()[-1] if out.returncode == 0 else "?"
 
 
@@ -51,8 +53,12 @@ def prepare(work: Path, wl: Workload, state: Path, venv: Path | None) -> Cmd:
 
 def count_done(work: Path, cmd: Cmd, stdout: str, stderr: str) -> int:
     out = subprocess.run(
-        [str(REEFLINE), "show", "last", "--json"], cwd=work, env={**os.environ, **cmd.env},
-        capture_output=True, text=True,
+        [str(REEFLINE), "show", "last", "--json"],
+        check=False,
+        cwd=work,
+        env={**os.environ, **cmd.env},
+        capture_output=True,
+        text=True,
     )
     if out.returncode != 0:
         return 0

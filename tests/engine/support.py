@@ -55,7 +55,10 @@ class Project:
     ) -> tuple[RunOutcome, Recorder]:
         recorder = recorder or Recorder()
         outcome = start_run(
-            self.path / "reefline.yaml", RunOptions(**options), recorder, cancel or threading.Event()  # type: ignore[arg-type]
+            self.path / "reefline.yaml",
+            RunOptions(**options),
+            recorder,
+            cancel or threading.Event(),  # type: ignore[arg-type]
         )
         return outcome, recorder
 

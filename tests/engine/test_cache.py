@@ -76,7 +76,7 @@ def test_editing_one_input_reruns_exactly_what_is_downstream(project: Project) -
 
 def test_an_edit_that_does_not_change_an_output_stops_the_cascade(project: Project) -> None:
     _setup(project)
-    project.write(CHAIN.replace('cp raw.txt clean.txt', 'sort -u raw.txt > clean.txt'))
+    project.write(CHAIN.replace("cp raw.txt clean.txt", "sort -u raw.txt > clean.txt"))
     project.run()
     (project.path / "raw.txt").write_text("b\na\na\n")  # same sorted unique content
     _, rec = project.run()
@@ -101,7 +101,11 @@ def test_no_cache_runs_everything_and_cache_false_opts_out(project: Project) -> 
     project.run()
     _, rec = project.run(no_cache=True)
     assert JobState.CACHED not in rec.final().values()
-    project.write(CHAIN.replace("    outputs: {out: {path: side.out}}", "    outputs: {out: {path: side.out}}\n    cache: false"))
+    project.write(
+        CHAIN.replace(
+            "    outputs: {out: {path: side.out}}", "    outputs: {out: {path: side.out}}\n    cache: false"
+        )
+    )
     project.run()
     _, rec = project.run()
     assert rec.final()["other"] is JobState.SUCCESS
@@ -125,7 +129,9 @@ def test_missing_input_fails_with_the_producer_named(project: Project) -> None:
     assert "clean.txt" in reason and "prepare" in reason
 
 
-def test_symlink_out_of_the_workspace_made_at_run_time_fails_the_job(project: Project, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
+def test_symlink_out_of_the_workspace_made_at_run_time_fails_the_job(
+    project: Project, tmp_path_factory
+) -> None:  # type: ignore[no-untyped-def]
     outside = tmp_path_factory.mktemp("outside") / "secret.txt"
     outside.write_text("secret")
     project.write(

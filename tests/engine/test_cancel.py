@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import psutil
+from tests.engine.support import Recorder
 
 from reefline.engine.states import JobState, RunState
 from reefline.services.queries import list_runs
 from reefline.services.runs import cancel_run
-
-from tests.engine.support import Recorder
 
 if TYPE_CHECKING:
     from tests.engine.support import Project
@@ -114,7 +113,8 @@ def test_killed_run_is_recorded_as_interrupted(project: Project) -> None:
         "from reefline.services.runs import start_run;"
         "from reefline.services.types import RunOptions;"
         "from reefline.engine.events import NullObserver;"
-        f"start_run(pathlib.Path({str(project.path / 'reefline.yaml')!r}), RunOptions(), NullObserver(), threading.Event())"
+        f"spec = pathlib.Path({str(project.path / 'reefline.yaml')!r});"
+        "start_run(spec, RunOptions(), NullObserver(), threading.Event())"
     )
     proc = subprocess.Popen([sys.executable, "-c", code])
     deadline = time.monotonic() + 15

@@ -123,7 +123,9 @@ def test_when_on_failure_and_always(project: Project) -> None:
     }
 
 
-def test_on_failure_job_is_skipped_when_nothing_failed_and_does_not_block_later_stages(project: Project) -> None:
+def test_on_failure_job_is_skipped_when_nothing_failed_and_does_not_block_later_stages(
+    project: Project,
+) -> None:
     project.write(
         """
         version: 1

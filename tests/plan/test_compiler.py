@@ -61,7 +61,10 @@ jobs:
   train:
     needs: []
     matrix: {model: [tree, logreg], depth: [1, 2]}
-    script: ["train --model ${{ matrix.model }} --depth ${{ matrix.depth }} --lr ${{ params.lr }} ${{ inputs.data.path }}"]
+    script:
+      - >-
+        train --model ${{ matrix.model }} --depth ${{ matrix.depth }}
+        --lr ${{ params.lr }} ${{ inputs.data.path }}
     inputs: {data: {from: prepare.data}}
     outputs: {model: {path: "m-${{ matrix.model }}-${{ matrix.depth }}.pkl", type: model/pickle}}
   evaluate:
@@ -121,7 +124,10 @@ def test_param_override_changes_rendering_and_definition_hash() -> None:
     assert "--lr 0.5" in b.command.lines[0]  # type: ignore[union-attr]
     assert a.definition_hash != b.definition_hash
     # a script job that does not mention the param keeps its definition
-    assert plan_of(MATRIX).step("prepare").definition_hash == plan_of(MATRIX, lr="0.5").step("prepare").definition_hash
+    assert (
+        plan_of(MATRIX).step("prepare").definition_hash
+        == plan_of(MATRIX, lr="0.5").step("prepare").definition_hash
+    )
 
 
 def test_if_false_marks_the_step_skipped_with_the_expression() -> None:
@@ -140,7 +146,7 @@ def test_if_false_marks_the_step_skipped_with_the_expression() -> None:
 
 
 def test_two_expansions_writing_one_path_is_a_plan_error() -> None:
-    with pytest.raises(PlanError, match="both write 'model.pkl'"):
+    with pytest.raises(PlanError, match=r"both write 'model\.pkl'"):
         plan_of(
             """
             version: 1

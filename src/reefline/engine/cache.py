@@ -64,7 +64,7 @@ def prepare(
     parts: list[tuple[str, ...]] = [("definition", step.definition_hash)]
     try:
         for ref in step.inputs:
-            producers = [p for p, _ in ref.producers] or [None] * len(ref.paths)
+            producers: list[str | None] = [p for p, _ in ref.producers] or [None] * len(ref.paths)
             for path, producer in zip(ref.paths, producers, strict=True):
                 digest = _input_digest(hasher, ref.name, path, producer)
                 inputs.append(ArtifactRecord(ref.name, path, ref.type, digest.sha256, digest.size, producer))

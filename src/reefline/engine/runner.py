@@ -201,8 +201,14 @@ class RunExecution:
             _, sid, attempt, stream, ts, text = event
             job = self.jobs[sid]
             self._logs.append(
-                {"run_id": self.run_id, "job_id": job.job_id, "attempt": attempt, "ts": ts,
-                 "stream": stream, "text": text}
+                {
+                    "run_id": self.run_id,
+                    "job_id": job.job_id,
+                    "attempt": attempt,
+                    "ts": ts,
+                    "stream": stream,
+                    "text": text,
+                }
             )
             self.observer.log_line(self.run_id, sid, stream, ts, text)
         elif kind == "prepared":
@@ -299,13 +305,21 @@ class RunExecution:
                 self._ops.append(("metrics", (job.job_id, metrics)))
             key = job.prepared.key if job.prepared else None
             self._transition(
-                job, JobState.SUCCESS, exit_code=result.exit_code, finished_at=result.finished_at,
+                job,
+                JobState.SUCCESS,
+                exit_code=result.exit_code,
+                finished_at=result.finished_at,
                 cache_key=key if job.step.cacheable else None,
             )
             return
         if result.canceled or self._canceling:
-            self._transition(job, JobState.CANCELED, reason=self._canceling or reason,
-                             exit_code=result.exit_code, finished_at=result.finished_at)
+            self._transition(
+                job,
+                JobState.CANCELED,
+                reason=self._canceling or reason,
+                exit_code=result.exit_code,
+                finished_at=result.finished_at,
+            )
             return
         if job.attempt <= job.step.retry.max:
             delay = job.step.retry.delay_before(job.attempt + 1)
@@ -313,8 +327,9 @@ class RunExecution:
             self._transition(job, JobState.QUEUED, reason=reason, exit_code=result.exit_code)
             self._enqueue(job, time.time() + delay)
             return
-        self._transition(job, JobState.FAILED, reason=reason, exit_code=result.exit_code,
-                         finished_at=result.finished_at)
+        self._transition(
+            job, JobState.FAILED, reason=reason, exit_code=result.exit_code, finished_at=result.finished_at
+        )
 
     def _transition(self, job: _Job, state: JobState, **values: Any) -> None:
         check_job_transition(job.step.id, job.state, state)
@@ -325,8 +340,14 @@ class RunExecution:
         self._job_updates.setdefault(job.job_id, {}).update(values)
         self.observer.job_changed(
             JobEvent(
-                self.run_id, job.step.id, state, job.attempt, values.get("reason"),
-                values.get("exit_code"), job.started_at, values.get("finished_at"),
+                self.run_id,
+                job.step.id,
+                state,
+                job.attempt,
+                values.get("reason"),
+                values.get("exit_code"),
+                job.started_at,
+                values.get("finished_at"),
             )
         )
         if state in TERMINAL_JOB_STATES:
@@ -405,8 +426,8 @@ class RunExecution:
             put(("done", sid, StepResult(None, started, time.time(), error=str(exc)), [], {}, None))
             return
         except Exception as exc:
-            error = f"executor failed to start the job: {exc!r}"
-            put(("done", sid, StepResult(None, started, time.time(), error=error), [], {}, None))
+            reason = f"executor failed to start the job: {exc!r}"
+            put(("done", sid, StepResult(None, started, time.time(), error=reason), [], {}, None))
             return
         with self._handles_lock:
             self._handles[sid] = handle
@@ -422,7 +443,7 @@ class RunExecution:
             self.executor.destroy(handle)
         outputs: list[cache.ArtifactRecord] = []
         metrics: dict[str, float] = {}
-        error = None
+        error: str | None = None
         if result.ok:
             outputs, metrics, error = cache.collect_outputs(step, self.hasher)
         put(("done", sid, result, outputs, metrics, error))
@@ -440,8 +461,14 @@ class RunExecution:
     def _log_system(self, job: _Job, text: str) -> None:
         now = time.time()
         self._logs.append(
-            {"run_id": self.run_id, "job_id": job.job_id, "attempt": job.attempt, "ts": now,
-             "stream": "system", "text": text}
+            {
+                "run_id": self.run_id,
+                "job_id": job.job_id,
+                "attempt": job.attempt,
+                "ts": now,
+                "stream": "system",
+                "text": text,
+            }
         )
         self.observer.log_line(self.run_id, job.step.id, "system", now, text)
 
@@ -520,7 +547,9 @@ class RunExecution:
             rows = []
             for record in records:
                 row = _artifact_row(record)
-                row["producer_job_id"] = self.jobs[record.producer].job_id if record.producer in self.jobs else None
+                row["producer_job_id"] = (
+                    self.jobs[record.producer].job_id if record.producer in self.jobs else None
+                )
                 rows.append(row)
             repo.insert_inputs(conn, job_id, rows)
         elif kind == "metrics":
@@ -529,5 +558,10 @@ class RunExecution:
 
 
 def _artifact_row(record: cache.ArtifactRecord) -> dict[str, Any]:
-    return {"name": record.name, "path": record.path, "type": record.type,
-            "sha256": record.sha256, "size": record.size}
+    return {
+        "name": record.name,
+        "path": record.path,
+        "type": record.type,
+        "sha256": record.sha256,
+        "size": record.size,
+    }

@@ -40,9 +40,7 @@ _JOB_TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     # queued -> cached: the cache lookup runs while the job waits for a slot.
     JobState.QUEUED: frozenset({JobState.RUNNING, JobState.CACHED, JobState.CANCELED, JobState.FAILED}),
     # running -> queued is a retry: the attempt failed and another one is due.
-    JobState.RUNNING: frozenset(
-        {JobState.SUCCESS, JobState.FAILED, JobState.CANCELED, JobState.QUEUED}
-    ),
+    JobState.RUNNING: frozenset({JobState.SUCCESS, JobState.FAILED, JobState.CANCELED, JobState.QUEUED}),
     # `reefline retry` puts unsuccessful jobs back to pending.
     JobState.FAILED: frozenset({JobState.PENDING}),
     JobState.CANCELED: frozenset({JobState.PENDING}),

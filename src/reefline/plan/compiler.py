@@ -59,7 +59,12 @@ def compile_plan(pipeline: Pipeline, params: Mapping[str, Any]) -> Plan:
     steps: dict[str, Step] = {}
     for node in nodes:
         steps[node.expansion.step_id] = _compile_step(
-            pipeline, node, by_job, outputs_of, params, variables
+            pipeline=pipeline,
+            node=node,
+            by_job=by_job,
+            outputs_of=outputs_of,
+            params=params,
+            variables=variables,
         )
     _check_unique_outputs(steps.values())
     order = topological_order({sid: step.needs for sid, step in steps.items()})
@@ -90,15 +95,14 @@ def _context(node: _Node, params: Mapping[str, Any], variables: Mapping[str, str
 
 def _outputs(node: _Node, params: Mapping[str, Any], variables: Mapping[str, str]) -> list[OutputRef]:
     context = _context(node, params, variables)
-    outs = [
-        OutputRef(name, render(art.path, context), art.type) for name, art in node.job.outputs.items()
-    ]
+    outs = [OutputRef(name, render(art.path, context), art.type) for name, art in node.job.outputs.items()]
     if node.job.metrics:
         outs.append(OutputRef(METRICS_OUTPUT, render(node.job.metrics, context), METRICS_TYPE))
     return outs
 
 
 def _compile_step(
+    *,
     pipeline: Pipeline,
     node: _Node,
     by_job: Mapping[str, list[_Node]],
@@ -148,13 +152,17 @@ def _compile_step(
     context["outputs"] = {o.name: {"path": o.path} for o in outputs}
 
     command = _command(job, context)
-    env = _env(pipeline, job, context, variables, inputs, outputs, sid, matrix, params)
+    env = _env(pipeline, job, context, variables)
+    if job.run is not None:
+        # A Python entry point receives every param, so each one is part of its definition;
+        # a script depends only on the params its lines mention through ${{ params.x }}.
+        env["REEFLINE_CONTEXT"] = _python_context(sid, inputs, outputs, params, matrix)
     step = Step(
         id=sid,
         job=node.job_name,
         stage=node.stage,
         command=command,
-        env=env,
+        env=tuple(sorted(env.items())),
         needs=tuple(needs),
         inputs=tuple(inputs),
         outputs=tuple(outputs),
@@ -177,35 +185,34 @@ def _command(job: Job, context: Mapping[str, Any]) -> Command:
 
 
 def _env(
-    pipeline: Pipeline,
-    job: Job,
-    context: Mapping[str, Any],
-    variables: Mapping[str, str],
-    inputs: list[InputRef],
-    outputs: list[OutputRef],
-    sid: str,
-    matrix: Mapping[str, Any],
-    params: Mapping[str, Any],
-) -> tuple[tuple[str, str], ...]:
+    pipeline: Pipeline, job: Job, context: Mapping[str, Any], variables: Mapping[str, str]
+) -> dict[str, str]:
     env: dict[str, str] = dict(variables)
     for key, value in {**pipeline.defaults.env, **job.env}.items():
         env[key] = render(format_value(value), context)
-    env["REEFLINE_JOB"] = sid
-    if job.run is not None:
-        # A Python entry point receives every param, so each one is part of its definition;
-        # a script depends only on the params its lines mention through ${{ params.x }}.
-        env["REEFLINE_CONTEXT"] = json.dumps(
-            {
-                "job": sid,
-                "inputs": {i.name: list(i.paths) if len(i.paths) > 1 else i.paths[0] for i in inputs},
-                "outputs": {o.name: o.path for o in outputs},
-                "params": dict(params),
-                "matrix": dict(matrix),
-            },
-            sort_keys=True,
-            default=str,
-        )
-    return tuple(sorted(env.items()))
+    env["REEFLINE_JOB"] = context["job"]["name"]
+    return env
+
+
+def _python_context(
+    sid: str,
+    inputs: list[InputRef],
+    outputs: list[OutputRef],
+    params: Mapping[str, Any],
+    matrix: Mapping[str, Any],
+) -> str:
+    """What :mod:`reefline.executors.entrypoint` hands to the function, as JSON."""
+    return json.dumps(
+        {
+            "job": sid,
+            "inputs": {i.name: list(i.paths) if len(i.paths) > 1 else i.paths[0] for i in inputs},
+            "outputs": {o.name: o.path for o in outputs},
+            "params": dict(params),
+            "matrix": dict(matrix),
+        },
+        sort_keys=True,
+        default=str,
+    )
 
 
 def _timeout(pipeline: Pipeline, job: Job) -> float | None:

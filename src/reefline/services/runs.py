@@ -32,7 +32,18 @@ def start_run(
     db = open_project_db(workspace)
     run_id, job_ids = _create_run(db, compiled, spec_path, workspace, options)
     states = {sid: JobState.PENDING for sid in job_ids}
-    return _execute(db, run_id, compiled.plan, job_ids, states, {}, workspace, options, observer, cancel)
+    return _execute(
+        db,
+        run_id=run_id,
+        plan=compiled.plan,
+        job_ids=job_ids,
+        states=states,
+        attempts={},
+        workspace=workspace,
+        options=options,
+        observer=observer,
+        cancel=cancel,
+    )
 
 
 def plan_run(spec_path: Path, options: RunOptions) -> list[PlannedStep]:
@@ -80,15 +91,38 @@ def retry_run(
     states = {row.name: JobState(row.state) for row in rows}
     attempts = {row.name: row.attempts for row in rows}
     with db.begin() as conn:
-        repo.update_run(conn, run.id, owner_host=socket.gethostname(), owner_pid=os.getpid(),
-                        cancel_requested=False, heartbeat_at=time.time())
+        repo.update_run(
+            conn,
+            run.id,
+            owner_host=socket.gethostname(),
+            owner_pid=os.getpid(),
+            cancel_requested=False,
+            heartbeat_at=time.time(),
+        )
         for name, job_state in states.items():
             if job_state not in SUCCESSFUL_JOB_STATES:
                 states[name] = JobState.PENDING
-                repo.update_job(conn, job_ids[name], state=str(JobState.PENDING), reason=None,
-                                exit_code=None, started_at=None, finished_at=None)
-    return _execute(db, run.id, compiled.plan, job_ids, states, attempts, Path(run.workspace), stored,
-                    observer, cancel)
+                repo.update_job(
+                    conn,
+                    job_ids[name],
+                    state=str(JobState.PENDING),
+                    reason=None,
+                    exit_code=None,
+                    started_at=None,
+                    finished_at=None,
+                )
+    return _execute(
+        db,
+        run_id=run.id,
+        plan=compiled.plan,
+        job_ids=job_ids,
+        states=states,
+        attempts=attempts,
+        workspace=Path(run.workspace),
+        options=stored,
+        observer=observer,
+        cancel=cancel,
+    )
 
 
 def cancel_run(project_dir: Path, run_ref: str) -> int:
@@ -148,6 +182,7 @@ def _create_run(
 
 def _execute(
     db: sa.Engine,
+    *,
     run_id: int,
     plan: Plan,
     job_ids: dict[str, int],

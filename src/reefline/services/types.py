@@ -14,7 +14,9 @@ from reefline.store.rows import AttemptRow, JobRow, MetricRow, OutputRow, RunRow
 class RunOptions:
     params: Mapping[str, str] = field(default_factory=dict)  # raw `-p name=value` overrides
     parallelism: int | None = None  # None: CPU count
-    only: tuple[str, ...] = ()  # run just these jobs (and nothing else); matrix job names match all expansions
+    only: tuple[
+        str, ...
+    ] = ()  # run just these jobs (and nothing else); matrix job names match all expansions
     from_job: str | None = None  # run this job and everything downstream of it
     no_cache: bool = False
     trigger: str = "cli"

@@ -62,6 +62,7 @@ runs = Table(
     Column("heartbeat_at", Float),
     Column("cancel_requested", Boolean, nullable=False, default=False),
     Index("ix_runs_state", "state"),
+    Index("ix_runs_pipeline_id", "pipeline_id"),  # list_runs(pipeline=...), cascade from pipelines
 )
 
 jobs = Table(
@@ -86,6 +87,9 @@ jobs = Table(
     Column("finished_at", Float),
     UniqueConstraint("run_id", "name"),
     Index("ix_jobs_cache_key", "cache_key", "state"),
+    # Deleting a job looks up the jobs cached from it (ON DELETE SET NULL): without this index,
+    # deleting a run is a full scan of jobs per deleted job.
+    Index("ix_jobs_cached_from_job_id", "cached_from_job_id"),
 )
 
 attempts = Table(
@@ -141,6 +145,7 @@ metrics = Table(
     Column("key", String(300), nullable=False),  # dotted path into the JSON, e.g. "test.accuracy"
     Column("value", Float, nullable=False),
     UniqueConstraint("job_id", "key"),
+    Index("ix_metrics_run_id", "run_id"),  # list_metrics(run_id)
 )
 
 inputs = Table(
@@ -155,4 +160,6 @@ inputs = Table(
     Column("size", BigInteger, nullable=False),
     Column("producer_job_id", Integer, ForeignKey("jobs.id", ondelete="SET NULL")),
     Index("ix_inputs_job", "job_id"),
+    # Lineage: who consumed what a job produced; also serves ON DELETE SET NULL.
+    Index("ix_inputs_producer_job_id", "producer_job_id"),
 )

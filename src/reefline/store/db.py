@@ -1,0 +1,148 @@
+"""Where the database is, how to open it, and bringing its schema up to date.
+
+SQLite (the laptop default) runs in WAL mode so another terminal can read (``reefline logs -f``)
+while the engine writes. We keep pysqlite's default ("legacy") transaction handling on purpose:
+it sends BEGIN only before the first write of a transaction, so a transaction never holds a read
+snapshot it later has to upgrade to a write lock (which fails at once with SQLITE_BUSY instead of
+waiting on busy_timeout). The price: reads before the first write of a transaction are not one
+snapshot; the engine is the single writer of state, so that is harmless.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import StaticPool
+
+from reefline.store.errors import SchemaError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Newest migration in migrations/versions. Bump it with every new migration: it lets an up-to-date
+# database skip loading Alembic (every CLI command opens the database). A test checks it.
+HEAD_REVISION = "0001"
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# pg_advisory_xact_lock key serializing migrations between processes ("REEFMIGR").
+_PG_MIGRATION_LOCK = 0x5245_4546_4D49_4752
+_SQLITE_PRAGMAS = (
+    "PRAGMA busy_timeout=10000",  # first, so the pragmas below wait for a lock instead of failing
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+)
+
+
+def database_url(project_dir: Path) -> str:
+    """``$REEFLINE_DATABASE_URL``, or the project's SQLite file ``.reefline/reefline.db`` (folder created)."""
+    url = os.environ.get("REEFLINE_DATABASE_URL")
+    if url:
+        return url
+    folder = project_dir.resolve() / ".reefline"
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'reefline.db'}"
+
+
+def open_database(url: str, *, migrate: bool = True, echo: bool = False) -> Engine:
+    """An engine for ``url``; with ``migrate`` (the default) the schema is brought to the newest revision.
+
+    Cheap when the schema is current: one ``SELECT`` on ``alembic_version``.
+    """
+    parsed = make_url(url)
+    kwargs: dict[str, Any] = {"echo": echo}
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database in ("", ":memory:") or parsed.query.get("mode") == "memory":
+            # One shared connection, or each connection would see its own empty database.
+            kwargs.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
+        else:
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, **kwargs)
+        event.listen(engine, "connect", _sqlite_on_connect)
+    else:
+        engine = create_engine(parsed, **kwargs)
+    if migrate:
+        try:
+            upgrade(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+    return engine
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        for pragma in _SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+    finally:
+        cursor.close()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision recorded in the database, or None for a database without one."""
+    try:
+        with engine.connect() as conn:
+            value = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except DBAPIError:
+        return None  # no alembic_version table yet (a connection problem resurfaces in upgrade)
+    return None if value is None else str(value)
+
+
+def upgrade(engine: Engine) -> None:
+    """Run the migrations up to head, unless the database is already there.
+
+    Two processes may call this at once on a new database: the upgrade runs under a lock
+    (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: a transaction-level advisory lock) and the revision is
+    read again once the lock is held, so the second process finds the work done.
+    """
+    if current_revision(engine) == HEAD_REVISION:
+        return
+    with engine.connect() as conn:
+        dialect = conn.dialect.name
+        if dialect == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        elif dialect == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+        else:
+            conn.begin()
+        _upgrade_locked(conn)
+        conn.commit()
+
+
+def _upgrade_locked(conn: Connection) -> None:
+    from alembic import command
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    current: str | None = None
+    if inspect(conn).has_table("alembic_version"):
+        value = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        current = None if value is None else str(value)
+    if current == HEAD_REVISION:
+        return
+    config = alembic_config()
+    if current is not None:
+        try:
+            ScriptDirectory.from_config(config).get_revision(current)
+        except CommandError as exc:
+            raise SchemaError(
+                f"the database is at schema revision {current!r}, which this version of Reefline does "
+                "not know (was it created by a newer Reefline?): upgrade Reefline or use another database"
+            ) from exc
+    config.attributes["connection"] = conn
+    command.upgrade(config, "head")
+
+
+def alembic_config() -> Config:
+    """An Alembic ``Config`` for the bundled migrations (no ``alembic.ini`` needed)."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    config.set_main_option("path_separator", "os")
+    return config

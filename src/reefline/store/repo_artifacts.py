@@ -1,0 +1,127 @@
+"""What jobs read and wrote (inputs, outputs, metrics) and the cache lookup built on outputs.
+
+Every function takes an open connection and never commits: callers own the transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, select
+
+from reefline.store.rows import InputRow, MetricRow, OutputRow
+from reefline.store.tables import inputs, jobs, metrics, outputs
+
+# A cached job points at the job it was cached from; that one may itself be cached (e.g. its
+# original was recorded before the cache existed), so follow a few links, never loop forever.
+_MAX_CACHE_HOPS = 16
+_CACHE_CANDIDATES = 5
+
+_DELETE_OUTPUT = outputs.delete().where(
+    outputs.c.job_id == bindparam("b_job_id"),
+    outputs.c.name == bindparam("b_name"),
+    outputs.c.path == bindparam("b_path"),
+)
+_INSERT_OUTPUTS = outputs.insert()
+_INSERT_INPUTS = inputs.insert()
+_DELETE_METRIC = metrics.delete().where(
+    metrics.c.job_id == bindparam("b_job_id"), metrics.c.key == bindparam("b_key")
+)
+_INSERT_METRICS = metrics.insert()
+_JOB_OUTPUTS = select(outputs).where(outputs.c.job_id == bindparam("job_id")).order_by(outputs.c.id)
+_CACHE_CANDIDATES_QUERY = (
+    select(jobs.c.id, jobs.c.state, jobs.c.cached_from_job_id)
+    .where(jobs.c.cache_key == bindparam("cache_key"), jobs.c.state.in_(("success", "cached")))
+    .order_by(jobs.c.id.desc())
+    .limit(_CACHE_CANDIDATES)
+)
+_CACHE_LINK = select(jobs.c.state, jobs.c.cached_from_job_id).where(jobs.c.id == bindparam("job_id"))
+
+
+def insert_outputs(conn: Connection, job_id: int, rows: list[dict[str, Any]]) -> None:
+    """Record a job's outputs (name, path, type, sha256, size). Re-recording a (name, path) replaces it."""
+    if not rows:
+        return
+    # A retried job records its outputs again: drop the old row of the same output first.
+    conn.execute(
+        _DELETE_OUTPUT, [{"b_job_id": job_id, "b_name": row["name"], "b_path": row["path"]} for row in rows]
+    )
+    conn.execute(_INSERT_OUTPUTS, [{**row, "job_id": job_id} for row in rows])
+
+
+def insert_inputs(conn: Connection, job_id: int, rows: list[dict[str, Any]]) -> None:
+    """Record a job's inputs (name, path, type, sha256, size, optional producer_job_id)."""
+    if not rows:
+        return
+    conn.execute(_INSERT_INPUTS, [{"producer_job_id": None, **row, "job_id": job_id} for row in rows])
+
+
+def insert_metrics(conn: Connection, run_id: int, job_id: int, values: dict[str, float]) -> None:
+    """Record a job's metrics; a key recorded again for the same job replaces the old value."""
+    if not values:
+        return
+    conn.execute(_DELETE_METRIC, [{"b_job_id": job_id, "b_key": key} for key in values])
+    conn.execute(
+        _INSERT_METRICS,
+        [{"run_id": run_id, "job_id": job_id, "key": key, "value": value} for key, value in values.items()],
+    )
+
+
+def list_outputs(conn: Connection, run_id: int) -> dict[int, list[OutputRow]]:
+    """The outputs of every job of a run that has any, by job id."""
+    query = (
+        select(outputs)
+        .join(jobs, outputs.c.job_id == jobs.c.id)
+        .where(jobs.c.run_id == run_id)
+        .order_by(outputs.c.job_id, outputs.c.id)
+    )
+    found: dict[int, list[OutputRow]] = {}
+    for row in conn.execute(query):
+        output = OutputRow(**row._mapping)
+        found.setdefault(output.job_id, []).append(output)
+    return found
+
+
+def list_job_outputs(conn: Connection, job_id: int) -> list[OutputRow]:
+    return [OutputRow(**row._mapping) for row in conn.execute(_JOB_OUTPUTS, {"job_id": job_id})]
+
+
+def list_inputs(conn: Connection, job_id: int) -> list[InputRow]:
+    query = select(inputs).where(inputs.c.job_id == job_id).order_by(inputs.c.id)
+    return [InputRow(**row._mapping) for row in conn.execute(query)]
+
+
+def list_metrics(conn: Connection, run_id: int) -> list[MetricRow]:
+    query = select(metrics).where(metrics.c.run_id == run_id).order_by(metrics.c.job_id, metrics.c.id)
+    return [MetricRow(**row._mapping) for row in conn.execute(query)]
+
+
+def find_cache_hit(conn: Connection, cache_key: str) -> tuple[int, list[OutputRow]] | None:
+    """The job that produced what ``cache_key`` describes, and its outputs; None if nothing did.
+
+    Takes the newest job with that key in state ``success``, or ``cached`` (then follows
+    ``cached_from_job_id`` to the original). Whether the outputs still exist in the artifact
+    store is the caller's check.
+    """
+    candidates = conn.execute(_CACHE_CANDIDATES_QUERY, {"cache_key": cache_key}).all()
+    for job_id, state, cached_from in candidates:
+        original = job_id if state == "success" else _follow_cached_from(conn, cached_from)
+        if original is not None:
+            return original, list_job_outputs(conn, original)
+    return None
+
+
+def _follow_cached_from(conn: Connection, job_id: int | None) -> int | None:
+    """The ``success`` job at the end of a cached_from chain; None if the chain is broken."""
+    for _ in range(_MAX_CACHE_HOPS):
+        if job_id is None:
+            return None  # the original was deleted (ON DELETE SET NULL)
+        row = conn.execute(_CACHE_LINK, {"job_id": job_id}).first()
+        if row is None:
+            return None
+        if row.state == "success":
+            return job_id
+        if row.state != "cached":
+            return None
+        job_id = row.cached_from_job_id
+    return None

@@ -1,0 +1,176 @@
+"""Pipelines and runs: create, update, look up, cancel, heartbeat, find interrupted ones.
+
+Every function takes an open connection and never commits: callers own the transaction
+(``with engine.begin() as conn``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection, Row, Select, bindparam, func, select
+
+from reefline.store._util import (
+    ACTIVE_RUN_STATES,
+    ID_PARAM,
+    check_columns,
+    insert_ignoring_conflicts,
+    inserted_id,
+    update_by_id,
+)
+from reefline.store.errors import RunNotFound
+from reefline.store.rows import RunRow
+from reefline.store.tables import pipelines, runs
+
+_UPDATE_RUN = update_by_id(runs)
+_REQUEST_CANCEL = (
+    runs.update()
+    .where(runs.c.id == bindparam("run_id"), runs.c.state.in_(ACTIVE_RUN_STATES))
+    .values(cancel_requested=True)
+)
+_CANCEL_REQUESTED = select(runs.c.cancel_requested).where(runs.c.id == bindparam("run_id"))
+
+
+def get_or_create_pipeline(conn: Connection, name: str, source_path: str, now: float) -> int:
+    """The id of the pipeline ``(name, source_path)``, created if new (safe against a concurrent creator)."""
+    query = select(pipelines.c.id).where(pipelines.c.name == name, pipelines.c.source_path == source_path)
+    pipeline_id = conn.execute(query).scalar()
+    if pipeline_id is None:
+        stmt = insert_ignoring_conflicts(conn, pipelines, ["name", "source_path"])
+        conn.execute(stmt, {"name": name, "source_path": source_path, "created_at": now})
+        pipeline_id = conn.execute(query).scalar_one()
+    return int(pipeline_id)
+
+
+def create_run(
+    conn: Connection,
+    *,
+    pipeline_id: int,
+    spec_text: str,
+    spec_path: str,
+    spec_hash: str,
+    params: dict[str, Any],
+    workspace: str,
+    options: dict[str, Any],
+    trigger: str,
+    owner_host: str,
+    owner_pid: int,
+    now: float,
+) -> int:
+    """A new run in state ``pending``, owned by ``owner_host``/``owner_pid``; its heartbeat is ``now``."""
+    result = conn.execute(
+        runs.insert().values(
+            pipeline_id=pipeline_id,
+            state="pending",
+            trigger=trigger,
+            spec_text=spec_text,
+            spec_path=spec_path,
+            spec_hash=spec_hash,
+            params=params,
+            workspace=workspace,
+            options=options,
+            created_at=now,
+            owner_host=owner_host,
+            owner_pid=owner_pid,
+            heartbeat_at=now,
+            cancel_requested=False,
+        )
+    )
+    return inserted_id(result)
+
+
+def update_run(conn: Connection, run_id: int, **values: Any) -> None:
+    """Set columns of a run; raises RunNotFound if there is no such run."""
+    if not values:
+        return
+    check_columns(runs, values)
+    if conn.execute(_UPDATE_RUN, {**values, ID_PARAM: run_id}).rowcount == 0:
+        raise RunNotFound(str(run_id))
+
+
+def heartbeat(conn: Connection, run_id: int, now: float) -> None:
+    """Record that the run's owner is alive (see :func:`find_interrupted_runs`)."""
+    conn.execute(_UPDATE_RUN, {"heartbeat_at": now, ID_PARAM: run_id})
+
+
+def request_cancel(conn: Connection, run_id: int) -> bool:
+    """Ask the run's engine to cancel it. False if the run has already finished."""
+    if conn.execute(_REQUEST_CANCEL, {"run_id": run_id}).rowcount:
+        return True
+    if conn.execute(select(runs.c.id).where(runs.c.id == run_id)).first() is None:
+        raise RunNotFound(str(run_id))
+    return False
+
+
+def is_cancel_requested(conn: Connection, run_id: int) -> bool:
+    value = conn.execute(_CANCEL_REQUESTED, {"run_id": run_id}).first()
+    if value is None:
+        raise RunNotFound(str(run_id))
+    return bool(value[0])
+
+
+def resolve_run_ref(conn: Connection, ref: str) -> int:
+    """``last`` → the newest run; ``12`` or ``#12`` → run 12 if it exists; else RunNotFound."""
+    text = ref.strip()
+    if text.lower() == "last":
+        run_id = conn.execute(select(func.max(runs.c.id))).scalar()
+        if run_id is None:
+            raise RunNotFound(ref, "no runs yet: start one with `reefline run`")
+        return int(run_id)
+    digits = text.removeprefix("#")
+    if not digits.isdecimal():
+        raise RunNotFound(ref, f"{ref!r} is not a run: give a run id (see `reefline runs`) or 'last'")
+    run_id = conn.execute(select(runs.c.id).where(runs.c.id == int(digits))).scalar()
+    if run_id is None:
+        raise RunNotFound(ref, f"no run {digits}: see `reefline runs` for the runs there are")
+    return int(run_id)
+
+
+def _run_select() -> Select[Any]:
+    return select(*runs.c, pipelines.c.name.label("pipeline_name")).join_from(
+        runs, pipelines, runs.c.pipeline_id == pipelines.c.id
+    )
+
+
+def _run_row(row: Row[Any]) -> RunRow:
+    return RunRow(**row._mapping)
+
+
+def get_run(conn: Connection, run_id: int) -> RunRow:
+    row = conn.execute(_run_select().where(runs.c.id == run_id)).first()
+    if row is None:
+        raise RunNotFound(str(run_id))
+    return _run_row(row)
+
+
+def list_runs(conn: Connection, limit: int = 50, pipeline: str | None = None) -> list[RunRow]:
+    """The newest runs first, optionally only those of pipelines named ``pipeline``."""
+    query = _run_select().order_by(runs.c.id.desc()).limit(limit)
+    if pipeline is not None:
+        query = query.where(pipelines.c.name == pipeline)
+    return [_run_row(row) for row in conn.execute(query)]
+
+
+def find_interrupted_runs(
+    conn: Connection, *, host: str, is_alive: Callable[[int], bool], now: float, stale_after: float
+) -> list[RunRow]:
+    """Unfinished (pending/running) owned runs whose owner is gone, oldest first.
+
+    Gone means: the owner is on ``host`` and its pid is not alive, or (any host) its last heartbeat
+    (its creation if it never beat) is older than ``now - stale_after``. Runs without an owner pid
+    (queued for a server's engine) are never reported. The caller decides what to do with them.
+    """
+    query = (
+        _run_select()
+        .where(runs.c.state.in_(ACTIVE_RUN_STATES), runs.c.owner_pid.is_not(None))
+        .order_by(runs.c.id)
+    )
+    found = []
+    for row in conn.execute(query):
+        run = _run_row(row)
+        last_beat = run.heartbeat_at if run.heartbeat_at is not None else run.created_at
+        assert run.owner_pid is not None
+        if (run.owner_host == host and not is_alive(run.owner_pid)) or last_beat < now - stale_after:
+            found.append(run)
+    return found

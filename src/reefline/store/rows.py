@@ -1,0 +1,107 @@
+"""Plain, immutable rows returned by the store's read functions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    id: int
+    pipeline_id: int
+    pipeline_name: str
+    state: str
+    trigger: str
+    reason: str | None
+    spec_text: str
+    spec_path: str
+    spec_hash: str
+    params: dict[str, Any]
+    workspace: str
+    options: dict[str, Any]
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    owner_host: str | None
+    owner_pid: int | None
+    heartbeat_at: float | None
+    cancel_requested: bool
+
+
+@dataclass(frozen=True, slots=True)
+class JobRow:
+    id: int
+    run_id: int
+    name: str  # step id, e.g. "train[model=tree]"
+    job: str  # job key in the spec, e.g. "train"
+    stage: str
+    position: int
+    matrix: dict[str, Any]
+    needs: list[str]
+    state: str
+    reason: str | None
+    cache_key: str | None
+    cached_from_job_id: int | None
+    attempts: int
+    exit_code: int | None
+    allow_failure: bool
+    started_at: float | None
+    finished_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRow:
+    id: int
+    job_id: int
+    number: int
+    state: str
+    exit_code: int | None
+    error: str | None
+    started_at: float | None
+    finished_at: float | None
+    cpu_seconds: float | None
+    peak_rss_bytes: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutputRow:
+    id: int
+    job_id: int
+    name: str
+    path: str
+    type: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class InputRow:
+    id: int
+    job_id: int
+    name: str
+    path: str
+    type: str
+    sha256: str
+    size: int
+    producer_job_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class LogRow:
+    id: int
+    run_id: int
+    job_id: int
+    attempt: int
+    ts: float
+    stream: str  # stdout | stderr | system
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class MetricRow:
+    id: int
+    run_id: int
+    job_id: int
+    key: str  # dotted path into the JSON, e.g. "test.accuracy"
+    value: float

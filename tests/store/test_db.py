@@ -1,0 +1,141 @@
+"""Opening the database: location, SQLite settings, migrations (fast when current, safe when concurrent)."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, text
+
+from reefline.store import db
+from reefline.store.db import (
+    HEAD_REVISION,
+    MIGRATIONS_DIR,
+    alembic_config,
+    current_revision,
+    database_url,
+    open_database,
+    upgrade,
+)
+from reefline.store.errors import SchemaError
+from reefline.store.tables import metadata
+
+
+def test_database_url_defaults_to_sqlite_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REEFLINE_DATABASE_URL", raising=False)
+    url = database_url(tmp_path)
+    assert url == f"sqlite:///{tmp_path.resolve()}/.reefline/reefline.db"
+    assert (tmp_path / ".reefline").is_dir()
+
+
+def test_database_url_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REEFLINE_DATABASE_URL", "postgresql+psycopg://db.example/reefline")
+    assert database_url(tmp_path) == "postgresql+psycopg://db.example/reefline"
+    assert not (tmp_path / ".reefline").exists()
+
+
+def test_sqlite_connections_get_wal_and_pragmas(tmp_path: Path) -> None:
+    engine = open_database(f"sqlite:///{tmp_path / 'sub' / 'r.db'}")
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10000
+    finally:
+        engine.dispose()
+
+
+def test_in_memory_sqlite_is_one_migrated_database() -> None:
+    engine = open_database("sqlite://")
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO pipelines (name, source_path, created_at) VALUES ('p', '/', 0)"))
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM pipelines")).scalar() == 1
+    finally:
+        engine.dispose()
+
+
+def test_head_revision_constant_matches_migration_scripts() -> None:
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == HEAD_REVISION
+
+
+def test_migrations_ship_with_the_package() -> None:
+    # setuptools packages .py files of folders with __init__.py; the .mako/.ini are package-data.
+    names = ("__init__.py", "env.py", "script.py.mako", "versions/__init__.py", "versions/0001_initial.py")
+    for name in names:
+        assert (MIGRATIONS_DIR / name).is_file(), name
+
+
+def test_migrations_create_exactly_the_metadata(store_url: str) -> None:
+    engine = open_database(store_url)
+    try:
+        assert current_revision(engine) == HEAD_REVISION
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert compare_metadata(context, metadata) == []
+    finally:
+        engine.dispose()
+
+
+def test_downgrade_then_upgrade_again(store_engine: Engine) -> None:
+    from alembic import command
+
+    with store_engine.begin() as conn:
+        config = alembic_config()
+        config.attributes["connection"] = conn
+        command.downgrade(config, "base")
+    assert current_revision(store_engine) is None
+    upgrade(store_engine)
+    assert current_revision(store_engine) == HEAD_REVISION
+
+
+def test_upgrade_skips_alembic_when_current(store_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(*_args: object) -> None:
+        raise AssertionError("Alembic machinery used on an up-to-date database")
+
+    monkeypatch.setattr(db, "_upgrade_locked", fail)
+    upgrade(store_engine)
+
+
+def test_unknown_newer_revision_is_a_clear_error(store_engine: Engine) -> None:
+    with store_engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    with pytest.raises(SchemaError, match="newer Reefline"):
+        upgrade(store_engine)
+
+
+def _open_after_barrier(url: str, barrier: Any, results: Any) -> None:
+    try:
+        barrier.wait(timeout=30)  # both processes open the new file at the same moment
+        engine = open_database(url)
+        try:
+            with engine.connect() as conn:
+                results.put(int(conn.execute(text("SELECT count(*) FROM alembic_version")).scalar_one()))
+        finally:
+            engine.dispose()
+    except BaseException as exc:
+        results.put(repr(exc))
+
+
+def test_processes_create_the_same_database_at_once(store_url: str) -> None:
+    url, processes = store_url, 3
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(processes), context.Queue()
+    workers = [
+        context.Process(target=_open_after_barrier, args=(url, barrier, results)) for _ in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        outcomes = [results.get(timeout=60) for _ in workers]
+    finally:
+        for worker in workers:
+            worker.join(timeout=10)
+    assert outcomes == [1] * processes
