@@ -120,7 +120,8 @@ class RunExecution:
         self._logs: list[dict[str, Any]] = []
         self._last_heartbeat = 0.0
         self._last_cancel_poll = 0.0
-        self._attempt_ids: dict[tuple[int, int], int] = {}
+        self._new_attempts: list[dict[str, Any]] = []
+        self._ended_attempts: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------------ main loop
 
@@ -168,7 +169,7 @@ class RunExecution:
 
     def _wait_time(self) -> float:
         timeout = CANCEL_POLL_EVERY
-        if self._job_updates or self._ops or self._logs:
+        if self._dirty():
             timeout = max(0.0, self._last_flush + FLUSH_EVERY - time.time())
         if self._ready and self._running < self.parallelism:
             timeout = min(timeout, max(0.0, self._ready[0][0] - time.time()))
@@ -282,7 +283,14 @@ class RunExecution:
             job.attempt += 1
             job.started_at = now
             self._running += 1
-            self._ops.append(("attempt", (job.job_id, job.attempt, now)))
+            self._new_attempts.append(
+                {
+                    "job_id": job.job_id,
+                    "number": job.attempt,
+                    "state": str(JobState.RUNNING),
+                    "started_at": now,
+                }
+            )
             self._transition(job, JobState.RUNNING, started_at=now, attempts=job.attempt, exit_code=None)
             self._workers.submit(self._attempt_worker, job.step, job.attempt, self._env(job))
 
@@ -296,7 +304,19 @@ class RunExecution:
     ) -> None:
         ok = result.ok and error is None
         reason = error or result.error or (None if ok else f"exit code {result.exit_code}")
-        self._ops.append(("attempt_done", (job.job_id, job.attempt, result, ok, reason)))
+        attempt_state = JobState.SUCCESS if ok else JobState.CANCELED if result.canceled else JobState.FAILED
+        self._ended_attempts.append(
+            {
+                "job_id": job.job_id,
+                "number": job.attempt,
+                "state": str(attempt_state),
+                "exit_code": result.exit_code,
+                "error": None if ok else reason,
+                "finished_at": result.finished_at,
+                "cpu_seconds": result.cpu_seconds,
+                "peak_rss_bytes": result.peak_rss_bytes,
+            }
+        )
         if ok:
             if job.prepared is not None:
                 self._record_inputs(job, job.prepared)
@@ -482,18 +502,27 @@ class RunExecution:
                 check_run_transition(self.run_id, current, state)
             repo.update_run(conn, self.run_id, state=str(state), **values)
 
+    def _dirty(self) -> bool:
+        return bool(
+            self._ops or self._logs or self._job_updates or self._new_attempts or self._ended_attempts
+        )
+
     def _flush(self) -> None:
         now = time.time()
         self._last_flush = now
         beat = now - self._last_heartbeat >= HEARTBEAT_EVERY
-        if not self._ops and not self._logs and not self._job_updates and not beat:
+        if not beat and not self._dirty():
             return
         ops, self._ops = self._ops, []
+        new_attempts, self._new_attempts = self._new_attempts, []
+        ended_attempts, self._ended_attempts = self._ended_attempts, []
         logs, self._logs = self._logs, []
         updates, self._job_updates = self._job_updates, {}
         with self.db.begin() as conn:
             if logs:
                 repo.insert_log_lines(conn, logs)
+            repo.create_attempts(conn, new_attempts)
+            repo.update_attempts(conn, ended_attempts)
             for kind, payload in ops:
                 self._apply(conn, kind, payload)
             by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
@@ -522,24 +551,7 @@ class RunExecution:
         return RunResult(state, reason)
 
     def _apply(self, conn: sa.Connection, kind: str, payload: Any) -> None:
-        if kind == "attempt":
-            job_id, number, started = payload
-            attempt_id = repo.create_attempt(conn, job_id, number, str(JobState.RUNNING), started)
-            self._attempt_ids[(job_id, number)] = attempt_id
-        elif kind == "attempt_done":
-            job_id, number, result, ok, reason = payload
-            state = JobState.SUCCESS if ok else JobState.CANCELED if result.canceled else JobState.FAILED
-            repo.update_attempt(
-                conn,
-                self._attempt_ids.pop((job_id, number)),
-                state=str(state),
-                exit_code=result.exit_code,
-                error=None if ok else reason,
-                finished_at=result.finished_at,
-                cpu_seconds=result.cpu_seconds,
-                peak_rss_bytes=result.peak_rss_bytes,
-            )
-        elif kind == "outputs":
+        if kind == "outputs":
             job_id, records = payload
             repo.insert_outputs(conn, job_id, [_artifact_row(r) for r in records])
         elif kind == "inputs":

@@ -18,12 +18,14 @@ from reefline.store.repo_artifacts import (
 )
 from reefline.store.repo_jobs import (
     create_attempt,
+    create_attempts,
     create_jobs,
     get_job,
     get_job_by_name,
     list_attempts,
     list_jobs,
     update_attempt,
+    update_attempts,
     update_job,
     update_jobs,
 )
@@ -43,6 +45,7 @@ from reefline.store.repo_runs import (
 
 __all__ = [
     "create_attempt",
+    "create_attempts",
     "create_jobs",
     "create_run",
     "find_cache_hit",
@@ -68,6 +71,7 @@ __all__ = [
     "request_cancel",
     "resolve_run_ref",
     "update_attempt",
+    "update_attempts",
     "update_job",
     "update_jobs",
     "update_run",

@@ -23,6 +23,9 @@ _GET_JOB = select(jobs).where(jobs.c.id == bindparam("job_id"))
 _LIST_JOBS = select(jobs).where(jobs.c.run_id == bindparam("run_id")).order_by(jobs.c.position, jobs.c.id)
 _INSERT_ATTEMPT = attempts.insert()
 _UPDATE_ATTEMPT = update_by_id(attempts)
+_UPDATE_ATTEMPT_BY_NUMBER = attempts.update().where(
+    attempts.c.job_id == bindparam("b_job_id"), attempts.c.number == bindparam("b_number")
+)
 _LIST_ATTEMPTS = select(attempts).where(attempts.c.job_id == bindparam("job_id")).order_by(attempts.c.number)
 
 
@@ -84,6 +87,26 @@ def get_job_by_name(conn: Connection, run_id: int, name: str) -> JobRow:
 def create_attempt(conn: Connection, job_id: int, number: int, state: str, started_at: float | None) -> int:
     params = {"job_id": job_id, "number": number, "state": state, "started_at": started_at}
     return inserted_id(conn.execute(_INSERT_ATTEMPT, params))
+
+
+def create_attempts(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Bulk insert (one executemany): each dict has job_id, number, state, started_at."""
+    if rows:
+        conn.execute(_INSERT_ATTEMPT, rows)
+
+
+def update_attempts(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Bulk update by (job_id, number): each dict has those two plus the same set of columns to set."""
+    if not rows:
+        return
+    check_columns(attempts, (key for key in rows[0] if key not in ("job_id", "number")))
+    params = []
+    for row in rows:
+        values = dict(row)
+        values["b_job_id"] = values.pop("job_id")
+        values["b_number"] = values.pop("number")
+        params.append(values)
+    conn.execute(_UPDATE_ATTEMPT_BY_NUMBER, params)
 
 
 def update_attempt(conn: Connection, attempt_id: int, **values: Any) -> None:
