@@ -235,3 +235,34 @@ def test_cancel_from_another_process(tmp_path: Path) -> None:
     again = reefline(tmp_path, "cancel", "1")
     assert again.returncode == 2
     assert again.stderr.startswith("error: run 1 already finished")
+
+
+TICKING_SPEC = """\
+version: 1
+name: ticking
+jobs:
+  ticker:
+    script:
+      - "for i in 1 2 3 4 5; do echo tick $i; sleep 0.3; done"
+"""
+
+
+def test_logs_follow_streams_a_live_run_until_it_ends(tmp_path: Path) -> None:
+    write(tmp_path, TICKING_SPEC)
+    run = subprocess.Popen([REEFLINE, "run", "--plain"], cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    assert run.stdout is not None
+    for line in run.stdout:
+        if "ticker running" in line:
+            break
+    follow = subprocess.Popen(
+        [REEFLINE, "logs", "last", "ticker", "-f"], cwd=tmp_path, stdout=subprocess.PIPE, text=True
+    )
+    assert follow.stdout is not None
+    first = follow.stdout.readline()
+    assert run.poll() is None, "the first line must arrive while the run is still going"
+    rest = follow.stdout.read()  # through the same buffer as readline(), unlike communicate()
+    follow.wait(timeout=30)
+    run.communicate(timeout=30)
+    lines = [first, *rest.splitlines()]
+    assert [line.strip() for line in lines if "tick" in line] == [f"tick {i}" for i in range(1, 6)]
+    assert follow.returncode == 0
