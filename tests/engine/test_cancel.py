@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import psutil
-from tests.engine.support import Recorder
 
 from reefline.engine.states import JobState, RunState
 from reefline.services.queries import list_runs
 from reefline.services.runs import cancel_run
+from tests.engine.support import Recorder
 
 if TYPE_CHECKING:
     from tests.engine.support import Project
