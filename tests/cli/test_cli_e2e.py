@@ -220,6 +220,18 @@ def test_ctrl_c_cancels_the_run(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_sigterm_cancels_the_run_like_ctrl_c(tmp_path: Path) -> None:
+    proc = _start_slow_run(tmp_path)
+    children = _descendants(proc.pid)
+    assert children, "the job should be running"
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143, out + err
+    assert show(tmp_path)["state"] == "canceled"
+    _assert_gone(children)
+
+
+@pytest.mark.slow
 def test_cancel_from_another_process(tmp_path: Path) -> None:
     proc = _start_slow_run(tmp_path)
     children = _descendants(proc.pid)

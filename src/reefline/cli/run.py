@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from reefline.services.types import PlannedStep, RunOptions, RunOutcome
 
 EXIT_RUN_FAILED = 1
-EXIT_INTERRUPTED = 130
 
 RUN_EPILOG = """\
 [bold]Examples[/]
@@ -41,7 +40,7 @@ $ reefline run --from train --no-cache  [dim]# train and all after it[/]
 $ reefline run --dry-run  [dim]# what would run, what is cached[/]
 
 Exit codes: 0 the run succeeded, 1 it failed or was canceled elsewhere, 2 invalid spec or usage,
-130 interrupted with Ctrl-C (the run is recorded as canceled; Ctrl-C twice forces an exit).
+130 interrupted with Ctrl-C, 143 by SIGTERM (the run is recorded as canceled; twice forces an exit).
 """
 
 RETRY_EPILOG = """\
@@ -93,27 +92,32 @@ def parse_params(values: list[str]) -> dict[str, str]:
     return params
 
 
+CANCEL_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 @contextmanager
-def ctrl_c_cancels(cancel: threading.Event, progress: Progress) -> Iterator[list[bool]]:
-    """The first Ctrl-C sets ``cancel`` (the engine then stops every job cleanly); the second one
-    raises KeyboardInterrupt. Yields a one-item list that is ``[True]`` once Ctrl-C was pressed."""
-    interrupted = [False]
+def ctrl_c_cancels(cancel: threading.Event, progress: Progress) -> Iterator[list[int]]:
+    """The first Ctrl-C (or SIGTERM from a CI timeout, or SIGHUP from a closed terminal) sets
+    ``cancel``, and the engine stops every job cleanly; the second one raises KeyboardInterrupt.
+    Yields a list that holds the number of the signal once one arrived."""
+    received: list[int] = []
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        if interrupted[0]:
+        if received:
             raise KeyboardInterrupt
-        interrupted[0] = True
+        received.append(signum)
         cancel.set()
         progress.canceling()
 
     if threading.current_thread() is not threading.main_thread():  # signals only work there
-        yield interrupted
+        yield received
         return
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in CANCEL_SIGNALS}
     try:
-        yield interrupted
+        yield received
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def _progress(plain: bool, verbose: bool) -> Progress:
@@ -122,21 +126,22 @@ def _progress(plain: bool, verbose: bool) -> Progress:
     return make_progress(console, sys.stdout, plain=plain, verbose=verbose)
 
 
-def _exit_code(outcome: RunOutcome, interrupted: bool) -> int:
+def _exit_code(outcome: RunOutcome, signals: list[int]) -> int:
+    """0 success; 128 + the signal when one canceled the run (130 for Ctrl-C); else 1."""
     if str(outcome.state) == "success":
         return 0
-    return EXIT_INTERRUPTED if interrupted else EXIT_RUN_FAILED
+    return 128 + signals[0] if signals else EXIT_RUN_FAILED
 
 
 def _observe(progress: Progress, call: Any) -> int:
     """Run ``call(observer, cancel)`` with live progress and Ctrl-C handling; return the exit code."""
     cancel = threading.Event()
     try:
-        with ctrl_c_cancels(cancel, progress) as interrupted:
+        with ctrl_c_cancels(cancel, progress) as signals:
             outcome: RunOutcome = call(progress, cancel)
     finally:
         progress.close()
-    return _exit_code(outcome, interrupted[0])
+    return _exit_code(outcome, signals)
 
 
 def _render_plan(steps: list[PlannedStep]) -> None:
