@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from reefline.spec.diagnostics import Diagnostic, FieldPath, Severity
-from reefline.spec.yaml_source import SourceMap, Span
+from reefline.spec.yaml_source import SourceMap, Span, diagnostic_at
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
@@ -31,17 +31,8 @@ class Reporter:
         severity: Severity = Severity.ERROR,
     ) -> None:
         self.diagnostics.append(
-            Diagnostic(
-                code,
-                message,
-                self.file,
-                span.line,
-                span.col,
-                span.end_line,
-                span.end_col,
-                severity,
-                hint,
-                path,
+            diagnostic_at(
+                span, code=code, message=message, file=self.file, path=path, hint=hint, severity=severity
             )
         )
 

@@ -34,6 +34,22 @@ class Span:
     end_col: int
 
 
+def diagnostic_at(
+    span: Span,
+    *,
+    code: str,
+    message: str,
+    file: str,
+    path: FieldPath,
+    hint: str | None = None,
+    severity: Severity = Severity.ERROR,
+) -> Diagnostic:
+    """A diagnostic covering ``span``."""
+    return Diagnostic(
+        code, message, file, span.line, span.col, span.end_line, span.end_col, severity, hint, path
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class ScalarInfo:
     style: str | None  # None (plain), "'", '"', "|" or ">"
@@ -154,18 +170,7 @@ class _Walker:
 
     def error(self, code: str, message: str, span: Span, path: FieldPath, hint: str | None = None) -> None:
         self.diagnostics.append(
-            Diagnostic(
-                code,
-                message,
-                self.file,
-                span.line,
-                span.col,
-                span.end_line,
-                span.end_col,
-                Severity.ERROR,
-                hint,
-                path,
-            )
+            diagnostic_at(span, code=code, message=message, file=self.file, path=path, hint=hint)
         )
 
     def walk(self, node: yaml.Node, path: FieldPath) -> Any:
