@@ -1,9 +1,8 @@
 """Drive one run to its end: the only writer of run and job state.
 
-One engine thread owns all state and all database writes; it batches whatever happened since the
-last loop turn into one transaction. Worker threads only talk to the executor and the file system
-(hashing) and report back through a queue, so a 1000-job run costs a few hundred transactions,
-not thousands.
+One engine thread owns all state and decides every transition; the :class:`Journal` writes what it
+decided in batches, and :class:`StepWorkers` threads run and hash steps and report back through a
+queue.
 """
 
 from __future__ import annotations
@@ -25,18 +24,12 @@ from reefline.artifacts.hashing import Hasher
 from reefline.engine import cache
 from reefline.engine.decide import Upstream, decide
 from reefline.engine.events import JobEvent, RunObserver, StepInfo
-from reefline.engine.states import (
-    TERMINAL_JOB_STATES,
-    JobState,
-    RunState,
-    check_job_transition,
-    check_run_transition,
-)
-from reefline.executors.base import Executor, StartError, StepContext, StepHandle, StepResult, Stream
+from reefline.engine.journal import Journal
+from reefline.engine.states import TERMINAL_JOB_STATES, JobState, RunState, check_job_transition
+from reefline.engine.workers import StepWorkers
+from reefline.executors.base import Executor, StepContext, StepResult
 from reefline.plan.ir import Plan, Step
-from reefline.store import repo
 
-HEARTBEAT_EVERY = 2.0
 CANCEL_POLL_EVERY = 0.5
 FLUSH_EVERY = 0.05
 """Seconds between database writes: what happened meanwhile goes in one transaction."""
@@ -87,7 +80,6 @@ class RunExecution:
         base_env: Mapping[str, str] | None = None,
         grace: float = 5.0,
     ) -> None:
-        self.db = db
         self.run_id = run_id
         self.plan = plan
         self.workspace = workspace
@@ -98,7 +90,6 @@ class RunExecution:
         self.cancel_event = cancel or threading.Event()
         self.grace = grace
         self.base_env = dict(os.environ if base_env is None else base_env)
-        self.hasher = Hasher(workspace)
         self.jobs: dict[str, _Job] = {
             s.id: _Job(s, job_ids[s.id], i, states[s.id], attempts.get(s.id, 0))
             for i, s in enumerate(plan.steps)
@@ -106,22 +97,18 @@ class RunExecution:
         for job in self.jobs.values():
             for up in job.step.needs:
                 self.jobs[up].downstream.append(job.step.id)
+        self.journal = Journal(db, run_id)
         self._events: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+        self.step_workers = StepWorkers(
+            executor=executor, hasher=Hasher(workspace), db=db, report=self._events.put
+        )
         self._ready: list[tuple[float, int, str]] = []  # (not_before, position, step id)
-        self._handles: dict[str, StepHandle] = {}
-        self._handles_lock = threading.Lock()
         self._running = 0
         self._preparing = 0
         self._open = 0
         self._canceling: str | None = None
-        self._ops: list[tuple[str, Any]] = []
-        self._job_updates: dict[int, dict[str, Any]] = {}
         self._last_flush = 0.0
-        self._logs: list[dict[str, Any]] = []
-        self._last_heartbeat = 0.0
         self._last_cancel_poll = 0.0
-        self._new_attempts: list[dict[str, Any]] = []
-        self._ended_attempts: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------------ main loop
 
@@ -137,13 +124,9 @@ class RunExecution:
             except BaseException:
                 # A second Ctrl-C or a bug: stop every process now; the run stays open in the
                 # store and is closed as interrupted by the next command that opens it.
-                self.grace = 0.0
                 if not self._canceling:
                     self._cancel("interrupted")
-                with self._handles_lock:
-                    handles = list(self._handles.values())
-                for handle in handles:
-                    self.executor.cancel(handle, 0.0)
+                self.step_workers.cancel_all(0.0)
                 raise
             return self._finish()
 
@@ -152,7 +135,8 @@ class RunExecution:
             self._poll_cancel()
             self._launch()
             if time.time() - self._last_flush >= FLUSH_EVERY:
-                self._flush()
+                self._last_flush = time.time()
+                self.journal.flush()
             if not self._open:
                 break
             if not self._blocking():
@@ -169,7 +153,7 @@ class RunExecution:
 
     def _wait_time(self) -> float:
         timeout = CANCEL_POLL_EVERY
-        if self._dirty():
+        if self.journal.dirty:
             timeout = max(0.0, self._last_flush + FLUSH_EVERY - time.time())
         if self._ready and self._running < self.parallelism:
             timeout = min(timeout, max(0.0, self._ready[0][0] - time.time()))
@@ -177,7 +161,9 @@ class RunExecution:
 
     def _begin(self) -> None:
         now = time.time()
-        self._set_run(RunState.RUNNING, started_at=now, finished_at=None, reason=None, heartbeat_at=now)
+        self.journal.set_run(
+            RunState.RUNNING, started_at=now, finished_at=None, reason=None, heartbeat_at=now
+        )
         self.observer.run_started(
             self.run_id,
             [
@@ -200,17 +186,7 @@ class RunExecution:
         kind = event[0]
         if kind == "log":
             _, sid, attempt, stream, ts, text = event
-            job = self.jobs[sid]
-            self._logs.append(
-                {
-                    "run_id": self.run_id,
-                    "job_id": job.job_id,
-                    "attempt": attempt,
-                    "ts": ts,
-                    "stream": stream,
-                    "text": text,
-                }
-            )
+            self.journal.log(self.jobs[sid].job_id, attempt, stream, ts, text)
             self.observer.log_line(self.run_id, sid, stream, ts, text)
         elif kind == "prepared":
             self._preparing -= 1
@@ -245,9 +221,8 @@ class RunExecution:
         # Only a step that reads files or may be cached needs hashing before it runs.
         if job.step.inputs or job.step.cacheable:
             self._preparing += 1
-            lookup = None if self.no_cache else self._lookup
             upstream_outputs = {up: self.jobs[up].step.outputs for up in job.step.needs}
-            self._hashers.submit(self._prepare_worker, job.step, upstream_outputs, lookup)
+            self._hashers.submit(self.step_workers.prepare, job.step, upstream_outputs, not self.no_cache)
         else:
             self._enqueue(job, 0.0)
 
@@ -259,7 +234,7 @@ class RunExecution:
             self._transition(job, JobState.FAILED, reason=prepared.error, cache_key=prepared.key or None)
         elif prepared.hit is not None:
             self._record_inputs(job, prepared)
-            self._ops.append(("outputs", (job.job_id, prepared.hit.outputs)))
+            self.journal.outputs(job.job_id, prepared.hit.outputs)
             self._transition(
                 job,
                 JobState.CACHED,
@@ -283,16 +258,10 @@ class RunExecution:
             job.attempt += 1
             job.started_at = now
             self._running += 1
-            self._new_attempts.append(
-                {
-                    "job_id": job.job_id,
-                    "number": job.attempt,
-                    "state": str(JobState.RUNNING),
-                    "started_at": now,
-                }
-            )
+            self.journal.attempt_started(job.job_id, job.attempt, now)
             self._transition(job, JobState.RUNNING, started_at=now, attempts=job.attempt, exit_code=None)
-            self._workers.submit(self._attempt_worker, job.step, job.attempt, self._env(job))
+            ctx = StepContext(self.run_id, job.attempt, self.workspace, self._env(job))
+            self._workers.submit(self.step_workers.attempt, job.step, ctx)
 
     def _on_done(
         self,
@@ -304,25 +273,13 @@ class RunExecution:
     ) -> None:
         ok = result.ok and error is None
         reason = error or result.error or (None if ok else f"exit code {result.exit_code}")
-        attempt_state = JobState.SUCCESS if ok else JobState.CANCELED if result.canceled else JobState.FAILED
-        self._ended_attempts.append(
-            {
-                "job_id": job.job_id,
-                "number": job.attempt,
-                "state": str(attempt_state),
-                "exit_code": result.exit_code,
-                "error": None if ok else reason,
-                "finished_at": result.finished_at,
-                "cpu_seconds": result.cpu_seconds,
-                "peak_rss_bytes": result.peak_rss_bytes,
-            }
-        )
+        self.journal.attempt_ended(job.job_id, job.attempt, result, None if ok else reason)
         if ok:
             if job.prepared is not None:
                 self._record_inputs(job, job.prepared)
-            self._ops.append(("outputs", (job.job_id, outputs)))
+            self.journal.outputs(job.job_id, outputs)
             if metrics:
-                self._ops.append(("metrics", (job.job_id, metrics)))
+                self.journal.metrics(job.job_id, metrics)
             key = job.prepared.key if job.prepared else None
             self._transition(
                 job,
@@ -357,7 +314,7 @@ class RunExecution:
         values["state"] = str(state)
         if state in TERMINAL_JOB_STATES:
             values.setdefault("finished_at", time.time())
-        self._job_updates.setdefault(job.job_id, {}).update(values)
+        self.journal.job(job.job_id, values)
         self.observer.job_changed(
             JobEvent(
                 self.run_id,
@@ -391,9 +348,8 @@ class RunExecution:
             reason = "canceled by the user"
         elif now - self._last_cancel_poll >= CANCEL_POLL_EVERY:
             self._last_cancel_poll = now
-            with self.db.connect() as conn:
-                if repo.is_cancel_requested(conn, self.run_id):
-                    reason = "canceled with `reefline cancel`"
+            if self.journal.cancel_requested():
+                reason = "canceled with `reefline cancel`"
         if reason:
             self._cancel(reason)
 
@@ -405,68 +361,9 @@ class RunExecution:
         for job in self.jobs.values():
             if job.state is JobState.PENDING:
                 self._transition(job, JobState.CANCELED, reason=reason)
-        with self._handles_lock:
-            handles = list(self._handles.values())
-        for handle in handles:
-            self.executor.cancel(handle, self.grace)
+        self.step_workers.cancel_all(self.grace)
 
-    # ------------------------------------------------------------------ worker threads
-
-    def _lookup(self, key: str) -> cache.CacheHit | None:
-        with self.db.connect() as conn:
-            found = repo.find_cache_hit(conn, key)
-        if found is None:
-            return None
-        job_id, rows = found
-        return cache.CacheHit(
-            job_id, [cache.ArtifactRecord(r.name, r.path, r.type, r.sha256, r.size) for r in rows]
-        )
-
-    def _prepare_worker(
-        self, step: Step, upstream_outputs: Mapping[str, Any], lookup: cache.CacheLookup | None
-    ) -> None:
-        try:
-            prepared = cache.prepare(step, self.hasher, upstream_outputs, lookup)
-        except Exception as exc:  # a bug must fail the job, never hang the run
-            prepared = cache.Prepared("", [], error=f"internal error while hashing inputs: {exc!r}")
-        self._events.put(("prepared", step.id, prepared))
-
-    def _attempt_worker(self, step: Step, attempt: int, env: dict[str, str]) -> None:
-        started = time.time()
-        sid = step.id
-        put = self._events.put
-
-        def log(stream: Stream, ts: float, text: str) -> None:
-            put(("log", sid, attempt, stream, ts, text))
-
-        ctx = StepContext(self.run_id, attempt, self.workspace, env)
-        try:
-            handle = self.executor.start(step, ctx, log)
-        except StartError as exc:
-            put(("done", sid, StepResult(None, started, time.time(), error=str(exc)), [], {}, None))
-            return
-        except Exception as exc:
-            reason = f"executor failed to start the job: {exc!r}"
-            put(("done", sid, StepResult(None, started, time.time(), error=reason), [], {}, None))
-            return
-        with self._handles_lock:
-            self._handles[sid] = handle
-        if self._canceling:
-            self.executor.cancel(handle, self.grace)
-        try:
-            result = self.executor.wait(handle)
-        except Exception as exc:
-            result = StepResult(None, started, time.time(), error=f"executor error: {exc!r}")
-        finally:
-            with self._handles_lock:
-                self._handles.pop(sid, None)
-            self.executor.destroy(handle)
-        outputs: list[cache.ArtifactRecord] = []
-        metrics: dict[str, float] = {}
-        error: str | None = None
-        if result.ok:
-            outputs, metrics, error = cache.collect_outputs(step, self.hasher)
-        put(("done", sid, result, outputs, metrics, error))
+    # ------------------------------------------------------------------ helpers
 
     def _env(self, job: _Job) -> dict[str, str]:
         env = dict(self.base_env)
@@ -476,66 +373,16 @@ class RunExecution:
         env["REEFLINE_WORKSPACE"] = str(self.workspace)
         return env
 
-    # ------------------------------------------------------------------ persistence
-
     def _log_system(self, job: _Job, text: str) -> None:
         now = time.time()
-        self._logs.append(
-            {
-                "run_id": self.run_id,
-                "job_id": job.job_id,
-                "attempt": job.attempt,
-                "ts": now,
-                "stream": "system",
-                "text": text,
-            }
-        )
+        self.journal.log(job.job_id, job.attempt, "system", now, text)
         self.observer.log_line(self.run_id, job.step.id, "system", now, text)
 
     def _record_inputs(self, job: _Job, prepared: cache.Prepared) -> None:
-        self._ops.append(("inputs", (job.job_id, prepared.inputs)))
-
-    def _set_run(self, state: RunState, **values: Any) -> None:
-        with self.db.begin() as conn:
-            current = RunState(repo.get_run(conn, self.run_id).state)
-            if current is not state:
-                check_run_transition(self.run_id, current, state)
-            repo.update_run(conn, self.run_id, state=str(state), **values)
-
-    def _dirty(self) -> bool:
-        return bool(
-            self._ops or self._logs or self._job_updates or self._new_attempts or self._ended_attempts
-        )
-
-    def _flush(self) -> None:
-        now = time.time()
-        self._last_flush = now
-        beat = now - self._last_heartbeat >= HEARTBEAT_EVERY
-        if not beat and not self._dirty():
-            return
-        ops, self._ops = self._ops, []
-        new_attempts, self._new_attempts = self._new_attempts, []
-        ended_attempts, self._ended_attempts = self._ended_attempts, []
-        logs, self._logs = self._logs, []
-        updates, self._job_updates = self._job_updates, {}
-        with self.db.begin() as conn:
-            if logs:
-                repo.insert_log_lines(conn, logs)
-            repo.create_attempts(conn, new_attempts)
-            repo.update_attempts(conn, ended_attempts)
-            for kind, payload in ops:
-                self._apply(conn, kind, payload)
-            by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-            for job_id, values in updates.items():
-                by_columns.setdefault(tuple(sorted(values)), []).append({"id": job_id, **values})
-            for rows in by_columns.values():
-                repo.update_jobs(conn, rows)
-            if beat:
-                repo.heartbeat(conn, self.run_id, now)
-                self._last_heartbeat = now
+        self.journal.inputs(job.job_id, prepared.inputs, {sid: j.job_id for sid, j in self.jobs.items()})
 
     def _finish(self) -> RunResult:
-        self._flush()
+        self.journal.flush()
         failed = [
             j.step.id for j in self.jobs.values() if j.state is JobState.FAILED and not j.step.allow_failure
         ]
@@ -546,34 +393,6 @@ class RunExecution:
             state, reason = RunState.FAILED, f"failed: {shown}"
         else:
             state, reason = RunState.SUCCESS, None
-        self._set_run(state, reason=reason, finished_at=time.time())
+        self.journal.set_run(state, reason=reason, finished_at=time.time())
         self.observer.run_finished(self.run_id, state, reason)
         return RunResult(state, reason)
-
-    def _apply(self, conn: sa.Connection, kind: str, payload: Any) -> None:
-        if kind == "outputs":
-            job_id, records = payload
-            repo.insert_outputs(conn, job_id, [_artifact_row(r) for r in records])
-        elif kind == "inputs":
-            job_id, records = payload
-            rows = []
-            for record in records:
-                row = _artifact_row(record)
-                row["producer_job_id"] = (
-                    self.jobs[record.producer].job_id if record.producer in self.jobs else None
-                )
-                rows.append(row)
-            repo.insert_inputs(conn, job_id, rows)
-        elif kind == "metrics":
-            job_id, values = payload
-            repo.insert_metrics(conn, self.run_id, job_id, values)
-
-
-def _artifact_row(record: cache.ArtifactRecord) -> dict[str, Any]:
-    return {
-        "name": record.name,
-        "path": record.path,
-        "type": record.type,
-        "sha256": record.sha256,
-        "size": record.size,
-    }
