@@ -99,13 +99,15 @@ def test_cancel_from_another_terminal(project: Project) -> None:
     assert "reefline cancel" in (list_runs(project.path)[0].reason or "")
 
 
-def test_killed_run_is_recorded_as_interrupted(project: Project) -> None:
+def test_killed_run_is_recorded_as_interrupted_and_its_jobs_are_stopped(project: Project) -> None:
+    marker = f"killed-{os.getpid()}-{time.time()}"
     project.write(
-        """
+        f"""
         version: 1
         name: doomed
+        variables: {{REEFLINE_TEST_MARKER: "{marker}"}}
         jobs:
-          long: {script: ["sleep 5"]}
+          long: {{script: ["sleep 30 &", "sleep 30"]}}
         """
     )
     code = (
@@ -120,13 +122,16 @@ def test_killed_run_is_recorded_as_interrupted(project: Project) -> None:
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         runs = list_runs(project.path)
-        if runs and runs[0].state == "running":
+        if runs and runs[0].state == "running" and len(_marked(marker)) >= 2:
             break
         time.sleep(0.1)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    assert _marked(marker), "the job's processes outlive the killed engine until recovery"
     run = list_runs(Path(project.path))[0]
     assert run.state == "failed"
     assert (run.reason or "").startswith("interrupted")
     job = project.detail().jobs[0].job
     assert job.state in ("failed", "canceled")
+    time.sleep(0.2)
+    assert _marked(marker) == []

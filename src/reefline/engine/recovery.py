@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import time
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -23,6 +25,28 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def kill_leftovers(run_id: int, workspace: str, proc: Path = Path("/proc")) -> list[int]:
+    """Kill the job processes an interrupted run left behind on this host; returns their pids.
+
+    Every job gets ``REEFLINE_RUN_ID`` and ``REEFLINE_WORKSPACE`` in its environment and passes
+    them on to whatever it starts, so they find the whole tree without the dead engine's help.
+    """
+    wanted = {b"REEFLINE_RUN_ID=" + str(run_id).encode(), b"REEFLINE_WORKSPACE=" + workspace.encode()}
+    killed = []
+    for entry in proc.glob("[0-9]*"):
+        try:
+            environ = set((entry / "environ").read_bytes().split(b"\0"))
+        except OSError:  # gone, or not ours to read
+            continue
+        if wanted <= environ:
+            try:
+                os.kill(int(entry.name), signal.SIGKILL)
+                killed.append(int(entry.name))
+            except ProcessLookupError:
+                continue
+    return killed
 
 
 def recover_interrupted(db: sa.Engine, *, now: float | None = None) -> list[int]:
@@ -52,4 +76,7 @@ def recover_interrupted(db: sa.Engine, *, now: float | None = None) -> list[int]
                             conn, attempt.id, state=str(JobState.FAILED), error=reason, finished_at=now
                         )
             repo.update_run(conn, run.id, state=str(RunState.FAILED), reason=reason, finished_at=now)
+    for run in runs:
+        if run.owner_host == host:
+            kill_leftovers(run.id, run.workspace)
     return [run.id for run in runs]
