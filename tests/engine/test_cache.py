@@ -147,3 +147,23 @@ def test_symlink_out_of_the_workspace_made_at_run_time_fails_the_job(
     outcome, _ = project.run()
     assert outcome.state is RunState.FAILED
     assert "outside the workspace" in (project.detail().jobs[0].job.reason or "")
+
+
+def test_dry_run_says_what_would_be_cached_and_runs_nothing(project: Project) -> None:
+    from reefline.services.queries import list_runs
+    from reefline.services.runs import plan_run
+    from reefline.services.types import RunOptions
+
+    _setup(project)
+    project.run()
+    (project.path / "raw.txt").write_text("changed\n")
+    planned = {p.name: p.status for p in plan_run(project.path / "reefline.yaml", RunOptions())}
+    assert planned == {
+        "prepare": "would run",  # its input changed
+        "train": "would run",  # upstream re-runs: its input may change
+        "other": "cached",
+        "report": "would run",
+        "check": "would run",  # no outputs: always runs
+    }
+    assert len(list_runs(project.path)) == 1
+    assert (project.path / "clean.txt").read_text() == "a\nb\n"

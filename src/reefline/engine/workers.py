@@ -23,11 +23,27 @@ from reefline.store import repo
 Report = Callable[[tuple[Any, ...]], None]
 
 
+def store_lookup(db: sa.Engine) -> cache.CacheLookup:
+    """Find an earlier successful job with a cache key, and its recorded outputs."""
+
+    def lookup(key: str) -> cache.CacheHit | None:
+        with db.connect() as conn:
+            found = repo.find_cache_hit(conn, key)
+        if found is None:
+            return None
+        job_id, rows = found
+        return cache.CacheHit(
+            job_id, [cache.ArtifactRecord(r.name, r.path, r.type, r.sha256, r.size) for r in rows]
+        )
+
+    return lookup
+
+
 class StepWorkers:
     def __init__(self, *, executor: Executor, hasher: Hasher, db: sa.Engine, report: Report) -> None:
         self.executor = executor
         self.hasher = hasher
-        self.db = db
+        self.lookup = store_lookup(db)
         self.report = report
         self._handles: dict[str, StepHandle] = {}
         self._lock = threading.Lock()
@@ -37,7 +53,7 @@ class StepWorkers:
         self, step: Step, upstream_outputs: Mapping[str, tuple[OutputRef, ...]], use_cache: bool
     ) -> None:
         try:
-            lookup = self._lookup if use_cache else None
+            lookup = self.lookup if use_cache else None
             prepared = cache.prepare(step, self.hasher, upstream_outputs, lookup)
         except Exception as exc:  # a bug must fail the job, never hang the run
             prepared = cache.Prepared("", [], error=f"internal error while hashing inputs: {exc!r}")
@@ -87,13 +103,3 @@ class StepWorkers:
             handles = list(self._handles.values())
         for handle in handles:
             self.executor.cancel(handle, grace)
-
-    def _lookup(self, key: str) -> cache.CacheHit | None:
-        with self.db.connect() as conn:
-            found = repo.find_cache_hit(conn, key)
-        if found is None:
-            return None
-        job_id, rows = found
-        return cache.CacheHit(
-            job_id, [cache.ArtifactRecord(r.name, r.path, r.type, r.sha256, r.size) for r in rows]
-        )

@@ -11,9 +11,12 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from reefline.artifacts.hashing import Hasher
+from reefline.engine import cache
 from reefline.engine.events import RunObserver
 from reefline.engine.runner import RunExecution
 from reefline.engine.states import SUCCESSFUL_JOB_STATES, JobState, RunState, check_run_transition
+from reefline.engine.workers import store_lookup
 from reefline.executors.registry import get_executor
 from reefline.plan.ir import Plan, PythonCommand
 from reefline.services.compile import Compiled, compile_text, read_spec
@@ -47,9 +50,28 @@ def start_run(
 
 
 def plan_run(spec_path: Path, options: RunOptions) -> list[PlannedStep]:
-    """What `run` would do, without running or recording anything."""
+    """What `run` would do, without running or recording anything.
+
+    A step shows as cached when its inputs match an earlier success and so does everything it
+    depends on; otherwise it would run (its upstream outputs may change).
+    """
     spec_path = spec_path.resolve()
     compiled = compile_text(read_spec(spec_path), spec_path, options)
+    workspace = spec_path.parent
+    hasher = Hasher(workspace)
+    lookup = None if options.no_cache else store_lookup(open_project_db(workspace))
+    statuses: dict[str, str] = {}
+    for step in compiled.plan.steps:
+        if step.skip_reason:
+            statuses[step.id] = f"skipped: {step.skip_reason}"
+            continue
+        upstream_cached = all(statuses.get(up) == "cached" for up in step.needs)
+        if lookup is not None and step.cacheable and upstream_cached:
+            outputs = {up: compiled.plan.step(up).outputs for up in step.needs}
+            prepared = cache.prepare(step, hasher, outputs, lookup)
+            statuses[step.id] = "cached" if prepared.hit is not None else "would run"
+        else:
+            statuses[step.id] = "would run"
     return [
         PlannedStep(
             name=step.id,
@@ -60,7 +82,7 @@ def plan_run(spec_path: Path, options: RunOptions) -> list[PlannedStep]:
                 if isinstance(step.command, PythonCommand)
                 else "\n".join(step.command.lines)
             ),
-            status=f"skipped: {step.skip_reason}" if step.skip_reason else "would run",
+            status=statuses[step.id],
         )
         for step in compiled.plan.steps
     ]

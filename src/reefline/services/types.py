@@ -62,4 +62,4 @@ class PlannedStep:
     stage: str
     needs: tuple[str, ...]
     command: str
-    status: str  # "would run" | "skipped: <reason>"
+    status: str  # "would run" | "cached" | "skipped: <reason>"
