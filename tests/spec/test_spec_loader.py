@@ -77,10 +77,10 @@ def test_valid_spec_loads() -> None:
 
 
 def test_union_errors_collapse_to_one_message() -> None:
-    result = load_spec(HEAD + "jobs:\n  a:\n    script: 5\n    retry: often\n    timeout: [1]\n")
+    result = load_spec(HEAD + "jobs:\n  a:\n    script: {x: 1}\n    retry: often\n    timeout: [1]\n")
     assert formats(result) == [
         "reefline.yaml:5:13: error: wrong type for 'script' in job 'a': expected a string or a list of "
-        "strings, got a number [RL104]",
+        "strings, got a mapping [RL104]",
         "reefline.yaml:6:12: error: wrong type for retry of job 'a': expected a mapping or an integer, "
         "got a string [RL104]",
         "reefline.yaml:7:14: error: wrong type for 'timeout' in job 'a': expected a string or a number, "
@@ -125,3 +125,25 @@ def test_diagnostics_are_sorted_by_position() -> None:
     result = load_spec(HEAD + "jobs:\n  b:\n    needs: [zz]\n  a:\n    needs: [yy]\n")
     keys = [(d.line, d.col) for d in result.diagnostics]
     assert keys == sorted(keys) and len(keys) == 4
+
+
+def test_scalars_in_script_are_shell_words() -> None:
+    result = load_spec(HEAD + "jobs:\n  a:\n    script: [true, 42, 'echo x']\n")
+    assert result.ok and result.pipeline is not None
+    assert result.pipeline.jobs["a"].script_lines() == ["true", "42", "echo x"]
+
+
+def test_an_unknown_key_does_not_hide_the_other_problems() -> None:
+    text = HEAD + (
+        "jobs:\n"
+        "  a:\n"
+        "    needs: [b]\n"
+        "    script: [x]\n"
+        "    retry: {max: 2, dealy: 1s}\n"
+        "  b:\n"
+        "    needs: [a]\n"
+        "    script: [x]\n"
+        "    timeout: 10 minutes\n"
+    )
+    codes = [d.code for d in load_spec(text).diagnostics]
+    assert codes == ["RL203", "RL103", "RL502"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Scalar = str | int | float | bool
 Duration = Annotated[
@@ -141,6 +141,18 @@ class Job(_Model):
     lua: str | None = Field(None, description="Lua script step (not supported yet).")
     resources: dict[str, Any] | None = Field(None, description="cpu, memory, gpu (not supported yet).")
     extends: str | list[str] | None = Field(None, description="Job templates to reuse (not supported yet).")
+
+    @field_validator("script", mode="before")
+    @classmethod
+    def _shell_words(cls, value: Any) -> Any:
+        """`script: [true]` means the shell's `true`, not YAML's boolean: take scalars as written."""
+
+        def word(item: Any) -> Any:
+            if isinstance(item, bool):
+                return "true" if item else "false"
+            return str(item) if isinstance(item, int | float) else item
+
+        return [word(item) for item in value] if isinstance(value, list) else word(value)
 
     def script_lines(self) -> list[str]:
         if self.script is None:
