@@ -138,15 +138,14 @@ def _data_path(data: Any, loc: tuple[int | str, ...], *, unknown_key: bool) -> t
     path: list[Any] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
+        inside = (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        )
+        if inside:
             node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
+            path.append(part)
         elif unknown_key and isinstance(node, dict) and part == loc[-1]:
-            pass
-        else:
-            continue
-        path.append(part)
+            path.append(part)
     return tuple(path)
 
 
