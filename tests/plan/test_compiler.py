@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 
 import pytest
@@ -192,3 +193,19 @@ def test_graph_cycle_is_reported_as_a_path() -> None:
     assert find_cycle({"a": ["b"], "b": ["c"], "c": ["a"]}) == ["a", "b", "c", "a"]
     with pytest.raises(CycleError, match="a -> b -> a"):
         topological_order({"a": ["b"], "b": ["a"]})
+
+
+def test_a_run_job_depends_on_the_params_it_lists() -> None:
+    spec = """
+    version: 1
+    name: p
+    params: {lr: 0.1, seed: 1}
+    jobs:
+      all: {run: "steps:main"}
+      some: {run: "steps:main", params: [lr]}
+    """
+    base, reseeded = plan_of(spec), plan_of(spec, seed="2")
+    assert base.step("all").definition_hash != reseeded.step("all").definition_hash
+    assert base.step("some").definition_hash == reseeded.step("some").definition_hash
+    context = json.loads(dict(base.step("some").env)["REEFLINE_CONTEXT"])
+    assert context["params"] == {"lr": 0.1}

@@ -154,9 +154,10 @@ def _compile_step(
     command = _command(job, context)
     env = _env(pipeline, job, context, variables)
     if job.run is not None:
-        # A Python entry point receives every param, so each one is part of its definition;
-        # a script depends only on the params its lines mention through ${{ params.x }}.
-        env["REEFLINE_CONTEXT"] = _python_context(sid, inputs, outputs, params, matrix)
+        # A Python entry point receives every param (or those its `params:` lists), so each one is
+        # part of its definition; a script depends only on the params its lines mention.
+        used = params if job.params is None else {k: params[k] for k in job.params}
+        env["REEFLINE_CONTEXT"] = _python_context(sid, inputs, outputs, used, matrix)
     step = Step(
         id=sid,
         job=node.job_name,

@@ -35,6 +35,7 @@ RL505  input needs exactly one of path or from
 RL506  path leaves the workspace
 RL507  invalid param
 RL508  empty matrix
+RL509  `params` on a job that is not a `run:` job (warning)
 =====  ==========================================
 
 Codes never change meaning once released; retired codes are not reused.
@@ -75,4 +76,5 @@ CODES: dict[str, str] = {
     "RL506": "path leaves the workspace",
     "RL507": "invalid param",
     "RL508": "empty matrix",
+    "RL509": "params on a script job",
 }

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from reefline.spec.diagnostics import FieldPath
+from reefline.spec.diagnostics import FieldPath, Severity
 from reefline.spec.durations import parse_duration
 from reefline.spec.lint_report import Reporter, did_you_mean
 from reefline.spec.models import (
@@ -237,8 +237,32 @@ def check_params(pipeline: Pipeline, r: Reporter) -> None:
             r.value("RL507", f"param '{name}' has an empty list of choices", (*base, "choices"))
 
 
+def check_job_params(pipeline: Pipeline, name: str, job: Job, r: Reporter) -> None:
+    """``params:`` names declared params, and only matters to a ``run:`` job."""
+    if job.params is None:
+        return
+    base: FieldPath = ("jobs", name, "params")
+    if job.run is None:
+        r.key(
+            "RL509",
+            f"'params' of job '{name}' only applies to `run:` jobs",
+            base,
+            "a script depends on the params its lines mention through ${{ params.x }}; remove `params`",
+            Severity.WARNING,
+        )
+    for i, param in enumerate(job.params):
+        if param not in pipeline.params:
+            r.value(
+                "RL402",
+                f"job '{name}' lists the undefined param '{param}'",
+                (*base, i),
+                did_you_mean(param, pipeline.params),
+            )
+
+
 def check_jobs(pipeline: Pipeline, r: Reporter) -> None:
     for name, job in pipeline.jobs.items():
+        check_job_params(pipeline, name, job, r)
         check_step(name, job, r)
         check_matrix(name, job, r)
         check_artifacts(name, job, r)

@@ -101,6 +101,11 @@ class Job(_Model):
         None, description="Shell lines run in one bash session with `set -eo pipefail`."
     )
     run: str | None = Field(None, description="Python entry point `module:function` in the workspace.")
+    params: list[str] | None = Field(
+        None,
+        description="The params a `run:` job receives and depends on (default: all of them). "
+        "A script depends on the params its lines mention.",
+    )
     env: dict[str, Scalar] = Field(default_factory=dict, description="Environment variables for the job.")
     timeout: Duration | None = Field(
         None, description="Kill the job (its whole process tree) after this long."
