@@ -36,7 +36,7 @@ def _drive_failing_run(p: PlainProgress | LiveProgress, clock: FakeClock) -> Non
     p.job_changed(ev("train[model=tree]", JobState.RUNNING, started_at=t0))
     for i in range(25):
         p.log_line(7, "train[model=tree]", "stdout", t0, f"line {i}\n")
-    p.job_changed(ev("train[model=tree]", JobState.QUEUED, attempt=1))
+    p.job_changed(ev("train[model=tree]", JobState.QUEUED, attempt=1, reason="exit code 1"))
     p.job_changed(ev("train[model=tree]", JobState.RUNNING, attempt=2, started_at=t0 + 1))
     p.log_line(7, "train[model=tree]", "stderr", t0 + 1, "boom")
     clock.now = t0 + 2.5
@@ -66,6 +66,8 @@ def test_plain_progress_prints_one_line_per_event() -> None:
     lines = text.splitlines()
     assert lines[0] == "run 7 started: 4 jobs"
     assert "prepare cached (cached from run 6)" in lines
+    assert "train[model=tree] queued" not in lines  # every job is queued first: no line for that
+    assert "train[model=tree] will retry (exit code 1)" in lines
     assert "train[model=tree] running (attempt 2/3)" in lines
     assert "train[model=tree] failed (attempt 2/3) 1.5s exit 3" in lines
     assert "report skipped (an upstream job failed)" in lines

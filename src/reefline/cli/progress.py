@@ -198,6 +198,12 @@ class PlainProgress:
 
     def job_changed(self, event: JobEvent) -> None:
         job = self.tracker.update(event)
+        if job.state == "queued":
+            # Every job is queued before it runs; only a retry makes that worth a line.
+            if event.reason:
+                self.out.write(f"{self._stamp()} {event.name} will retry ({event.reason})\n")
+                self.out.flush()
+            return
         words = [self._stamp(), event.name, job.state]
         attempt = attempt_text(job)
         if attempt:
