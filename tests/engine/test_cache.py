@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from typing import TYPE_CHECKING
 
 from reefline.engine.states import JobState, RunState
@@ -84,16 +85,49 @@ def test_an_edit_that_does_not_change_an_output_stops_the_cascade(project: Proje
     assert rec.final()["train"] is JobState.CACHED
 
 
-def test_deleted_or_modified_output_is_rebuilt(project: Project) -> None:
+def test_deleted_or_modified_outputs_are_restored_from_the_artifact_store(project: Project) -> None:
     _setup(project)
     project.run()
     (project.path / "side.out").unlink()
     (project.path / "model.txt").write_text("tampered\n")
     _, rec = project.run()
+    assert rec.final()["other"] is JobState.CACHED
+    assert rec.final()["train"] is JobState.CACHED
+    assert (project.path / "side.out").read_text() == "side\n"
+    assert (project.path / "model.txt").read_text() == "a\nb\ntrained\n"
+    reasons = {j.job.name: j.job.reason for j in project.detail().jobs}
+    assert "restored from the artifact store" in (reasons["other"] or "")
+
+
+def test_outputs_missing_from_workspace_and_store_are_rebuilt(project: Project) -> None:
+    _setup(project)
+    project.run()
+    shutil.rmtree(project.path / ".reefline" / "artifacts")
+    (project.path / "side.out").unlink()
+    _, rec = project.run()
     assert rec.final()["other"] is JobState.SUCCESS
-    assert rec.final()["train"] is JobState.SUCCESS
     assert rec.final()["prepare"] is JobState.CACHED
     assert (project.path / "side.out").read_text() == "side\n"
+
+
+def test_switching_params_back_restores_instead_of_recomputing(project: Project) -> None:
+    project.write(
+        """
+        version: 1
+        name: sweep
+        params: {n: 1}
+        jobs:
+          make:
+            script: ["mkdir -p out && echo ${{ params.n }} > out/value.txt && date +%s%N >> runs.log"]
+            outputs: {out: {path: out, type: directory}}
+        """
+    )
+    project.run()
+    project.run(params={"n": "2"})
+    _, rec = project.run()
+    assert rec.final()["make"] is JobState.CACHED
+    assert (project.path / "out" / "value.txt").read_text() == "1\n"
+    assert len((project.path / "runs.log").read_text().splitlines()) == 2
 
 
 def test_no_cache_runs_everything_and_cache_false_opts_out(project: Project) -> None:

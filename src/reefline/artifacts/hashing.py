@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,12 +70,17 @@ class Hasher:
         """Hash of the sorted (relative path, file hash) list: renames and edits both count."""
         h = hashlib.sha256()
         size = 0
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames.sort()
-            for name in sorted(filenames):
-                path = Path(dirpath, name)
-                rel = path.relative_to(root).as_posix()
-                resolve_inside(self.workspace, str(path.relative_to(self.workspace.resolve())))
-                h.update(f"{rel}\0{self._file_sha(path)}\n".encode())
-                size += path.stat().st_size
+        for path in walk_files(root):
+            rel = path.relative_to(root).as_posix()
+            resolve_inside(self.workspace, str(path.relative_to(self.workspace.resolve())))
+            h.update(f"{rel}\0{self._file_sha(path)}\n".encode())
+            size += path.stat().st_size
         return Digest(h.hexdigest(), size)
+
+
+def walk_files(root: Path) -> Iterator[Path]:
+    """Every file under ``root`` in a stable order; symlinked directories are not followed."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            yield Path(dirpath, name)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reefline.artifacts.hashing import ArtifactError, Digest, Hasher
+from reefline.artifacts.store import LocalArtifactStore
 from reefline.plan.ir import OutputRef, PythonCommand, Step
 
 
@@ -40,6 +41,7 @@ class Prepared:
     inputs: list[ArtifactRecord]
     hit: CacheHit | None = None
     error: str | None = None
+    restored: bool = False  # the hit's outputs were brought back from the artifact store
 
 
 CacheLookup = Callable[[str], CacheHit | None]
@@ -58,8 +60,12 @@ def prepare(
     hasher: Hasher,
     upstream_outputs: Mapping[str, tuple[OutputRef, ...]],
     lookup: CacheLookup | None,
+    store: LocalArtifactStore | None = None,
+    *,
+    dry_run: bool = False,
 ) -> Prepared:
-    """Hash inputs, build the key, and find a reusable earlier result whose outputs are intact."""
+    """Hash inputs, build the key, and find a reusable earlier result whose outputs are intact,
+    or can be made intact again from the artifact store (``dry_run``: only check that they can)."""
     inputs: list[ArtifactRecord] = []
     parts: list[tuple[str, ...]] = [("definition", step.definition_hash)]
     try:
@@ -82,9 +88,27 @@ def prepare(
     if lookup is None or not step.cacheable:
         return Prepared(key, inputs)
     hit = lookup(key)
-    if hit is not None and _intact(hasher, hit.outputs):
+    if hit is None:
+        return Prepared(key, inputs)
+    if _intact(hasher, hit.outputs):
         return Prepared(key, inputs, hit)
+    if (
+        store is not None
+        and all(store.has(out.sha256) for out in hit.outputs)
+        and (dry_run or _restore(hasher, store, hit.outputs))
+    ):
+        return Prepared(key, inputs, hit, restored=True)
     return Prepared(key, inputs)
+
+
+def _restore(hasher: Hasher, store: LocalArtifactStore, outputs: list[ArtifactRecord]) -> bool:
+    try:
+        for out in outputs:
+            if not _intact(hasher, [out]):
+                store.restore(hasher.workspace, out.path, out.sha256)
+    except ArtifactError:
+        return False
+    return _intact(hasher, outputs)
 
 
 def _input_digest(hasher: Hasher, name: str, path: str, producer: str | None) -> Digest:

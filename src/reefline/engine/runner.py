@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from reefline.artifacts.hashing import Hasher
+from reefline.artifacts.store import LocalArtifactStore
 from reefline.engine import cache
 from reefline.engine.decide import Upstream, decide
 from reefline.engine.events import JobEvent, RunObserver, StepInfo
@@ -79,6 +80,7 @@ class RunExecution:
         cancel: threading.Event | None = None,
         base_env: Mapping[str, str] | None = None,
         grace: float = 5.0,
+        artifacts: LocalArtifactStore | None = None,
     ) -> None:
         self.run_id = run_id
         self.plan = plan
@@ -100,7 +102,7 @@ class RunExecution:
         self.journal = Journal(db, run_id)
         self._events: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
         self.step_workers = StepWorkers(
-            executor=executor, hasher=Hasher(workspace), db=db, report=self._events.put
+            executor=executor, hasher=Hasher(workspace), db=db, report=self._events.put, store=artifacts
         )
         self._ready: list[tuple[float, int, str]] = []  # (not_before, position, step id)
         self._running = 0
@@ -238,7 +240,8 @@ class RunExecution:
             self._transition(
                 job,
                 JobState.CACHED,
-                reason="inputs and code unchanged; outputs reused",
+                reason="inputs and code unchanged; outputs "
+                + ("restored from the artifact store" if prepared.restored else "reused"),
                 cache_key=prepared.key,
                 cached_from_job_id=prepared.hit.job_id,
             )

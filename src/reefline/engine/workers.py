@@ -14,7 +14,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from reefline.artifacts.hashing import Hasher
+from reefline.artifacts.hashing import ArtifactError, Hasher
+from reefline.artifacts.store import LocalArtifactStore
 from reefline.engine import cache
 from reefline.executors.base import Executor, StartError, StepContext, StepHandle, StepResult, Stream
 from reefline.plan.ir import OutputRef, Step
@@ -40,9 +41,18 @@ def store_lookup(db: sa.Engine) -> cache.CacheLookup:
 
 
 class StepWorkers:
-    def __init__(self, *, executor: Executor, hasher: Hasher, db: sa.Engine, report: Report) -> None:
+    def __init__(
+        self,
+        *,
+        executor: Executor,
+        hasher: Hasher,
+        db: sa.Engine,
+        report: Report,
+        store: LocalArtifactStore | None = None,
+    ) -> None:
         self.executor = executor
         self.hasher = hasher
+        self.store = store
         self.lookup = store_lookup(db)
         self.report = report
         self._handles: dict[str, StepHandle] = {}
@@ -54,7 +64,7 @@ class StepWorkers:
     ) -> None:
         try:
             lookup = self.lookup if use_cache else None
-            prepared = cache.prepare(step, self.hasher, upstream_outputs, lookup)
+            prepared = cache.prepare(step, self.hasher, upstream_outputs, lookup, self.store)
         except Exception as exc:  # a bug must fail the job, never hang the run
             prepared = cache.Prepared("", [], error=f"internal error while hashing inputs: {exc!r}")
         self.report(("prepared", step.id, prepared))
@@ -94,7 +104,20 @@ class StepWorkers:
         error: str | None = None
         if result.ok:
             outputs, metrics, error = cache.collect_outputs(step, self.hasher)
+            if error is None and step.cacheable:
+                self._keep(step, attempt, outputs)
         report(("done", sid, result, outputs, metrics, error))
+
+    def _keep(self, step: Step, attempt: int, outputs: list[cache.ArtifactRecord]) -> None:
+        """Copy the outputs into the artifact store; a failure costs a future cache hit, not the job."""
+        if self.store is None:
+            return
+        for out in outputs:
+            try:
+                self.store.save(self.hasher, out.path, out.sha256)
+            except (OSError, ArtifactError) as exc:
+                message = f"could not keep a copy of {out.path} in the artifact store: {exc}"
+                self.report(("log", step.id, attempt, "system", time.time(), message))
 
     def cancel_all(self, grace: float) -> None:
         """Cancel every running attempt, and every attempt that starts from now on."""

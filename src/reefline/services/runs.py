@@ -12,6 +12,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from reefline.artifacts.hashing import Hasher
+from reefline.artifacts.store import LocalArtifactStore, default_root
 from reefline.engine import cache
 from reefline.engine.events import RunObserver
 from reefline.engine.runner import RunExecution
@@ -68,7 +69,8 @@ def plan_run(spec_path: Path, options: RunOptions) -> list[PlannedStep]:
         upstream_cached = all(statuses.get(up) == "cached" for up in step.needs)
         if lookup is not None and step.cacheable and upstream_cached:
             outputs = {up: compiled.plan.step(up).outputs for up in step.needs}
-            prepared = cache.prepare(step, hasher, outputs, lookup)
+            store = LocalArtifactStore(default_root(workspace))
+            prepared = cache.prepare(step, hasher, outputs, lookup, store, dry_run=True)
             statuses[step.id] = "cached" if prepared.hit is not None else "would run"
         else:
             statuses[step.id] = "would run"
@@ -228,6 +230,7 @@ def _execute(
         parallelism=options.parallelism or os.cpu_count() or 2,
         no_cache=options.no_cache,
         cancel=cancel,
+        artifacts=LocalArtifactStore(default_root(workspace)),
     )
     result = execution.execute()
     return RunOutcome(run_id, result.state, result.reason)
