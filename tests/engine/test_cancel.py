@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import psutil
 
 from reefline.engine.states import JobState, RunState
-from reefline.services.queries import list_runs
+from reefline.services.queries import list_runs, status_of
 from reefline.services.runs import cancel_run
 from tests.engine.support import Recorder
 
@@ -131,6 +131,7 @@ def test_killed_run_is_recorded_as_interrupted_and_its_jobs_are_stopped(project:
     run = list_runs(Path(project.path))[0]
     assert run.state == "failed"
     assert (run.reason or "").startswith("interrupted")
+    assert status_of(run) == "failed (interrupted)"
     job = project.detail().jobs[0].job
     assert job.state in ("failed", "canceled")
     time.sleep(0.2)

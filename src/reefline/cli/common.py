@@ -126,5 +126,6 @@ STATE_STYLES: dict[str, str] = {
 
 
 def state_markup(state: str) -> str:
-    style = STATE_STYLES.get(str(state), "")
+    """Rich markup for a state; `failed (interrupted)` takes the colour of its first word."""
+    style = STATE_STYLES.get(str(state).split(" ")[0], "")
     return f"[{style}]{state}[/]" if style else str(state)

@@ -127,7 +127,7 @@ def runs_command(
     "trigger": str, "params": {...}, "spec_path": str, "created_at", "started_at", "finished_at":
     ISO 8601 strings or null, "duration": seconds or null}.
     """
-    from reefline.services.queries import list_runs
+    from reefline.services.queries import list_runs, status_of
 
     rows = list_runs(common.project_dir(), limit)
     if as_json:
@@ -145,7 +145,7 @@ def runs_command(
         table.add_row(
             str(r.id),
             escape(r.pipeline_name),
-            common.state_markup(str(r.state)),
+            common.state_markup(status_of(r)),
             common.format_ago(r.started_at or r.created_at, now),
             common.format_duration(common.duration_seconds(r.started_at, r.finished_at, now)),
             escape(r.trigger),

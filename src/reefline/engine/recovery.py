@@ -13,6 +13,9 @@ import sqlalchemy as sa
 from reefline.engine.states import TERMINAL_JOB_STATES, JobState, RunState
 from reefline.store import repo
 
+INTERRUPTED = "interrupted"
+"""The first word of the reason of a run closed by recovery."""
+
 STALE_AFTER = 30.0
 """Seconds without a heartbeat after which a run on another host counts as interrupted."""
 
@@ -58,7 +61,7 @@ def recover_interrupted(db: sa.Engine, *, now: float | None = None) -> list[int]
             conn, host=host, is_alive=pid_alive, now=now, stale_after=STALE_AFTER
         )
         for run in runs:
-            reason = f"interrupted: the reefline process (pid {run.owner_pid} on {run.owner_host}) ended"
+            reason = f"{INTERRUPTED}: the reefline process (pid {run.owner_pid} on {run.owner_host}) ended"
             for job in repo.list_jobs(conn, run.id):
                 if JobState(job.state) in TERMINAL_JOB_STATES:
                     continue

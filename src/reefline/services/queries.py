@@ -15,6 +15,13 @@ from reefline.store.rows import LogRow, RunRow
 FOLLOW_POLL = 0.2
 
 
+def status_of(run: RunRow) -> str:
+    """The run's state, and `interrupted` for a run whose process died: `failed (interrupted)`."""
+    if run.state == RunState.FAILED and (run.reason or "").startswith(INTERRUPTED):
+        return f"{run.state} ({INTERRUPTED})"
+    return run.state
+
+
 def list_runs(project_dir: Path, limit: int = 50) -> list[RunRow]:
     db = open_project_db(project_dir)
     with db.connect() as conn:
