@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from reefline.engine.recovery import INTERRUPTED
 from reefline.engine.states import TERMINAL_RUN_STATES, RunState
 from reefline.services.project import open_project_db
 from reefline.services.types import JobDetail, RunDetail
