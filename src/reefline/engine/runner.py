@@ -182,9 +182,7 @@ class RunExecution:
             if job.state is JobState.PENDING and job.waiting_on == 0:
                 self._consider(job)
 
-    def _handle(self, event: tuple[Any, ...] | None) -> None:
-        if event is None:
-            return
+    def _handle(self, event: tuple[Any, ...]) -> None:
         kind = event[0]
         if kind == "log":
             _, sid, attempt, stream, ts, text = event

@@ -60,6 +60,7 @@ def plan_run(spec_path: Path, options: RunOptions) -> list[PlannedStep]:
     compiled = compile_text(read_spec(spec_path), spec_path, options)
     workspace = spec_path.parent
     hasher = Hasher(workspace)
+    store = LocalArtifactStore(default_root(workspace))
     lookup = None if options.no_cache else store_lookup(open_project_db(workspace))
     statuses: dict[str, str] = {}
     for step in compiled.plan.steps:
@@ -69,7 +70,6 @@ def plan_run(spec_path: Path, options: RunOptions) -> list[PlannedStep]:
         upstream_cached = all(statuses.get(up) == "cached" for up in step.needs)
         if lookup is not None and step.cacheable and upstream_cached:
             outputs = {up: compiled.plan.step(up).outputs for up in step.needs}
-            store = LocalArtifactStore(default_root(workspace))
             prepared = cache.prepare(step, hasher, outputs, lookup, store, dry_run=True)
             statuses[step.id] = "cached" if prepared.hit is not None else "would run"
         else:
