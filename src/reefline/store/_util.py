@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Connection, CursorResult, Insert, Table, Update, bindparam
-from sqlalchemy.dialects import postgresql, sqlite
 
 ACTIVE_RUN_STATES = ("pending", "running")
 
@@ -14,9 +13,14 @@ ACTIVE_RUN_STATES = ("pending", "running")
 def insert_ignoring_conflicts(conn: Connection, table: Table, index_elements: list[str]) -> Insert:
     """``INSERT … ON CONFLICT DO NOTHING`` where the dialect has it, a plain insert elsewhere."""
     name = conn.dialect.name
+    # Imported here: each dialect module costs ~20 ms at start-up, and a run needs only one.
     if name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
         return postgresql.insert(table).on_conflict_do_nothing(index_elements=index_elements)
     if name == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
         return sqlite.insert(table).on_conflict_do_nothing(index_elements=index_elements)
     return table.insert()
 
