@@ -1,3 +1,3 @@
-"""Reefline: typed, cached, traceable ML and CI pipelines from one YAML file."""
+"""Reefline: typed, cached ML and CI pipelines from one YAML file."""
 
 __version__ = "0.1.0"

@@ -71,7 +71,7 @@ class ReeflineGroup(TyperGroup):
 app = typer.Typer(
     cls=ReeflineGroup,
     name="reefline",
-    help="Typed, cached, traceable ML and CI pipelines from one YAML file.",
+    help="Typed, cached ML and CI pipelines from one YAML file.",
     epilog="Start with [bold]reefline init[/], then [bold]reefline run[/]. "
     "Exit codes: 0 ok, 1 run failed, 2 invalid spec or usage, 130 interrupted.",
     no_args_is_help=True,
