@@ -39,7 +39,7 @@ lock:
 	uv pip compile pyproject.toml --extra dev --extra examples -o requirements.lock --python-version 3.11
 
 bench: $(STAMP)
-	$(BIN)/python bench/engine_overhead.py
+	$(BIN)/python bench/engine_overhead.py --reps 5
 
 clean:
 	rm -rf $(VENV) .reefline examples/iris/.reefline examples/iris/out
