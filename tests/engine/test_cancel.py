@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import psutil
+import pytest
 
 from reefline.engine.states import JobState, RunState
 from reefline.services.queries import list_runs, status_of
 from reefline.services.runs import cancel_run
+from reefline.services.types import ServiceError
 from tests.engine.support import Recorder
 
 if TYPE_CHECKING:
@@ -73,6 +75,9 @@ def test_cancel_event_stops_the_whole_tree_and_records_canceled(project: Project
     assert rec.final() == {"quick": JobState.SUCCESS, "busy": JobState.CANCELED, "waiting": JobState.CANCELED}
     time.sleep(0.2)
     assert _marked(marker) == []
+    # the killed process held the workspace lock; the kernel released it
+    project.write('version: 1\nname: after\njobs:\n  ok: {script: ["true"]}\n')
+    assert project.run()[0].state is RunState.SUCCESS
 
 
 def test_cancel_from_another_terminal(project: Project) -> None:
@@ -136,3 +141,29 @@ def test_killed_run_is_recorded_as_interrupted_and_its_jobs_are_stopped(project:
     assert job.state in ("failed", "canceled")
     time.sleep(0.2)
     assert _marked(marker) == []
+    # the killed process held the workspace lock; the kernel released it
+    project.write('version: 1\nname: after\njobs:\n  ok: {script: ["true"]}\n')
+    assert project.run()[0].state is RunState.SUCCESS
+
+
+def test_a_second_run_in_the_same_workspace_is_refused_while_one_is_going(project: Project) -> None:
+    project.write(
+        """
+        version: 1
+        name: exclusive
+        jobs:
+          slow: {script: ["sleep 1.5"]}
+        """
+    )
+    result: dict[str, object] = {}
+    first = threading.Thread(target=lambda: result.update(out=project.run()[0]))
+    first.start()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not (list_runs(project.path) or [None])[0]:
+        time.sleep(0.05)
+    with pytest.raises(ServiceError, match=r"another reefline run \(pid \d+\) is running"):
+        project.run()
+    first.join(15)
+    assert result["out"].state is RunState.SUCCESS  # type: ignore[attr-defined]
+    assert len(list_runs(project.path)) == 1  # the refused run left no trace
+    assert project.run()[0].state is RunState.SUCCESS

@@ -16,13 +16,20 @@ from reefline.artifacts.store import LocalArtifactStore, default_root
 from reefline.engine import cache
 from reefline.engine.events import RunObserver
 from reefline.engine.runner import RunExecution
-from reefline.engine.states import SUCCESSFUL_JOB_STATES, JobState, RunState, check_run_transition
+from reefline.engine.states import (
+    SUCCESSFUL_JOB_STATES,
+    TERMINAL_RUN_STATES,
+    JobState,
+    RunState,
+    check_run_transition,
+)
 from reefline.engine.workers import store_lookup
 from reefline.executors.registry import get_executor
 from reefline.plan.ir import Plan, PythonCommand
 from reefline.services.compile import Compiled, compile_text, read_spec
 from reefline.services.project import open_project_db
 from reefline.services.types import PlannedStep, RunOptions, RunOutcome, ServiceError
+from reefline.services.workspace_lock import workspace_lock
 from reefline.store import repo
 
 
@@ -34,20 +41,20 @@ def start_run(
     compiled = compile_text(read_spec(spec_path), spec_path, options)
     workspace = spec_path.parent
     db = open_project_db(workspace)
-    run_id, job_ids = _create_run(db, compiled, spec_path, workspace, options)
-    states = {sid: JobState.PENDING for sid in job_ids}
-    return _execute(
-        db,
-        run_id=run_id,
-        plan=compiled.plan,
-        job_ids=job_ids,
-        states=states,
-        attempts={},
-        workspace=workspace,
-        options=options,
-        observer=observer,
-        cancel=cancel,
-    )
+    with workspace_lock(workspace):
+        run_id, job_ids = _create_run(db, compiled, spec_path, workspace, options)
+        return _execute(
+            db,
+            run_id=run_id,
+            plan=compiled.plan,
+            job_ids=job_ids,
+            states=dict.fromkeys(job_ids, JobState.PENDING),
+            attempts={},
+            workspace=workspace,
+            options=options,
+            observer=observer,
+            cancel=cancel,
+        )
 
 
 def plan_run(spec_path: Path, options: RunOptions) -> list[PlannedStep]:
@@ -97,10 +104,21 @@ def retry_run(
     db = open_project_db(project_dir)
     with db.connect() as conn:
         run = repo.get_run(conn, repo.resolve_run_ref(conn, run_ref))
+    with workspace_lock(Path(run.workspace)):
+        return _retry(db, run.id, options, observer, cancel)
+
+
+def _retry(
+    db: sa.Engine, run_id: int, options: RunOptions, observer: RunObserver, cancel: threading.Event
+) -> RunOutcome:
+    with db.connect() as conn:
+        run = repo.get_run(conn, run_id)
         rows = repo.list_jobs(conn, run.id)
     state = RunState(run.state)
     if state is RunState.SUCCESS:
         raise ServiceError(f"run {run.id} succeeded; there is nothing to retry")
+    if state not in TERMINAL_RUN_STATES:
+        raise ServiceError(f"run {run.id} is still {state}; cancel it first (`reefline cancel {run.id}`)")
     check_run_transition(run.id, state, RunState.RUNNING)
     stored = RunOptions(
         params=options.params,
