@@ -26,13 +26,13 @@ def status_of(run: RunRow) -> str:
 def list_runs(project_dir: Path, limit: int = 50) -> list[RunRow]:
     db = open_project_db(project_dir)
     with db.connect() as conn:
-        return repo.list_runs(conn, limit=limit)
+        return repo.list_runs(conn, limit=limit, workspace=str(project_dir.resolve()))
 
 
 def show_run(project_dir: Path, run_ref: str) -> RunDetail:
     db = open_project_db(project_dir)
     with db.connect() as conn:
-        run = repo.get_run(conn, repo.resolve_run_ref(conn, run_ref))
+        run = repo.get_run(conn, repo.resolve_run_ref(conn, run_ref, str(project_dir.resolve())))
         outputs = repo.list_outputs(conn, run.id)
         jobs = [
             JobDetail(
@@ -52,7 +52,7 @@ def iter_logs(
     """Yield (job name, line) in order; with ``follow``, keep going until the run has finished."""
     db = open_project_db(project_dir)
     with db.connect() as conn:
-        run_id = repo.resolve_run_ref(conn, run_ref)
+        run_id = repo.resolve_run_ref(conn, run_ref, str(project_dir.resolve()))
         job_id = repo.get_job_by_name(conn, run_id, job).id if job else None
         names = {j.id: j.name for j in repo.list_jobs(conn, run_id)}
     after = 0

@@ -103,7 +103,7 @@ def retry_run(
     """Run again the failed, canceled and skipped jobs of a finished run, in that same run."""
     db = open_project_db(project_dir)
     with db.connect() as conn:
-        run = repo.get_run(conn, repo.resolve_run_ref(conn, run_ref))
+        run = repo.get_run(conn, repo.resolve_run_ref(conn, run_ref, str(project_dir.resolve())))
     with workspace_lock(Path(run.workspace)):
         return _retry(db, run.id, options, observer, cancel)
 
@@ -170,7 +170,7 @@ def _retry(
 def cancel_run(project_dir: Path, run_ref: str) -> int:
     db = open_project_db(project_dir)
     with db.begin() as conn:
-        run_id = repo.resolve_run_ref(conn, run_ref)
+        run_id = repo.resolve_run_ref(conn, run_ref, str(project_dir.resolve()))
         if not repo.request_cancel(conn, run_id):
             run = repo.get_run(conn, run_id)
             raise ServiceError(f"run {run_id} already finished ({run.state}); nothing to cancel")

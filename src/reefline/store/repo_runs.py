@@ -110,11 +110,15 @@ def is_cancel_requested(conn: Connection, run_id: int) -> bool:
     return bool(value[0])
 
 
-def resolve_run_ref(conn: Connection, ref: str) -> int:
-    """``last`` → the newest run; ``12`` or ``#12`` → run 12 if it exists; else RunNotFound."""
+def resolve_run_ref(conn: Connection, ref: str, workspace: str | None = None) -> int:
+    """``last`` → the newest run (of ``workspace`` when given: a database may be shared by
+    projects); ``12`` or ``#12`` → run 12 if it exists; else RunNotFound."""
     text = ref.strip()
     if text.lower() == "last":
-        run_id = conn.execute(select(func.max(runs.c.id))).scalar()
+        newest = select(func.max(runs.c.id))
+        if workspace is not None:
+            newest = newest.where(runs.c.workspace == workspace)
+        run_id = conn.execute(newest).scalar()
         if run_id is None:
             raise RunNotFound(ref, "no runs yet: start one with `reefline run`")
         return int(run_id)
@@ -144,9 +148,13 @@ def get_run(conn: Connection, run_id: int) -> RunRow:
     return _run_row(row)
 
 
-def list_runs(conn: Connection, limit: int = 50, pipeline: str | None = None) -> list[RunRow]:
-    """The newest runs first, optionally only those of pipelines named ``pipeline``."""
+def list_runs(
+    conn: Connection, limit: int = 50, pipeline: str | None = None, workspace: str | None = None
+) -> list[RunRow]:
+    """The newest runs first; optionally only those of pipelines named ``pipeline``, or of ``workspace``."""
     query = _run_select().order_by(runs.c.id.desc()).limit(limit)
+    if workspace is not None:
+        query = query.where(runs.c.workspace == workspace)
     if pipeline is not None:
         query = query.where(pipelines.c.name == pipeline)
     return [_run_row(row) for row in conn.execute(query)]
