@@ -1,6 +1,6 @@
 """The ``reefline`` command: the app, its global options, and the one place errors become exit codes.
 
-Exit codes (documented in README-commands.md):
+Exit codes (documented in the README):
 
 * 0 — success;
 * 1 — the run failed (or was canceled from elsewhere);
