@@ -124,3 +124,16 @@ def test_schema_to_stdout_and_file(runner: CliRunner, project: Path) -> None:
     result = runner.invoke(app, ["schema", "-o", "out/schema.json"])
     assert result.exit_code == 0
     assert json.loads((project / "out" / "schema.json").read_text()) == schema
+
+
+def test_a_lone_named_pipeline_file_is_picked_and_several_must_be_named(
+    runner: CliRunner, project: Path
+) -> None:
+    (project / "train.reefline.yaml").write_text(starter_spec())
+    result = runner.invoke(app, ["validate"])
+    assert result.exit_code == 0, result.output
+    assert "✓ train.reefline.yaml is valid" in result.stdout
+    (project / "eval.reefline.yaml").write_text(starter_spec())
+    result = runner.invoke(app, ["validate"])
+    assert result.exit_code == 2
+    assert "several pipelines here (eval.reefline.yaml, train.reefline.yaml)" in result.stderr

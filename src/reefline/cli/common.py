@@ -35,10 +35,23 @@ def project_dir() -> Path:
 
 
 def spec_path(file: Path | None) -> Path:
-    """The spec a command works on: FILE if given (its directory is the project), else ``reefline.yaml``."""
+    """The spec a command works on: FILE if given (its directory is the project), else the project's
+    ``reefline.yaml``, else its only ``*.reefline.yaml``."""
     if file is not None:
         return file.resolve()
-    return project_dir() / DEFAULT_SPEC
+    folder = project_dir()
+    default = folder / DEFAULT_SPEC
+    if default.exists():
+        return default
+    others = sorted(folder.glob(f"*.{DEFAULT_SPEC}"))
+    if len(others) == 1:
+        return others[0]
+    if others:
+        names = ", ".join(p.name for p in others)
+        raise CliError(
+            f"several pipelines here ({names}): name the one to use, e.g. `reefline run {others[0].name}`"
+        )
+    return default
 
 
 def display_path(path: Path) -> str:
