@@ -75,9 +75,20 @@ def test_cancel_event_stops_the_whole_tree_and_records_canceled(project: Project
     assert rec.final() == {"quick": JobState.SUCCESS, "busy": JobState.CANCELED, "waiting": JobState.CANCELED}
     time.sleep(0.2)
     assert _marked(marker) == []
-    # the killed process held the workspace lock; the kernel released it
-    project.write('version: 1\nname: after\njobs:\n  ok: {script: ["true"]}\n')
-    assert project.run()[0].state is RunState.SUCCESS
+
+
+def _run_in_background(project: Project) -> tuple[threading.Thread, dict[str, object]]:
+    """Start a run in another thread (as from another terminal); return once it is running."""
+    result: dict[str, object] = {}
+    thread = threading.Thread(target=lambda: result.update(out=project.run()[0]))
+    thread.start()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        runs = list_runs(project.path)
+        if runs and runs[0].state == "running":
+            return thread, result
+        time.sleep(0.05)
+    raise AssertionError("the run never started")
 
 
 def test_cancel_from_another_terminal(project: Project) -> None:
@@ -89,16 +100,8 @@ def test_cancel_from_another_terminal(project: Project) -> None:
           long: {script: ["sleep 60"]}
         """
     )
-    result: dict[str, object] = {}
-    thread = threading.Thread(target=lambda: result.update(out=project.run()[0]))
-    thread.start()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        runs = list_runs(project.path)
-        if runs and runs[0].state == "running":
-            break
-        time.sleep(0.05)
-    assert cancel_run(project.path, "last") == runs[0].id
+    thread, result = _run_in_background(project)
+    assert cancel_run(project.path, "last") == list_runs(project.path)[0].id
     thread.join(15)
     assert result["out"].state is RunState.CANCELED  # type: ignore[attr-defined]
     assert "reefline cancel" in (list_runs(project.path)[0].reason or "")
@@ -155,12 +158,7 @@ def test_a_second_run_in_the_same_workspace_is_refused_while_one_is_going(projec
           slow: {script: ["sleep 1.5"]}
         """
     )
-    result: dict[str, object] = {}
-    first = threading.Thread(target=lambda: result.update(out=project.run()[0]))
-    first.start()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not (list_runs(project.path) or [None])[0]:
-        time.sleep(0.05)
+    first, result = _run_in_background(project)
     with pytest.raises(ServiceError, match=r"another reefline run \(pid \d+\) is running"):
         project.run()
     first.join(15)
