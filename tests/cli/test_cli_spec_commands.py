@@ -137,3 +137,19 @@ def test_a_lone_named_pipeline_file_is_picked_and_several_must_be_named(
     result = runner.invoke(app, ["validate"])
     assert result.exit_code == 2
     assert "several pipelines here (eval.reefline.yaml, train.reefline.yaml)" in result.stderr
+
+
+def test_init_in_a_git_repository_ignores_the_store_once(runner: CliRunner, project: Path) -> None:
+    (project / ".git").mkdir()
+    (project / ".gitignore").write_text("*.pyc")
+    result = runner.invoke(app, ["init"])
+    assert result.exit_code == 0, result.output
+    assert "added .reefline/" in result.stdout
+    assert (project / ".gitignore").read_text() == "*.pyc\n.reefline/\n"
+    assert runner.invoke(app, ["init", "--force"]).exit_code == 0
+    assert (project / ".gitignore").read_text() == "*.pyc\n.reefline/\n"
+
+
+def test_init_outside_git_writes_no_gitignore(runner: CliRunner, project: Path) -> None:
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    assert not (project / ".gitignore").exists()

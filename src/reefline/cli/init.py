@@ -28,6 +28,23 @@ def starter_spec() -> str:
     )
 
 
+STORE_DIR = ".reefline"
+
+
+def ignore_store(folder: Path) -> bool:
+    """Inside a git work tree, list ``.reefline/`` in ``.gitignore`` (once); True if it was added."""
+    if not any((parent / ".git").exists() for parent in (folder, *folder.parents)):
+        return False
+    gitignore = folder / ".gitignore"
+    lines = gitignore.read_text(encoding="utf-8").splitlines() if gitignore.exists() else []
+    if any(line.strip().rstrip("/").lstrip("/") == STORE_DIR for line in lines):
+        return False
+    prefix = "\n" if lines and not gitignore.read_text(encoding="utf-8").endswith("\n") else ""
+    with gitignore.open("a", encoding="utf-8") as f:
+        f.write(f"{prefix}{STORE_DIR}/\n")
+    return True
+
+
 def init_command(
     directory: Annotated[
         Path | None,
@@ -44,7 +61,8 @@ def init_command(
 
     The starter is a small working pipeline — stages, params, a matrix, typed inputs and outputs
     wired with from:, and metrics — that you can run right away with `reefline run` and then
-    edit into your own. An existing reefline.yaml is never overwritten without --force.
+    edit into your own. An existing reefline.yaml is never overwritten without --force. Inside a
+    git repository, .reefline/ (the run database and artifact copies) is added to .gitignore.
     """
     target_dir = (directory if directory is not None else common.project_dir()).resolve()
     target = target_dir / common.DEFAULT_SPEC
@@ -55,5 +73,7 @@ def init_command(
     console = common.stdout_console()
     shown = common.display_path(target)
     console.print(f"[green]✓[/] wrote {shown}")
+    if ignore_store(target_dir):
+        console.print(f"[green]✓[/] added {STORE_DIR}/ (runs and artifact copies) to .gitignore")
     prefix = "" if target_dir == Path.cwd().resolve() else f"cd {common.display_path(target_dir)} && "
     console.print(f"  next: {prefix}reefline validate && reefline run")
