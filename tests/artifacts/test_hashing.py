@@ -60,3 +60,32 @@ def test_a_symlink_out_of_the_workspace_is_refused_also_inside_a_directory(tmp_p
     (workspace / "out" / "leak.txt").symlink_to(tmp_path / "secret.txt")
     with pytest.raises(ArtifactError, match="outside the workspace"):
         Hasher(workspace).digest("out")
+
+
+def test_symlinks_in_a_directory_are_hashed_as_links_not_followed(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (tmp_path / "target.txt").write_text("one")
+    (out / "link").symlink_to("../target.txt")
+    (out / "dangling").symlink_to("missing.txt")  # a dangling link is fine: it is hashed as a link
+    (out / "dirlink").symlink_to(".")
+    first = Hasher(tmp_path).digest("out")
+    (tmp_path / "target.txt").write_text("two")  # the target's content is not part of the hash
+    assert Hasher(tmp_path).digest("out").sha256 == first.sha256
+    (out / "link").unlink()
+    (out / "link").symlink_to("missing.txt")  # a different target is
+    assert Hasher(tmp_path).digest("out").sha256 != first.sha256
+
+
+def test_a_dangling_link_out_of_the_workspace_is_refused_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "escape").symlink_to("/nonexistent/elsewhere")
+    with pytest.raises(ArtifactError, match="out/escape -> /nonexistent/elsewhere points outside"):
+        Hasher(tmp_path).digest("out")
+
+
+def test_a_fifo_in_a_directory_is_refused_instead_of_blocking(tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    os.mkfifo(tmp_path / "out" / "pipe")
+    with pytest.raises(ArtifactError, match="not a regular file"):
+        Hasher(tmp_path).digest("out")

@@ -65,3 +65,21 @@ def test_a_directory_is_restored_with_its_files_and_modes_and_nothing_else(
 def test_restoring_unknown_content_is_an_error(workspace: Path, tmp_path: Path) -> None:
     with pytest.raises(ArtifactError, match="no stored copy"):
         LocalArtifactStore(tmp_path / "store").restore(workspace, "x.txt", "ab" * 32)
+
+
+def test_symlinks_are_saved_and_restored_as_links(workspace: Path, tmp_path: Path) -> None:
+    out = workspace / "out"
+    out.mkdir()
+    (out / "data.csv").write_text("1\n")
+    (out / "latest").symlink_to("data.csv")
+    (out / "dangling").symlink_to("gone.csv")
+    hasher, store = Hasher(workspace), LocalArtifactStore(tmp_path / "store")
+    digest = hasher.digest("out")
+    store.save(hasher, "out", digest.sha256)
+    for name in ("latest", "dangling"):
+        (out / name).unlink()
+    (out / "latest").write_text("a regular file now\n")
+    store.restore(workspace, "out", digest.sha256)
+    assert os.readlink(out / "latest") == "data.csv"
+    assert os.readlink(out / "dangling") == "gone.csv"
+    assert Hasher(workspace).digest("out").sha256 == digest.sha256

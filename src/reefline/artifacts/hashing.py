@@ -44,11 +44,16 @@ class Hasher:
 
     def digest(self, relpath: str) -> Digest:
         target = resolve_inside(self.workspace, relpath)
-        if target.is_dir():
-            return self._digest_dir(target)
-        if not target.exists():
-            raise ArtifactError(f"{relpath!r} does not exist")
-        return Digest(self._file_sha(target), target.stat().st_size)
+        try:
+            if target.is_dir():
+                return self._digest_dir(target)
+            if not target.exists():
+                raise ArtifactError(f"{relpath!r} does not exist")
+            if not target.is_file():
+                raise ArtifactError(f"{relpath!r} is not a regular file or directory")
+            return Digest(self._file_sha(target), target.stat().st_size)
+        except OSError as exc:  # vanished or unreadable while hashing
+            raise ArtifactError(f"{relpath!r} cannot be read: {exc}") from exc
 
     def _file_sha(self, path: Path) -> str:
         st = path.stat()
@@ -67,20 +72,55 @@ class Hasher:
         return sha
 
     def _digest_dir(self, root: Path) -> Digest:
-        """Hash of the sorted (relative path, file hash) list: renames and edits both count."""
+        """Hash of the sorted (relative path, file hash) list: renames and edits both count.
+
+        A symlink inside the directory is hashed as a link (its target text, as git does), never
+        followed, so a dangling link is fine; one that points out of the workspace is refused.
+        """
         h = hashlib.sha256()
         size = 0
         for path in walk_files(root):
             rel = path.relative_to(root).as_posix()
-            resolve_inside(self.workspace, str(path.relative_to(self.workspace.resolve())))
+            if path.is_symlink():
+                target = link_target(self.workspace, path)
+                h.update(f"{rel}\0->{target}\n".encode())
+                size += len(os.fsencode(target))
+                continue
+            if not path.is_file():
+                raise ArtifactError(f"{_shown(self.workspace.resolve(), path)} is not a regular file")
             h.update(f"{rel}\0{self._file_sha(path)}\n".encode())
             size += path.stat().st_size
         return Digest(h.hexdigest(), size)
 
+    def file_sha(self, path: Path) -> str:
+        """The sha256 of a regular file at an absolute path (memoized)."""
+        return self._file_sha(path)
+
+
+def link_target(workspace: Path, link: Path) -> str:
+    """The target text of the symlink ``link``; refuses a link that points out of ``workspace``."""
+    target = os.readlink(link)
+    root = workspace.resolve()
+    try:
+        resolved = (link.parent / target).resolve()
+    except (OSError, RuntimeError) as exc:  # a link loop
+        raise ArtifactError(f"symlink {_shown(root, link)} -> {target} cannot be resolved: {exc}") from exc
+    if resolved != root and root not in resolved.parents:
+        raise ArtifactError(f"symlink {_shown(root, link)} -> {target} points outside the workspace {root}")
+    return target
+
+
+def _shown(root: Path, path: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
 
 def walk_files(root: Path) -> Iterator[Path]:
-    """Every file under ``root`` in a stable order; symlinked directories are not followed."""
+    """Every file and symlink under ``root`` in a stable order; symlinks are not followed."""
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
-        for name in sorted(filenames):
+        links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
+        for name in sorted([*filenames, *links]):
             yield Path(dirpath, name)

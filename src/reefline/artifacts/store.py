@@ -4,6 +4,7 @@ Layout under the root (``.reefline/artifacts`` by default)::
 
     objects/ab/abcdef…            file contents, named by their sha256
     trees/12/1234….json           a directory output: its files as [path, sha256, executable]
+                                  and its symlinks as [path, null, false, link target]
 
 Writes go to a temporary name and are renamed into place, so a killed job or engine never leaves
 a half-written object under a real name. Objects are immutable once written.
@@ -11,13 +12,14 @@ a half-written object under a real name. Objects are immutable once written.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
-from reefline.artifacts.hashing import ArtifactError, Hasher, resolve_inside, walk_files
+from reefline.artifacts.hashing import ArtifactError, Hasher, link_target, resolve_inside, walk_files
 
 ROOT_ENV = "REEFLINE_ARTIFACTS_DIR"
 
@@ -46,10 +48,13 @@ class LocalArtifactStore:
         if source.is_dir():
             if self._tree(sha256).exists():
                 return
-            entries = []
+            entries: list[list[object]] = []
             for path in walk_files(source):
                 rel = path.relative_to(source).as_posix()
-                file_sha = hasher.digest(str(path.relative_to(hasher.workspace.resolve()))).sha256
+                if path.is_symlink():  # kept as a link, never as a copy of its target
+                    entries.append([rel, None, False, link_target(hasher.workspace, path)])
+                    continue
+                file_sha = hasher.file_sha(path)
                 self._save_file(path, file_sha)
                 entries.append([rel, file_sha, os.access(path, os.X_OK)])
             self._write_atomic(self._tree(sha256), json.dumps(entries).encode())
@@ -92,7 +97,10 @@ class LocalArtifactStore:
                 shutil.rmtree(target)
             elif target.exists() or target.is_symlink():
                 target.unlink()
-            for rel, file_sha, executable in entries:
+            for rel, file_sha, executable, *link in entries:
+                if link:
+                    self._restore_link(workspace, target / rel, link[0])
+                    continue
                 self._restore_file(file_sha, resolve_inside(workspace, f"{relpath}/{rel}"), executable)
         elif self._object(sha256).exists():
             if target.is_dir():
@@ -116,3 +124,14 @@ class LocalArtifactStore:
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+
+    def _restore_link(self, workspace: Path, path: Path, link: str) -> None:
+        """Recreate the symlink ``path`` -> ``link`` (its parent is inside the workspace)."""
+        parent = resolve_inside(workspace, str(path.parent.relative_to(workspace.resolve())))
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = parent / f".reefline-restore-{os.getpid()}-{path.name}"
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        os.symlink(link, tmp)
+        link_target(workspace, tmp)  # refuses a stored link that would point outside
+        os.replace(tmp, parent / path.name)
