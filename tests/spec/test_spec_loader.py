@@ -103,11 +103,7 @@ def test_null_job_and_missing_jobs() -> None:
 
 
 def test_warnings_do_not_make_a_spec_invalid() -> None:
-    text = (
-        HEAD
-        + "jobs:\n  a: {script: echo, outputs: {o: {path: x}}}\n"
-        + "  b: {script: echo, outputs: {o: {path: x}}}\n"
-    )
+    text = HEAD + "params: {p: 1}\n" + "jobs:\n  a: {script: echo, params: [p]}\n"
     result = load_spec(text)
     assert [d.severity for d in result.diagnostics] == [Severity.WARNING]
     assert result.ok

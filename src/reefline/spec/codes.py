@@ -18,7 +18,7 @@ RL203  dependency cycle
 RL204  unknown stage
 RL205  dependency on a later stage
 RL206  duplicate stage
-RL207  output path declared twice
+RL207  output path written twice (after rendering)
 RL208  invalid job name
 RL301  type mismatch on an edge
 RL302  unknown artifact type
@@ -36,6 +36,8 @@ RL506  path leaves the workspace
 RL507  invalid param
 RL508  empty matrix
 RL509  `params` on a job that is not a `run:` job (warning)
+RL510  too many jobs after matrix expansion
+RL511  matrix values that name the same job
 =====  ==========================================
 
 Codes never change meaning once released; retired codes are not reused.
@@ -59,7 +61,7 @@ CODES: dict[str, str] = {
     "RL204": "unknown stage",
     "RL205": "dependency on a later stage",
     "RL206": "duplicate stage",
-    "RL207": "output path declared twice",
+    "RL207": "output path written twice",
     "RL208": "invalid job name",
     "RL301": "type mismatch on an edge",
     "RL302": "unknown artifact type",
@@ -77,4 +79,6 @@ CODES: dict[str, str] = {
     "RL507": "invalid param",
     "RL508": "empty matrix",
     "RL509": "params on a script job",
+    "RL510": "too many jobs after matrix expansion",
+    "RL511": "matrix values that name the same job",
 }

@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 FieldPath = tuple[str | int, ...]
+
+# C0 and C1 controls, DEL, the bidirectional overrides that reorder what a terminal shows, a BOM,
+# and lone surrogates (which cannot even be encoded to print).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]")
+_CONTROL_KEEP_NEWLINE = re.compile(
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]"
+)
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def escape_controls(text: str, *, keep_newlines: bool = False) -> str:
+    """``text`` with control characters (NUL, ESC, ...) written as ``\\x00``-style escapes, so a
+    diagnostic quoting user text cannot drive the terminal."""
+    pattern = _CONTROL_KEEP_NEWLINE if keep_newlines else _CONTROL
+    return pattern.sub(_escape_char, text)
 
 
 class Severity(StrEnum):
@@ -30,9 +50,12 @@ class Diagnostic:
     path: FieldPath = field(default=())
 
     def format(self) -> str:
-        text = f"{self.file}:{self.line}:{self.col}: {self.severity}: {self.message} [{self.code}]"
+        """``file:line:col: severity: message [code]`` and an indented hint; control characters in
+        user text (file name, message, hint) are escaped."""
+        file, message = escape_controls(self.file), escape_controls(self.message)
+        text = f"{file}:{self.line}:{self.col}: {self.severity}: {message} [{self.code}]"
         if self.hint:
-            text += f"\n  hint: {self.hint}"
+            text += f"\n  hint: {escape_controls(self.hint, keep_newlines=True)}"
         return text
 
     def to_json(self) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reefline.spec.diagnostics import FieldPath, Severity
+from reefline.spec.diagnostics import FieldPath
 from reefline.spec.lint_report import Reporter, did_you_mean
 from reefline.spec.models import Job, Pipeline
 from reefline.spec.types import PREDEFINED, TypeRegistry
@@ -224,26 +224,3 @@ def check_edge_types(pipeline: Pipeline, edges: list[Edge], registry: TypeRegist
                 ("jobs", e.job, "inputs", str(iname), "type"),
                 f"{have} is not a {want}",
             )
-
-
-def check_duplicate_outputs(pipeline: Pipeline, r: Reporter) -> None:
-    seen: dict[str, tuple[str, str]] = {}
-    for name, job in pipeline.jobs.items():
-        paths: list[tuple[str, str, FieldPath]] = [
-            (oname, out.path, ("jobs", name, "outputs", oname, "path")) for oname, out in job.outputs.items()
-        ]
-        if job.metrics is not None and "metrics" not in job.outputs:
-            paths.append(("metrics", job.metrics, ("jobs", name, "metrics")))
-        for oname, raw, path in paths:
-            norm = raw.strip().removeprefix("./").rstrip("/")
-            if norm in seen:
-                other_job, other_out = seen[norm]
-                r.value(
-                    "RL207",
-                    f"output path '{raw}' is also declared by job '{other_job}' (output '{other_out}')",
-                    path,
-                    "two jobs writing one file make results depend on run order",
-                    Severity.WARNING,
-                )
-            else:
-                seen[norm] = (name, oname)

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from reefline.spec.diagnostics import FieldPath, Severity
 from reefline.spec.durations import parse_duration
+from reefline.spec.lint_matrix import check_matrix_values
 from reefline.spec.lint_report import Reporter, did_you_mean
 from reefline.spec.models import (
     UNSUPPORTED_DEFAULTS_KEYS,
@@ -73,15 +74,26 @@ def check_unsupported(pipeline: Pipeline, r: Reporter) -> None:
             )
 
 
+_NAME_HINT = "use letters, digits, '_' and '-', e.g. `prepare_data`"
+
+
+def _name_problem(name: str) -> str:
+    """Why ``name`` cannot be a job name, in words."""
+    if "." in name:
+        return "'.' is not allowed, since it separates the job and the output in `from: job.output`"
+    if not name:
+        return "the name is empty"
+    if name.startswith("-"):
+        return "a job name cannot start with '-' (it would read as an option on the command line)"
+    if "[" in name or "]" in name or "=" in name or "," in name:
+        return "'[', ']', '=' and ',' are kept for matrix expansions such as `train[model=tree]`"
+    return "a job name has only letters, digits, '_' and '-'"
+
+
 def check_names_and_stages(pipeline: Pipeline, r: Reporter) -> None:
     for name in pipeline.jobs:
         if not _JOB_NAME.match(name):
-            r.key(
-                "RL208",
-                f"invalid job name '{name}'",
-                ("jobs", name),
-                "use letters, digits, '_' and '-' ('.' separates job and output in `from:`)",
-            )
+            r.key("RL208", f"invalid job name '{name}': {_name_problem(name)}", ("jobs", name), _NAME_HINT)
     if not pipeline.jobs:
         r.value("RL106", "the pipeline has no jobs", ("jobs",), "add a job under `jobs:`")
     if not pipeline.stages:
@@ -164,6 +176,7 @@ def check_matrix(name: str, job: Job, r: Reporter) -> None:
             r.value(
                 "RL508", f"matrix key '{key}' of job '{name}' has no values", ("jobs", name, "matrix", key)
             )
+    check_matrix_values(name, job, r)
 
 
 def leaves_workspace(path: str) -> str | None:
@@ -221,6 +234,9 @@ def check_artifacts(name: str, job: Job, r: Reporter) -> None:
 def check_params(pipeline: Pipeline, r: Reporter) -> None:
     for name, declared in pipeline.params.items():
         if not isinstance(declared, Param):
+            problem = check_value(param_spec(name, declared), declared)
+            if problem:
+                r.value("RL507", f"invalid value: {problem}", ("params", name))
             continue
         spec = param_spec(name, declared)
         base: FieldPath = ("params", name)

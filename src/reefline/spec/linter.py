@@ -9,7 +9,6 @@ from __future__ import annotations
 from reefline.spec.diagnostics import Diagnostic
 from reefline.spec.lint_graph import (
     check_cycles,
-    check_duplicate_outputs,
     check_edge_types,
     check_stage_order,
     check_types,
@@ -22,6 +21,8 @@ from reefline.spec.lint_jobs import (
     check_params,
     check_unsupported,
 )
+from reefline.spec.lint_matrix import check_size
+from reefline.spec.lint_outputs import check_rendered_paths
 from reefline.spec.lint_refs import check_conditions, check_templates
 from reefline.spec.lint_report import Reporter
 from reefline.spec.models import Pipeline
@@ -45,7 +46,8 @@ def lint(
     check_cycles(pipeline, edges, r)
     check_types(pipeline, registry, r)
     check_edge_types(pipeline, edges, registry, r)
-    check_duplicate_outputs(pipeline, r)
     check_templates(pipeline, r)
     check_conditions(pipeline, r)
+    if check_size(pipeline, r):  # expanding anything is only safe within the job limit
+        check_rendered_paths(pipeline, r)
     return r.diagnostics

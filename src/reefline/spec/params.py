@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -73,8 +74,17 @@ def matches_type(ptype: ParamType, value: Any) -> bool:
     return isinstance(value, str)
 
 
+def not_finite(value: Any) -> bool:
+    """NaN and infinities (or a list holding one): JSON cannot carry them, so no param may be one."""
+    if isinstance(value, list):
+        return any(not_finite(v) for v in value)
+    return isinstance(value, float) and not math.isfinite(value)
+
+
 def check_value(spec: ParamSpec, value: Any) -> str | None:
     """Why ``value`` is not acceptable for ``spec``, or None when it is."""
+    if not_finite(value):
+        return f"param '{spec.name}': {_show(value)} is not a finite number"
     if not matches_type(spec.type, value):
         got = _TYPE_WORDS[infer_type(value)]
         return f"param '{spec.name}' is {spec.type} but the value {_show(value)} is {got}"
@@ -89,6 +99,8 @@ def _show(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, str):
         return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
     return str(value)
 
 
@@ -104,9 +116,12 @@ def coerce(spec: ParamSpec, text: str) -> ParamValue:
             raise ParamError(f"param '{spec.name}' is an integer, got {text!r}") from None
     if spec.type == "float":
         try:
-            return float(raw)
+            number = float(raw)
         except ValueError:
             raise ParamError(f"param '{spec.name}' is a number, got {text!r}") from None
+        if not math.isfinite(number):
+            raise ParamError(f"param '{spec.name}': {text!r} is not a finite number")
+        return number
     if spec.type == "bool":
         if raw.lower() in _TRUE:
             return True
@@ -124,6 +139,8 @@ def _coerce_list(spec: ParamSpec, raw: str) -> ParamValue:
             raise ParamError(f"param '{spec.name}' is a list; {raw!r} is not a JSON list ({exc})") from None
         if not isinstance(value, list) or any(isinstance(v, list | dict) or v is None for v in value):
             raise ParamError(f"param '{spec.name}' is a list of plain values, got {raw!r}")
+        if not_finite(value):
+            raise ParamError(f"param '{spec.name}': {raw!r} holds a number that is not finite")
         return list(value)
     items: list[str | int | float | bool] = [item.strip() for item in raw.split(",")] if raw else []
     # Follow the default's item type when it has one, so `-p sizes=1,2` stays a list of numbers.

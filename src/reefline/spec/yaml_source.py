@@ -14,14 +14,13 @@ from typing import Any
 import yaml
 
 from reefline.spec.diagnostics import Diagnostic, FieldPath, Severity
+from reefline.spec.yaml_limits import MAX_DEPTH, MAX_NODES, check_limits
 
 _Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _KEEP_AS_TEXT = frozenset({"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"})
-_MAX_NODES = 200_000
-_MAX_DEPTH = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +155,11 @@ def _span(node: yaml.Node) -> Span:
 
 
 class _TooBigError(Exception):
-    pass
+    """Raised by the walker past a limit (a safety net: :func:`check_limits` sees it first)."""
+
+    def __init__(self, span: Span) -> None:
+        super().__init__("too big")
+        self.span = span
 
 
 class _Walker:
@@ -175,9 +178,9 @@ class _Walker:
 
     def walk(self, node: yaml.Node, path: FieldPath) -> Any:
         self.count += 1
-        if self.count > _MAX_NODES or len(path) > _MAX_DEPTH:
-            raise _TooBigError
         span = _span(node)
+        if self.count > MAX_NODES or len(path) > MAX_DEPTH:
+            raise _TooBigError(span)
         self.source.values.setdefault(path, span)
         if isinstance(node, yaml.ScalarNode):
             # libyaml reports plain scalars as style '' and PyYAML as None; keep None for both.
@@ -201,6 +204,15 @@ class _Walker:
             return node.value
         try:
             return self.ctor.construct_object(node, deep=True)
+        except ValueError:  # e.g. an integer of more than 4,300 digits
+            self.error(
+                "RL106",
+                f"the value is too large ({len(node.value):,} characters)",
+                _span(node),
+                path,
+                "quote it to keep it as text",
+            )
+            return node.value
         except yaml.YAMLError:
             self.error(
                 "RL104",
@@ -258,6 +270,9 @@ class _Walker:
 def load_yaml(text: str, file: str = "reefline.yaml") -> YamlResult:
     """Parse ``text``; never raises. Syntax errors come back as RL101 diagnostics."""
     source = SourceMap(lines=text.splitlines())
+    too_big = check_limits(text, _Loader, file)
+    if too_big is not None:
+        return YamlResult(None, source, [too_big], ok=False)
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
@@ -286,13 +301,14 @@ def load_yaml(text: str, file: str = "reefline.yaml") -> YamlResult:
     walker = _Walker(file, source)
     try:
         data = walker.walk(node, ())
-    except (_TooBigError, RecursionError):
-        diag = Diagnostic(
-            "RL108",
-            "the document is too large or nested too deeply",
-            file,
-            1,
-            1,
+    except (_TooBigError, RecursionError) as exc:
+        span = exc.span if isinstance(exc, _TooBigError) else Span(1, 1, 1, 1)
+        diag = diagnostic_at(
+            span,
+            code="RL108",
+            message="the document is too large or nested too deeply",
+            file=file,
+            path=(),
             hint="is an alias expanding itself many times?",
         )
         return YamlResult(None, source, [*walker.diagnostics, diag], ok=False)

@@ -1,0 +1,212 @@
+"""Checks of paths as they render: with every matrix value and the params' defaults.
+
+``out/${{ matrix.d }}.txt`` with ``d: ../..`` leaves the workspace only once rendered, and two
+expansions (or two jobs) may write one file only after rendering. Params may change at run time
+(``-p``): the planner checks those paths again with the run's values. Only the matrix keys a path
+uses are enumerated (the pipeline size is checked first, so this stays bounded).
+"""
+
+from __future__ import annotations
+
+import itertools
+import posixpath
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from reefline.spec.diagnostics import FieldPath
+from reefline.spec.lint_jobs import leaves_workspace
+from reefline.spec.lint_matrix import format_matrix_value
+from reefline.spec.lint_report import Reporter
+from reefline.spec.models import Job, Pipeline
+from reefline.spec.params import param_specs
+from reefline.spec.templating import TemplateError, TemplateRef, render, scan
+
+
+def rendered_path_problem(path: str) -> str | None:
+    """Why a rendered workspace-relative ``path`` leaves the workspace (or is unusable), or None."""
+    if not path.strip():
+        return "is empty"
+    if "\0" in path:
+        return "contains a NUL byte"
+    if path.startswith("~"):
+        return "starts with '~'"
+    if path.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:[\\/]", path):
+        return "is absolute"
+    normal = posixpath.normpath(path.replace("\\", "/"))
+    if normal == ".." or normal.startswith("../"):
+        return "leaves the workspace through '..'"
+    return None
+
+
+def _normalized(path: str) -> str:
+    return posixpath.normpath(path.strip().replace("\\", "/"))
+
+
+@dataclass(frozen=True, slots=True)
+class _Template:
+    job: str
+    kind: str  # "output" or "input"
+    name: str
+    text: str
+    path: FieldPath
+
+
+def _templates(name: str, job: Job) -> Iterator[_Template]:
+    base: FieldPath = ("jobs", name)
+    for oname, out in job.outputs.items():
+        yield _Template(name, "output", oname, out.path, (*base, "outputs", oname, "path"))
+    if job.metrics is not None and "metrics" not in job.outputs:
+        yield _Template(name, "output", "metrics", job.metrics, (*base, "metrics"))
+    for iname, inp in job.inputs.items():
+        if inp.path is not None:
+            yield _Template(name, "input", iname, inp.path, (*base, "inputs", iname, "path"))
+
+
+def _base_context(pipeline: Pipeline) -> dict[str, Any]:
+    """``params`` (those with a default) and ``variables`` (those that render with them)."""
+    params = {n: s.default for n, s in param_specs(pipeline).items() if s.has_default}
+    variables: dict[str, str] = {}
+    for key, value in pipeline.variables.items():
+        try:
+            variables[key] = render(format_matrix_value(value), {"params": params})
+        except TemplateError:
+            continue
+    return {"params": params, "variables": variables}
+
+
+def _renderable(refs: list[TemplateRef], context: Mapping[str, Any], job: Job) -> bool:
+    for ref in refs:
+        if ref.root == "matrix":
+            if not ref.parts or job.matrix is None or ref.parts[0] not in job.matrix:
+                return False
+        elif ref.root == "job":
+            if ref.parts != ("name",):
+                return False
+        elif (
+            ref.root not in ("params", "variables") or not ref.parts or ref.parts[0] not in context[ref.root]
+        ):
+            return False
+    return True
+
+
+def _label(job: str, values: Mapping[str, Any]) -> str:
+    if not values:
+        return job
+    return f"{job}[" + ",".join(f"{k}={format_matrix_value(v)}" for k, v in values.items()) + "]"
+
+
+def check_rendered_paths(pipeline: Pipeline, r: Reporter) -> None:
+    """RL506 at the template of a path that leaves the workspace once rendered; RL207 at the second
+    writer of an output path, naming the first."""
+    base = _base_context(pipeline)
+    writers: dict[str, tuple[str, str]] = {}  # normalized path -> (writer label, output name)
+    for job_name, job in pipeline.jobs.items():
+        for t in _templates(job_name, job):
+            _check_template(t, job, base, writers, r)
+
+
+def _combos(t: _Template, job: Job, refs: list[TemplateRef]) -> tuple[list[str], Iterator[tuple[Any, ...]]]:
+    matrix = job.matrix or {}
+    if any(ref.root == "job" for ref in refs):
+        keys = list(matrix)  # job.name differs in every expansion
+    else:
+        used = {ref.parts[0] for ref in refs if ref.root == "matrix"}
+        keys = [k for k in matrix if k in used]
+    return keys, itertools.product(*(matrix[k] for k in keys))
+
+
+def _check_template(
+    t: _Template, job: Job, base: Mapping[str, Any], writers: dict[str, tuple[str, str]], r: Reporter
+) -> None:
+    refs, problems = scan(t.text)
+    if problems or not _renderable(refs, base, job):
+        return  # RL403 / RL402 are reported by the template checks
+    matrix = job.matrix or {}
+    keys, combos = _combos(t, job, refs)
+    full = {k: matrix[k][0] for k in matrix}
+    escaped = duplicated = False
+    for combo in combos:
+        values = dict(zip(keys, combo, strict=True))
+        label_values = {**full, **values} if matrix else {}
+        label = _label(t.job, label_values)
+        context = {
+            **base,
+            "matrix": {k: format_matrix_value(v) for k, v in label_values.items()},
+            "job": {"name": label},
+        }
+        try:
+            rendered = render(t.text, context)
+        except TemplateError:
+            return
+        if not escaped and refs and leaves_workspace(t.text) is None:
+            why = rendered_path_problem(rendered)
+            if why:
+                escaped = True
+                _report_escape(t, refs, context, values, (rendered, why), r)
+        if t.kind != "output" or duplicated:
+            continue
+        first = writers.setdefault(_normalized(rendered), (label, t.name))
+        if first != (label, t.name):
+            duplicated = True
+            _report_duplicate(t, first, label, rendered, r)
+    if t.kind == "output" and not duplicated:
+        _check_unused_axes(t, job, keys, r)
+
+
+def _report_escape(  # noqa: PLR0917
+    t: _Template,
+    refs: list[TemplateRef],
+    context: Mapping[str, Any],
+    values: Mapping[str, Any],
+    outcome: tuple[str, str],
+    r: Reporter,
+) -> None:
+    rendered, why = outcome
+
+    def moves_out(ref: TemplateRef) -> bool:
+        value = render(ref.source, context)
+        return bool(value) and (rendered_path_problem(value + "/x") is not None or ".." in value)
+
+    # Point at the reference whose value moves the path out; else at the first reference.
+    culprit = next((ref for ref in refs if moves_out(ref)), refs[0])
+    shown = ", ".join(f"{k}={format_matrix_value(v)!r}" for k, v in values.items())
+    with_values = f" with matrix {shown}" if shown else " with the params' defaults"
+    message = (
+        f"{t.kind} '{t.name}' of job '{t.job}' renders to {rendered!r}{with_values}, which {why}; "
+        "paths must stay inside the workspace"
+    )
+    hint = "a matrix value or param used in a path must be a plain name, e.g. `tree`, not `../x`"
+    r.inside("RL506", message, t.path, culprit.start, culprit.end - culprit.start, hint)
+
+
+def _report_duplicate(t: _Template, first: tuple[str, str], label: str, rendered: str, r: Reporter) -> None:
+    other, other_output = first
+    r.value(
+        "RL207",
+        f"output '{t.name}' of job '{label}' writes {rendered!r}, which job '{other}' already writes "
+        f"(output '{other_output}')",
+        t.path,
+        "give each job and matrix expansion its own path, e.g. with ${{ matrix.<key> }}",
+    )
+
+
+def _check_unused_axes(t: _Template, job: Job, keys: list[str], r: Reporter) -> None:
+    """Expansions that differ only on a key the path does not use write the same file."""
+    matrix = job.matrix or {}
+    missing = [
+        k for k, values in matrix.items() if k not in keys and len(set(map(format_matrix_value, values))) > 1
+    ]
+    if not missing:
+        return
+    key = missing[0]
+    first = {k: v[0] for k, v in matrix.items()}
+    second = {**first, key: matrix[key][1]}
+    r.value(
+        "RL207",
+        f"output '{t.name}' of job '{t.job}' is the same file for {_label(t.job, first)} and "
+        f"{_label(t.job, second)}: its path does not use matrix key '{key}'",
+        t.path,
+        f"put ${{{{ matrix.{key} }}}} in the path, e.g. out/${{{{ matrix.{key} }}}}.txt",
+    )
