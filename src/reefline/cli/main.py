@@ -1,146 +1,60 @@
-"""The ``reefline`` command: the app, its global options, and the one place errors become exit codes.
+"""The ``reefline`` console script: the fast paths, then the typer app of :mod:`reefline.cli.app`.
 
-Exit codes (documented in the README):
+This module stays cheap to import: ``reefline --version`` answers before typer is loaded, and
+``reefline COMMAND`` builds the app with only that command (so only its module is imported).
+Errors become exit codes in one place, :class:`reefline.cli.app.ReeflineGroup` (0 ok, 1 run
+failed, 2 user or environment error, 3 internal error, 130 interrupted).
 
-* 0 — success;
-* 1 — the run failed (or was canceled from elsewhere);
-* 2 — invalid spec, bad usage, or any user-facing service error (``error: <message>`` on stderr);
-* 130 — interrupted with Ctrl-C (the run is recorded as canceled).
-
-Command modules are imported here, but each imports services lazily inside its function body,
-so ``reefline --help`` does not pay for SQLAlchemy and friends.
+``app`` (every command registered, for ``CliRunner`` tests), ``ReeflineGroup`` and ``reflow`` are
+re-exported from :mod:`reefline.cli.app` on first access.
 """
 
 from __future__ import annotations
 
-import inspect
 import sys
-from collections.abc import Callable
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import typer
-from typer.core import TyperGroup
-
-from reefline.cli import common, history, init, logs, run, schema, validate
-
-EXIT_OK = 0
-EXIT_RUN_FAILED = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+# Global options of `reefline` that take a value (the command name comes after them).
+_VALUE_OPTIONS = ("-C", "--project")
 
 
-def _user_error_types() -> tuple[type[BaseException], ...]:
-    """Exceptions whose message is for the user: ServiceError and the store's errors."""
-    from reefline.services.types import ServiceError
-    from reefline.store.errors import StoreError
-
-    return (common.CliError, ServiceError, StoreError)
-
-
-def print_error(message: str) -> None:
-    sys.stdout.flush()
-    sys.stderr.write(f"error: {message}\n")
-    sys.stderr.flush()
-
-
-class ReeflineGroup(TyperGroup):
-    """Maps user-facing errors to ``error: <message>`` + exit 2, and Ctrl-C to exit 130, in one place.
-
-    It sits in the click command tree (not only in :func:`main`) so ``CliRunner`` tests see the same
-    behaviour as the installed script.
-    """
-
-    def invoke(self, ctx: Any) -> Any:
-        from reefline.services.types import SpecInvalid
-
-        try:
-            return super().invoke(ctx)
-        except KeyboardInterrupt:
-            sys.stderr.write("\ninterrupted\n")
-            raise typer.Exit(EXIT_INTERRUPTED) from None
-        except Exception as exc:
-            if isinstance(exc, _user_error_types()):
-                if isinstance(exc, SpecInvalid):
-                    validate.print_diagnostics(exc.diagnostics, sys.stderr)
-                print_error(str(exc))
-                raise typer.Exit(EXIT_USAGE) from None
-            raise
-
-
-app = typer.Typer(
-    cls=ReeflineGroup,
-    name="reefline",
-    help="Typed, cached ML and CI pipelines from one YAML file.",
-    epilog="Start with [bold]reefline init[/], then [bold]reefline run[/]. "
-    "Exit codes: 0 ok, 1 run failed, 2 invalid spec or usage, 130 interrupted.",
-    no_args_is_help=True,
-    rich_markup_mode="rich",
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-    add_completion=False,
-)
-
-
-def _version(value: bool) -> None:
-    if value:
-        from reefline import __version__
-
-        typer.echo(f"reefline {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    project: Annotated[
-        Path | None,
-        typer.Option(
-            "--project",
-            "-C",
-            help="Project directory (holds reefline.yaml and .reefline/). Default: the current directory.",
-            file_okay=False,
-            show_default=False,
-        ),
-    ] = None,
-    version: Annotated[
-        bool,
-        typer.Option("--version", help="Print the version and exit.", callback=_version, is_eager=True),
-    ] = False,
-) -> None:
-    common.set_project_override(project)
-
-
-def reflow(text: str | None) -> str:
-    """Join the hard-wrapped lines of each paragraph (typer keeps them); paragraphs with lines
-    indented by two spaces or more (examples) stay as they are."""
-    paragraphs = []
-    for block in (text or "").strip("\n").split("\n\n"):
-        lines = block.splitlines()
-        if any(line.startswith("  ") for line in lines):
-            paragraphs.append(block)
-        else:
-            paragraphs.append(" ".join(line.strip() for line in lines))
-    return "\n\n".join(paragraphs)
-
-
-def _register(name: str, func: Callable[..., None], epilog: str) -> None:
-    app.command(name, help=reflow(inspect.cleandoc(func.__doc__ or "")), epilog=reflow(epilog))(func)
-
-
-_register("init", init.init_command, init.EPILOG)
-_register("validate", validate.validate_command, validate.EPILOG)
-_register("schema", schema.schema_command, schema.EPILOG)
-_register("run", run.run_command, run.RUN_EPILOG)
-_register("runs", history.runs_command, history.RUNS_EPILOG)
-_register("show", history.show_command, history.SHOW_EPILOG)
-_register("logs", logs.logs_command, logs.EPILOG)
-_register("retry", run.retry_command, run.RETRY_EPILOG)
-_register("cancel", run.cancel_command, run.CANCEL_EPILOG)
+def command_name(args: list[str]) -> str | None:
+    """The command in ``args`` (the first word that is not a global option or its value)."""
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in _VALUE_OPTIONS:
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+        elif arg == "--":
+            return None
+    return None
 
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    args = sys.argv[1:]
+    if args[:1] == ["--version"]:
+        from reefline import __version__
+
+        sys.stdout.write(f"reefline {__version__}\n")
+        return
+    from reefline.cli.app import COMMANDS, build_app
+
+    name = command_name(args)
+    build_app(only=name if name in COMMANDS else None)()
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("app", "ReeflineGroup", "reflow", "build_app"):
+        from reefline.cli import app as module
+
+        value = module.build_app() if name == "app" else getattr(module, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,24 +11,39 @@ snapshot; the engine is the single writer of state, so that is harmless.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
-from reefline.store.errors import SchemaError
+from reefline.store import db_errors
+from reefline.store.db_errors import DatabaseUnusable
+from reefline.store.errors import SchemaError, StoreError
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy.engine import ExceptionContext
 
 # Newest migration in migrations/versions. Bump it with every new migration: it lets an up-to-date
 # database skip loading Alembic (every CLI command opens the database). A test checks it.
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # pg_advisory_xact_lock key serializing migrations between processes ("REEFMIGR").
 _PG_MIGRATION_LOCK = 0x5245_4546_4D49_4752
+
+
+class DatabaseMissing(StoreError):
+    """A reader found no database file: nothing has run in this project (or it is mistyped)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        project = path.parent.parent if path.parent.name == ".reefline" else path.parent
+        super().__init__(f"no runs here yet: {path} does not exist (is {project} the project? see -C DIR)")
+
+
 _SQLITE_PRAGMAS = (
     "PRAGMA busy_timeout=10000",  # first, so the pragmas below wait for a lock instead of failing
     "PRAGMA journal_mode=WAL",
@@ -37,21 +52,60 @@ _SQLITE_PRAGMAS = (
 )
 
 
-def database_url(project_dir: Path) -> str:
-    """``$REEFLINE_DATABASE_URL``, or the project's SQLite file ``.reefline/reefline.db`` (folder created)."""
+def database_url(project_dir: Path, *, create: bool = True) -> str:
+    """``$REEFLINE_DATABASE_URL``, or the project's SQLite file ``.reefline/reefline.db``.
+
+    With ``create`` (the default, for writers) the ``.reefline`` folder is created; readers pass
+    ``create=False`` so that looking at a mistyped project writes nothing.
+    """
     url = os.environ.get("REEFLINE_DATABASE_URL")
     if url:
         return url
     folder = project_dir.resolve() / ".reefline"
-    folder.mkdir(parents=True, exist_ok=True)
+    if create:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseUnusable(
+                f"cannot create {folder}: {exc.strerror or exc} (is the project read-only?)"
+            ) from exc
     return f"sqlite:///{folder / 'reefline.db'}"
 
 
-def open_database(url: str, *, migrate: bool = True, echo: bool = False) -> Engine:
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL; None for another database or an in-memory one."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    database = parsed.database or ""
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or database in ("", ":memory:")
+        or parsed.query.get("mode") == "memory"
+    ):
+        return None
+    return Path(database)
+
+
+def open_database(url: str, *, migrate: bool = True, echo: bool = False, create: bool = True) -> Engine:
     """An engine for ``url``; with ``migrate`` (the default) the schema is brought to the newest revision.
 
-    Cheap when the schema is current: one ``SELECT`` on ``alembic_version``.
+    Cheap when the schema is current: one ``SELECT`` on ``alembic_version``. With ``create=False``
+    (readers) a missing SQLite file raises :class:`DatabaseMissing` instead of being created.
+    Environment problems (a bad URL, a missing driver, a refused connection, a corrupt or read-only
+    file) raise :class:`DatabaseUnusable` naming the database, here and in later statements.
     """
+    try:
+        return _open_database(url, migrate=migrate, echo=echo, create=create)
+    except (SQLAlchemyError, ImportError, OSError) as exc:
+        error = db_errors.describe(exc, url)
+        if error is None:
+            raise
+        raise error from exc
+
+
+def _open_database(url: str, *, migrate: bool, echo: bool, create: bool) -> Engine:
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"echo": echo}
     if parsed.get_backend_name() == "sqlite":
@@ -59,12 +113,15 @@ def open_database(url: str, *, migrate: bool = True, echo: bool = False) -> Engi
         if database in ("", ":memory:") or parsed.query.get("mode") == "memory":
             # One shared connection, or each connection would see its own empty database.
             kwargs.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
+        elif not create and not Path(database).is_file():
+            raise DatabaseMissing(Path(database))
         else:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed, **kwargs)
         event.listen(engine, "connect", _sqlite_on_connect)
     else:
         engine = create_engine(parsed, **kwargs)
+    event.listen(engine, "handle_error", _environment_error(url))
     if migrate:
         try:
             upgrade(engine)
@@ -72,6 +129,17 @@ def open_database(url: str, *, migrate: bool = True, echo: bool = False) -> Engi
             engine.dispose()
             raise
     return engine
+
+
+def _environment_error(url: str) -> Callable[[ExceptionContext], None]:
+    """A ``handle_error`` hook: a corrupt/read-only file or a lost server becomes DatabaseUnusable."""
+
+    def hook(context: ExceptionContext) -> None:
+        error = db_errors.describe(context.sqlalchemy_exception or context.original_exception, url)
+        if error is not None:
+            raise error from context.original_exception
+
+    return hook
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
