@@ -1,7 +1,8 @@
 """Cache keys and the work done around a step off the engine thread: hashing inputs and outputs.
 
 A key covers the step's definition hash, the content of its inputs, the outputs of every step it
-directly depends on (so a change upstream re-runs it even without declared inputs) and, for a
+depends on (its needs and from: edges, and one digest for all the steps of the earlier stages), so a
+change upstream re-runs it even without declared inputs, and, for a
 Python entry point, the source file of its module.
 """
 
@@ -9,13 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
+import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from reefline.artifacts.hashing import ArtifactError, Digest, Hasher
+from reefline.artifacts.hashing import ArtifactError, Digest, Hasher, resolve_inside
 from reefline.artifacts.store import LocalArtifactStore
+from reefline.engine.barriers import StageOutputs
+from reefline.engine.metrics import MetricsError, read_metrics
 from reefline.plan.ir import OutputRef, PythonCommand, Step
 
 
@@ -42,6 +45,7 @@ class Prepared:
     hit: CacheHit | None = None
     error: str | None = None
     restored: bool = False  # the hit's outputs were brought back from the artifact store
+    details: tuple[str, ...] = ()  # with an error: lines for the job's log (a traceback)
 
 
 CacheLookup = Callable[[str], CacheHit | None]
@@ -76,6 +80,9 @@ def prepare(
                 inputs.append(ArtifactRecord(ref.name, path, ref.type, digest.sha256, digest.size, producer))
                 parts.append(("input", ref.name, path, digest.sha256))
         for up_id, outs in sorted(upstream_outputs.items()):
+            if isinstance(outs, StageOutputs):  # every step of the earlier stages: one digest
+                parts.append(("stage", up_id, outs.digest(hasher)))
+                continue
             for out in outs:
                 parts.append(("upstream", up_id, out.name, _optional_sha(hasher, out.path)))
         if isinstance(step.command, PythonCommand):
@@ -136,31 +143,32 @@ def _intact(hasher: Hasher, outputs: list[ArtifactRecord]) -> bool:
     return True
 
 
-def collect_outputs(step: Step, hasher: Hasher) -> tuple[list[ArtifactRecord], dict[str, float], str | None]:
-    """Hash what the step promised to produce; read its metrics. Returns (outputs, metrics, error)."""
+@dataclass(frozen=True, slots=True)
+class Collected:
+    """What an attempt that exited 0 produced: its outputs' digests and its metrics."""
+
+    outputs: list[ArtifactRecord]
+    metrics: dict[str, float]
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def collect_outputs(step: Step, hasher: Hasher) -> Collected:
+    """Hash what the step promised to produce; read its metrics."""
     records: list[ArtifactRecord] = []
     for out in step.outputs:
         try:
             digest = hasher.digest(out.path)
         except ArtifactError as exc:
-            return records, {}, f"declared output {out.name!r} ({out.path}) was not produced: {exc}"
+            missing = not os.path.lexists(hasher.workspace / out.path)
+            what = f"was not produced: {exc}" if missing else str(exc)
+            return Collected(records, {}, f"declared output {out.name!r} ({out.path}) {what}")
         records.append(ArtifactRecord(out.name, out.path, out.type, digest.sha256, digest.size))
-    metrics: dict[str, float] = {}
-    if step.metrics is not None:
-        path = next(o.path for o in step.outputs if o.name == step.metrics)
-        try:
-            metrics = flatten_metrics(json.loads((hasher.workspace / path).read_text()))
-        except (OSError, ValueError) as exc:
-            return records, {}, f"metrics file {path} is not valid JSON: {exc}"
-    return records, metrics, None
-
-
-def flatten_metrics(doc: object, prefix: str = "") -> dict[str, float]:
-    """``{"test": {"accuracy": 0.9}}`` → ``{"test.accuracy": 0.9}``; non-numbers are ignored."""
-    out: dict[str, float] = {}
-    if isinstance(doc, dict):
-        for key, value in doc.items():
-            out.update(flatten_metrics(value, f"{prefix}{key}."))
-    elif isinstance(doc, int | float) and not isinstance(doc, bool) and math.isfinite(doc):
-        out[prefix.rstrip(".")] = float(doc)
-    return out
+    if step.metrics is None:
+        return Collected(records, {})
+    path = next(o.path for o in step.outputs if o.name == step.metrics)
+    try:
+        parsed = read_metrics(resolve_inside(hasher.workspace, path), path)
+    except (MetricsError, ArtifactError) as exc:
+        return Collected(records, {}, str(exc))
+    return Collected(records, parsed.values, warnings=parsed.warnings)

@@ -7,13 +7,14 @@ queue.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import os
 import queue
 import threading
 import time
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,13 +24,17 @@ import sqlalchemy as sa
 from reefline.artifacts.hashing import Hasher
 from reefline.artifacts.store import LocalArtifactStore
 from reefline.engine import cache
-from reefline.engine.decide import Upstream, decide
+from reefline.engine.barriers import StageBarriers
+from reefline.engine.decide import Upstream, decide, saw_failure
 from reefline.engine.events import JobEvent, RunObserver, StepInfo
-from reefline.engine.journal import Journal
+from reefline.engine.failures import internal_error, traceback_lines
+from reefline.engine.journal import Journal, JournalError, RunClosedElsewhere
+from reefline.engine.logcap import full_log_path, logs_root
 from reefline.engine.states import TERMINAL_JOB_STATES, JobState, RunState, check_job_transition
 from reefline.engine.workers import StepWorkers
 from reefline.executors.base import Executor, StepContext, StepResult
 from reefline.plan.ir import Plan, Step
+from reefline.store.errors import StoreError
 
 CANCEL_POLL_EVERY = 0.5
 FLUSH_EVERY = 0.05
@@ -43,6 +48,7 @@ class _Job:
     position: int
     state: JobState
     attempt: int = 0
+    base_attempt: int = 0  # attempts made before this execution (a retried run): retries count from it
     waiting_on: int = 0
     started_at: float | None = None
     failure_seen: bool = False
@@ -93,22 +99,26 @@ class RunExecution:
         self.grace = grace
         self.base_env = dict(os.environ if base_env is None else base_env)
         self.jobs: dict[str, _Job] = {
-            s.id: _Job(s, job_ids[s.id], i, states[s.id], attempts.get(s.id, 0))
+            s.id: _Job(s, job_ids[s.id], i, states[s.id], attempts.get(s.id, 0), attempts.get(s.id, 0))
             for i, s in enumerate(plan.steps)
         }
         for job in self.jobs.values():
             for up in job.step.needs:
                 self.jobs[up].downstream.append(job.step.id)
+        self.stages = StageBarriers(plan, self._upstream_of)
         self.journal = Journal(db, run_id)
         self._events: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
         self.step_workers = StepWorkers(
             executor=executor, hasher=Hasher(workspace), db=db, report=self._events.put, store=artifacts
         )
         self._ready: list[tuple[float, int, str]] = []  # (not_before, position, step id)
+        self._awaiting: set[tuple[str, str, int]] = set()  # (prepare | attempt, step id, attempt)
+        self.logs_root = logs_root(workspace)
         self._running = 0
         self._preparing = 0
         self._open = 0
         self._canceling: str | None = None
+        self._run_state: RunState | None = None  # as this process last wrote it
         self._last_flush = 0.0
         self._last_cancel_poll = 0.0
 
@@ -123,12 +133,14 @@ class RunExecution:
             try:
                 self._begin()
                 self._loop()
-            except BaseException:
+            except BaseException as exc:
                 # A second Ctrl-C or a bug: stop every process now; the run stays open in the
                 # store and is closed as interrupted by the next command that opens it.
                 if not self._canceling:
                     self._cancel("interrupted")
                 self.step_workers.cancel_all(0.0)
+                if isinstance(exc, JournalError):
+                    self._record_failure(str(exc))
                 raise
             return self._finish()
 
@@ -145,7 +157,9 @@ class RunExecution:
                 raise RuntimeError(f"run {self.run_id}: {self._open} jobs can never start (engine bug)")
             try:
                 self._handle(self._events.get(timeout=self._wait_time()))
-                while True:
+                # Bounded: under a flood of events the journal is still flushed every FLUSH_EVERY.
+                until = time.time() + FLUSH_EVERY
+                while time.time() < until:
                     self._handle(self._events.get_nowait())
             except queue.Empty:
                 pass
@@ -163,38 +177,93 @@ class RunExecution:
 
     def _begin(self) -> None:
         now = time.time()
+        # A retried run keeps its first start; last_started_at is this execution's.
+        first: dict[str, Any] = {} if self.journal.run_started_at() is not None else {"started_at": now}
         self.journal.set_run(
-            RunState.RUNNING, started_at=now, finished_at=None, reason=None, heartbeat_at=now
+            RunState.RUNNING, **first, last_started_at=now, finished_at=None, reason=None, heartbeat_at=now
         )
+        self._run_state = RunState.RUNNING
         self.observer.run_started(
             self.run_id,
             [
-                StepInfo(s.id, s.job, s.stage, s.needs, self.jobs[s.id].state, s.retry.max + 1)
+                StepInfo(
+                    s.id,
+                    s.job,
+                    s.stage,
+                    s.needs,
+                    self.jobs[s.id].state,
+                    self.jobs[s.id].base_attempt + s.retry.max + 1,
+                )
                 for s in self.plan.steps
             ],
         )
+        self.stages.begin(lambda sid: self.jobs[sid].state not in TERMINAL_JOB_STATES)
         for job in self.jobs.values():
             if job.state in TERMINAL_JOB_STATES:
                 continue
             self._open += 1
             job.waiting_on = sum(1 for up in job.step.needs if self.jobs[up].state not in TERMINAL_JOB_STATES)
+            after = job.step.after_stage
+            job.waiting_on += 1 if after is not None and not self.stages.closed(after) else 0
         for job in list(self.jobs.values()):
             if job.state is JobState.PENDING and job.waiting_on == 0:
                 self._consider(job)
 
     def _handle(self, event: tuple[Any, ...]) -> None:
         kind = event[0]
-        if kind == "log":
+        if kind == "logs":  # a batch of a job's own output
+            self.step_workers.pressure.release()
+            _, sid, attempt, lines = event
+            job_id = self.jobs[sid].job_id
+            for stream, ts, text in lines:
+                self.journal.log(job_id, attempt, stream, ts, text)
+                self.observer.log_line(self.run_id, sid, stream, ts, text)
+        elif kind == "log":
             _, sid, attempt, stream, ts, text = event
             self.journal.log(self.jobs[sid].job_id, attempt, stream, ts, text)
             self.observer.log_line(self.run_id, sid, stream, ts, text)
         elif kind == "prepared":
+            self._awaiting.discard(("prepare", event[1], 0))
             self._preparing -= 1
             self._on_prepared(self.jobs[event[1]], event[2])
         elif kind == "done":
+            self._awaiting.discard(("attempt", event[1], self.jobs[event[1]].attempt))
             self._running -= 1
             _, sid, result, outputs, metrics, error = event
             self._on_done(self.jobs[sid], result, outputs, metrics, error)
+        elif kind == "crashed":
+            self._on_crashed(*event[1:])
+
+    def _submit(
+        self, pool: ThreadPoolExecutor, what: str, job: _Job, fn: Callable[..., None], *args: Any
+    ) -> None:
+        """Run ``fn`` in ``pool``; if it raises without reporting, the job fails (never a hang)."""
+        key = (what, job.step.id, job.attempt if what == "attempt" else 0)
+        self._awaiting.add(key)
+        future = pool.submit(fn, *args)
+
+        def done(f: Future[None]) -> None:
+            exc = f.exception() if not f.cancelled() else CancelledError("the worker was cancelled")
+            if exc is not None:
+                self._events.put(("crashed", *key, exc))
+
+        future.add_done_callback(done)
+
+    def _full_log(self, job: _Job) -> Path:
+        return full_log_path(self.logs_root, self.run_id, job.job_id, job.attempt)
+
+    def _on_crashed(self, what: str, sid: str, attempt: int, exc: BaseException) -> None:
+        if (what, sid, attempt) not in self._awaiting:
+            return  # it reported before it raised
+        job = self.jobs[sid]
+        for line in traceback_lines(exc):
+            self._log_system(job, line)
+        if what == "prepare":
+            self._handle(("prepared", sid, cache.Prepared("", [], error=internal_error(exc))))
+        else:
+            now = time.time()
+            result = StepResult(None, job.started_at or now, now, error=internal_error(exc))
+            self._handle(("done", sid, result, [], {}, None))
 
     # ------------------------------------------------------------------ decisions
 
@@ -203,17 +272,11 @@ class RunExecution:
         if self._canceling:
             self._transition(job, JobState.CANCELED, reason=self._canceling)
             return
-        upstream = {
-            up: Upstream(
-                self.jobs[up].state,
-                self.jobs[up].step.allow_failure,
-                self.jobs[up].failure_seen,
-                self.jobs[up].step.when,
-            )
-            for up in job.step.needs
-        }
-        job.failure_seen = any(u.failed or u.failure_seen for u in upstream.values())
-        decision = decide(job.step, upstream)
+        upstream = {up: self._upstream_of(up) for up in job.step.needs}
+        after = job.step.after_stage
+        stage = self.stages.outcome(after) if after is not None else None
+        job.failure_seen = saw_failure(upstream, stage)
+        decision = decide(job.step, upstream, stage)
         if not decision.run:
             self._transition(job, JobState.SKIPPED, reason=decision.reason)
             return
@@ -222,7 +285,11 @@ class RunExecution:
         if job.step.inputs or job.step.cacheable:
             self._preparing += 1
             upstream_outputs = {up: self.jobs[up].step.outputs for up in job.step.needs}
-            self._hashers.submit(self.step_workers.prepare, job.step, upstream_outputs, not self.no_cache)
+            if after is not None:  # the earlier stages' outputs, hashed once per barrier
+                stage_outputs = self.stages.outputs(after)
+                upstream_outputs[stage_outputs.key] = stage_outputs
+            prepare, use_cache = self.step_workers.prepare, not self.no_cache
+            self._submit(self._hashers, "prepare", job, prepare, job.step, upstream_outputs, use_cache)
         else:
             self._enqueue(job, 0.0)
 
@@ -231,6 +298,8 @@ class RunExecution:
         if self._canceling:
             self._transition(job, JobState.CANCELED, reason=self._canceling)
         elif prepared.error:
+            for line in prepared.details:
+                self._log_system(job, line)
             self._transition(job, JobState.FAILED, reason=prepared.error, cache_key=prepared.key or None)
         elif prepared.hit is not None:
             self._record_inputs(job, prepared)
@@ -238,7 +307,7 @@ class RunExecution:
             self._transition(
                 job,
                 JobState.CACHED,
-                reason="inputs and code unchanged; outputs "
+                reason="declared inputs, env and code unchanged; outputs "
                 + ("restored from the artifact store" if prepared.restored else "reused"),
                 cache_key=prepared.key,
                 cached_from_job_id=prepared.hit.job_id,
@@ -262,7 +331,8 @@ class RunExecution:
             self.journal.attempt_started(job.job_id, job.attempt, now)
             self._transition(job, JobState.RUNNING, started_at=now, attempts=job.attempt, exit_code=None)
             ctx = StepContext(self.run_id, job.attempt, self.workspace, self._env(job))
-            self._workers.submit(self.step_workers.attempt, job.step, ctx)
+            attempt, log_file = self.step_workers.attempt, self._full_log(job)
+            self._submit(self._workers, "attempt", job, attempt, job.step, ctx, log_file)
 
     def _on_done(
         self,
@@ -299,7 +369,7 @@ class RunExecution:
                 finished_at=result.finished_at,
             )
             return
-        if job.attempt <= job.step.retry.max:
+        if job.attempt - job.base_attempt <= job.step.retry.max:
             delay = job.step.retry.delay_before(job.attempt + 1)
             self._log_system(job, f"attempt {job.attempt} failed ({reason}); retrying in {delay:g}s")
             self._transition(job, JobState.QUEUED, reason=reason, exit_code=result.exit_code)
@@ -311,11 +381,11 @@ class RunExecution:
 
     def _transition(self, job: _Job, state: JobState, **values: Any) -> None:
         check_job_transition(job.step.id, job.state, state)
-        job.state = state
+        previous, job.state = job.state, state
         values["state"] = str(state)
         if state in TERMINAL_JOB_STATES:
             values.setdefault("finished_at", time.time())
-        self.journal.job(job.job_id, values)
+        self.journal.job_state(job.job_id, previous, state, attempt=job.attempt, values=values)
         self.observer.job_changed(
             JobEvent(
                 self.run_id,
@@ -332,11 +402,16 @@ class RunExecution:
             self._open -= 1
             if state is JobState.FAILED and not job.step.allow_failure:
                 job.failure_seen = True
-            for down_id in job.downstream:
+            for down_id in [*job.downstream, *self.stages.finished(job.step.id)]:
                 down = self.jobs[down_id]
                 down.waiting_on -= 1
                 if down.waiting_on == 0 and down.state is JobState.PENDING:
                     self._consider(down)
+
+    def _upstream_of(self, step_id: str) -> Upstream:
+        """A finished step's outcome, as its dependents (and stage barriers) see it."""
+        up = self.jobs[step_id]
+        return Upstream(up.state, up.step.allow_failure, up.failure_seen, up.step.when)
 
     # ------------------------------------------------------------------ cancel
 
@@ -350,12 +425,21 @@ class RunExecution:
         elif now - self._last_cancel_poll >= CANCEL_POLL_EVERY:
             self._last_cancel_poll = now
             if self.journal.cancel_requested():
-                reason = "canceled with `reefline cancel`"
+                closed = self.journal.closed_elsewhere
+                reason = str(closed) if closed else "canceled with `reefline cancel`"
         if reason:
             self._cancel(reason)
 
     def _cancel(self, reason: str) -> None:
         self._canceling = reason
+        if self._run_state is RunState.RUNNING and self.journal.closed_elsewhere is None:
+            try:
+                self.journal.set_run(RunState.CANCELING, expected=RunState.RUNNING)
+                self._run_state = RunState.CANCELING
+            except RunClosedElsewhere as exc:
+                self.journal.closed_elsewhere = exc
+            except (StoreError, sa.exc.SQLAlchemyError):
+                pass  # the database is failing: the run ends (or dies) without this step
         for _, _, sid in self._ready:
             self._transition(self.jobs[sid], JobState.CANCELED, reason=reason)
         self._ready.clear()
@@ -394,6 +478,21 @@ class RunExecution:
             state, reason = RunState.FAILED, f"failed: {shown}"
         else:
             state, reason = RunState.SUCCESS, None
-        self.journal.set_run(state, reason=reason, finished_at=time.time())
+        try:
+            if self.journal.closed_elsewhere is not None:
+                raise self.journal.closed_elsewhere
+            self.journal.set_run(state, expected=self._run_state, reason=reason, finished_at=time.time())
+        except RunClosedElsewhere as exc:
+            # Never an InvalidTransition: say who closed the run, and keep what it says.
+            state, reason = exc.state, str(exc)
         self.observer.run_finished(self.run_id, state, reason)
         return RunResult(state, reason)
+
+    def _record_failure(self, reason: str) -> None:
+        """Best effort, the database is failing: close the run as failed with the journal's error."""
+        if self._run_state is None:
+            return
+        with contextlib.suppress(StoreError, sa.exc.SQLAlchemyError):
+            self.journal.set_run(
+                RunState.FAILED, expected=self._run_state, reason=reason, finished_at=time.time()
+            )

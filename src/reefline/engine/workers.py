@@ -1,8 +1,14 @@
 """The work done off the engine thread: hashing before a step, and one attempt of it.
 
 Workers never touch run state; they report through ``report`` (the engine's event queue):
-``("prepared", step id, Prepared)``, ``("log", step id, attempt, stream, ts, text)`` and
+``("prepared", step id, Prepared)``, ``("log", step id, attempt, stream, ts, text)``,
+``("logs", step id, attempt, [(stream, ts, text), ...])`` (a batch of the job's own output; the
+engine calls ``pressure.release()`` once per batch) and
 ``("done", step id, StepResult, outputs, metrics, error)``.
+
+Each worker function reports exactly once, whatever raises inside it: an exception in the executor
+(start, wait, cancel, destroy), the log sink, the hasher or the artifact store fails that job with
+``internal error: …`` and puts the traceback in its log.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,6 +24,8 @@ import sqlalchemy as sa
 from reefline.artifacts.hashing import ArtifactError, Hasher
 from reefline.artifacts.store import LocalArtifactStore
 from reefline.engine import cache
+from reefline.engine.failures import internal_error, traceback_lines
+from reefline.engine.logcap import AttemptLog, Backpressure, LogLimits, LogLine
 from reefline.executors.base import Executor, StartError, StepContext, StepHandle, StepResult, Stream
 from reefline.plan.ir import OutputRef, Step
 from reefline.store import repo
@@ -49,12 +58,15 @@ class StepWorkers:
         db: sa.Engine,
         report: Report,
         store: LocalArtifactStore | None = None,
+        log_limits: LogLimits | None = None,
     ) -> None:
         self.executor = executor
         self.hasher = hasher
         self.store = store
         self.lookup = store_lookup(db)
         self.report = report
+        self.log_limits = log_limits or LogLimits()
+        self.pressure = Backpressure()
         self._handles: dict[str, StepHandle] = {}
         self._lock = threading.Lock()
         self._cancel_grace: float | None = None
@@ -66,47 +78,78 @@ class StepWorkers:
             lookup = self.lookup if use_cache else None
             prepared = cache.prepare(step, self.hasher, upstream_outputs, lookup, self.store)
         except Exception as exc:  # a bug must fail the job, never hang the run
-            prepared = cache.Prepared("", [], error=f"internal error while hashing inputs: {exc!r}")
+            prepared = cache.Prepared("", [], error=internal_error(exc), details=tuple(traceback_lines(exc)))
         self.report(("prepared", step.id, prepared))
 
-    def attempt(self, step: Step, ctx: StepContext) -> None:
-        """Start, wait for and clean up one attempt; hash its outputs when it succeeded."""
+    def attempt(self, step: Step, ctx: StepContext, full_log: Path | None = None) -> None:
+        """Start, wait for and clean up one attempt; hash its outputs when it succeeded.
+
+        ``full_log``: where the attempt's whole log is written (gzip), beside what the store keeps.
+        """
         started = time.time()
         sid, attempt, report = step.id, ctx.attempt, self.report
 
-        def log(stream: Stream, ts: float, text: str) -> None:
-            report(("log", sid, attempt, stream, ts, text))
+        def emit(lines: list[LogLine]) -> None:
+            report(("logs", sid, attempt, lines))
 
+        log = AttemptLog(emit, self.pressure, self.log_limits, full_log)
+        collected = cache.Collected([], {})
+        try:
+            result = self._run(step, ctx, log, started)
+            if result.ok:
+                collected = cache.collect_outputs(step, self.hasher)
+                for warning in collected.warnings:
+                    self._system(sid, attempt, warning)
+                if collected.error is None and step.cacheable:
+                    self._keep(step, attempt, collected.outputs)
+        except Exception as exc:
+            result = self._internal(sid, attempt, started, exc)
+            collected = cache.Collected([], {})
+        try:
+            log.close()
+        except Exception as exc:
+            result = self._internal(sid, attempt, started, exc)
+            collected = cache.Collected([], {})
+        report(("done", sid, result, collected.outputs, collected.metrics, collected.error))
+
+    def _run(self, step: Step, ctx: StepContext, log: AttemptLog, started: float) -> StepResult:
+        sid, attempt = step.id, ctx.attempt
         try:
             handle = self.executor.start(step, ctx, log)
         except StartError as exc:
-            report(("done", sid, StepResult(None, started, time.time(), error=str(exc)), [], {}, None))
-            return
-        except Exception as exc:
-            reason = f"executor failed to start the job: {exc!r}"
-            report(("done", sid, StepResult(None, started, time.time(), error=reason), [], {}, None))
-            return
+            return StepResult(None, started, time.time(), error=str(exc))
         with self._lock:
             self._handles[sid] = handle
             grace = self._cancel_grace
-        if grace is not None:
-            self.executor.cancel(handle, grace)
+        result: StepResult | None = None
         try:
+            if grace is not None:
+                self._cancel(handle, grace)
             result = self.executor.wait(handle)
         except Exception as exc:
-            result = StepResult(None, started, time.time(), error=f"executor error: {exc!r}")
+            result = self._internal(sid, attempt, started, exc)
         finally:
             with self._lock:
                 self._handles.pop(sid, None)
-            self.executor.destroy(handle)
-        outputs: list[cache.ArtifactRecord] = []
-        metrics: dict[str, float] = {}
-        error: str | None = None
-        if result.ok:
-            outputs, metrics, error = cache.collect_outputs(step, self.hasher)
-            if error is None and step.cacheable:
-                self._keep(step, attempt, outputs)
-        report(("done", sid, result, outputs, metrics, error))
+            try:
+                self.executor.destroy(handle)
+            except Exception as exc:
+                # The attempt's processes may still run: this attempt cannot count as a success.
+                destroyed = self._internal(sid, attempt, started, exc)
+                if result is None or result.ok:
+                    result = destroyed
+        assert result is not None
+        return result
+
+    def _internal(self, sid: str, attempt: int, started: float, exc: BaseException) -> StepResult:
+        """The result of an attempt broken by ``exc``; its traceback goes to the job's log."""
+        for line in traceback_lines(exc):
+            self._system(sid, attempt, line)
+        return StepResult(None, started, time.time(), error=internal_error(exc))
+
+    def _system(self, sid: str, attempt: int, text: str) -> None:
+        stream: Stream = "system"
+        self.report(("log", sid, attempt, stream, time.time(), text))
 
     def _keep(self, step: Step, attempt: int, outputs: list[cache.ArtifactRecord]) -> None:
         """Copy the outputs into the artifact store; a failure costs a future cache hit, not the job."""
@@ -117,12 +160,26 @@ class StepWorkers:
                 self.store.save(self.hasher, out.path, out.sha256)
             except (OSError, ArtifactError) as exc:
                 message = f"could not keep a copy of {out.path} in the artifact store: {exc}"
-                self.report(("log", step.id, attempt, "system", time.time(), message))
+                self._system(step.id, attempt, message)
+
+    def _cancel(self, handle: StepHandle, grace: float) -> None:
+        """Cancel one attempt; if the executor cannot, destroy it (kill) instead."""
+        try:
+            self.executor.cancel(handle, grace)
+        except Exception:
+            self.executor.destroy(handle)
 
     def cancel_all(self, grace: float) -> None:
-        """Cancel every running attempt, and every attempt that starts from now on."""
+        """Cancel every running attempt, and every attempt that starts from now on.
+
+        Never raises: an executor that fails to cancel or destroy an attempt leaves it to its
+        waiting worker, which reports the failure.
+        """
         with self._lock:
             self._cancel_grace = grace
             handles = list(self._handles.values())
         for handle in handles:
-            self.executor.cancel(handle, grace)
+            try:
+                self._cancel(handle, grace)
+            except Exception:  # reported by the attempt's own worker when its wait ends
+                continue

@@ -28,6 +28,7 @@ from reefline.plan.ir import Step
 TERMINATED_EXIT_CODE = 128 + 15  # what a shell killed by SIGTERM reports
 LogLine = str | tuple[Stream, str]
 Operation = Literal["start", "start_error", "wait", "cancel", "destroy"]
+FaultPoint = Literal["start", "wait", "cancel", "destroy", "log"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,8 @@ class Behavior:
     start_error: str | None = None
     files: tuple[tuple[str, bytes], ...] = ()
     action: Callable[[Step, StepContext], None] | None = None
+    raises_in: FaultPoint | None = None
+    """Where this step's executor call raises :class:`InjectedFault` (a bug, not a step failure)."""
 
     @classmethod
     def succeed(
@@ -87,6 +90,16 @@ class Behavior:
     @classmethod
     def start_fails(cls, message: str = "fake start error") -> Behavior:
         return cls(start_error=message)
+
+    @classmethod
+    def raises(cls, where: FaultPoint, *, hangs: bool = False) -> Behavior:
+        """The executor itself breaks at ``where``: ``start``, ``wait``, ``cancel``, ``destroy`` or
+        ``log`` (the engine's log sink raises on the step's first line)."""
+        return cls(raises_in=where, hangs=hangs, logs=(("stdout", "a line"),) if where == "log" else ())
+
+
+class InjectedFault(RuntimeError):
+    """Raised by a :class:`Behavior` with ``raises_in``."""
 
 
 @dataclass(eq=False)
@@ -141,6 +154,9 @@ class FakeExecutor:
     def start(self, step: Step, ctx: StepContext, log: LogSink) -> FakeHandle:
         with self._lock:
             behavior = self.behaviors.get(step.id, self.default)
+            if behavior.raises_in == "start":
+                self.calls.append(("start_error", step.id, ctx.attempt))
+                raise InjectedFault(f"injected fault in start of {step.id}")
             if behavior.start_error is not None:
                 self.calls.append(("start_error", step.id, ctx.attempt))
                 raise StartError(f"step {step.id}: {behavior.start_error}")
@@ -159,7 +175,11 @@ class FakeExecutor:
         self._record("wait", h)
         b, step = h.behavior, h.step
         try:
+            if b.raises_in == "wait":
+                raise InjectedFault(f"injected fault in wait of {step.id}")
             for stream, line in b.logs:
+                if b.raises_in == "log":
+                    raise InjectedFault(f"injected fault in the log sink of {step.id}")
                 h.log(stream, time.time(), line)
             run_for = None if b.hangs else b.seconds
             timed_out = step.timeout is not None and (run_for is None or run_for > step.timeout)
@@ -192,6 +212,8 @@ class FakeExecutor:
     def cancel(self, handle: StepHandle, grace: float | None = None) -> None:
         h = _own(handle)
         self._record("cancel", h)
+        if h.behavior.raises_in == "cancel":
+            raise InjectedFault(f"injected fault in cancel of {h.step.id}")
         h.canceled.set()
 
     def destroy(self, handle: StepHandle) -> None:
@@ -200,6 +222,8 @@ class FakeExecutor:
         h.destroyed = True
         h.canceled.set()  # a wait still running in another thread ends
         self._stop_running(h)
+        if h.behavior.raises_in == "destroy":
+            raise InjectedFault(f"injected fault in destroy of {h.step.id}")
 
     # -- internals ------------------------------------------------------------------------------
 

@@ -1,0 +1,205 @@
+"""Bounded logs: what a job prints enters the engine through :class:`AttemptLog`, capped per attempt.
+
+The store keeps the head and the tail of an attempt's log (by default 100,000 lines or 20 MB in
+all, ``REEFLINE_LOG_MAX_LINES`` / ``REEFLINE_LOG_MAX_BYTES``), with one system line
+``… N lines omitted …`` between them. The whole log goes to a gzip file beside the artifacts,
+``.reefline/logs/<run id>/<job id>-<attempt>.log.gz``, one ``<unix time> <stream> <text>`` line per
+line, which ``reefline logs RUN JOB --full`` reads.
+
+Lines reach the engine in batches; at most :data:`MAX_IN_FLIGHT` batches of every attempt together
+wait in the engine's queue, so a flood blocks the job's output pipe (the job slows down) instead
+of filling the engine's memory.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from reefline.executors.base import Stream
+
+MAX_LINES_ENV = "REEFLINE_LOG_MAX_LINES"
+MAX_BYTES_ENV = "REEFLINE_LOG_MAX_BYTES"
+DEFAULT_MAX_LINES = 100_000
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+BATCH_LINES = 1000
+BATCH_BYTES = 1024 * 1024
+MAX_IN_FLIGHT = 16
+_FILE_CHUNK = 256 * 1024
+
+LogLine = tuple[Stream, float, str]
+Emit = Callable[[list[LogLine]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class LogLimits:
+    max_lines: int = DEFAULT_MAX_LINES
+    max_bytes: int = DEFAULT_MAX_BYTES
+
+    @classmethod
+    def from_env(cls, env: os._Environ[str] | dict[str, str] | None = None) -> LogLimits:
+        """The limits configured in the environment; a bad value is an error naming the variable."""
+        source = os.environ if env is None else env
+        return cls(
+            _positive(source, MAX_LINES_ENV, DEFAULT_MAX_LINES),
+            _positive(source, MAX_BYTES_ENV, DEFAULT_MAX_BYTES),
+        )
+
+
+def _positive(env: os._Environ[str] | dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip().replace("_", "")
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name}={env.get(name)!r} is not a whole number") from None
+    if value < 2:
+        raise ValueError(f"{name}={value} must be at least 2")
+    return value
+
+
+def full_log_path(logs_root: Path, run_id: int, job_id: int, attempt: int) -> Path:
+    return logs_root / str(run_id) / f"{job_id}-{attempt}.log.gz"
+
+
+def logs_root(workspace: Path) -> Path:
+    """Where the full logs of a workspace's runs are kept, beside its artifacts."""
+    return workspace / ".reefline" / "logs"
+
+
+class Backpressure:
+    """Counts the batches waiting in the engine's queue; a sender blocks while there are too many."""
+
+    def __init__(self, limit: int = MAX_IN_FLIGHT) -> None:
+        self._slots = threading.BoundedSemaphore(limit)
+
+    def try_acquire(self) -> bool:
+        return self._slots.acquire(blocking=False)
+
+    def acquire(self) -> None:
+        self._slots.acquire()
+
+    def release(self) -> None:
+        """Called by the engine thread once it has taken a batch."""
+        self._slots.release()
+
+
+class AttemptLog:
+    """The log sink of one attempt (see :data:`reefline.executors.base.LogSink`).
+
+    Called from the one thread that waits for the attempt; ``close`` after the attempt ended sends
+    what is still buffered: the rest of the head, the omission marker and the tail.
+    """
+
+    def __init__(self, emit: Emit, pressure: Backpressure, limits: LogLimits, full_path: Path | None) -> None:
+        self._emit = emit
+        self._pressure = pressure
+        self._head_lines = limits.max_lines // 2
+        self._head_bytes = limits.max_bytes // 2
+        self._tail_lines = limits.max_lines - self._head_lines
+        self._tail_bytes = limits.max_bytes - self._head_bytes
+        self._full_path = full_path
+        self._file: gzip.GzipFile | None = None
+        self._pending = bytearray()
+        self._batch: list[LogLine] = []
+        self._batch_bytes = 0
+        self._kept_lines = 0
+        self._kept_bytes = 0
+        self._capped = False
+        self._tail: deque[tuple[LogLine, int]] = deque()
+        self._tail_size = 0
+        self.omitted = 0
+        self.lines = 0
+        self.closed = False
+
+    def __call__(self, stream: Stream, ts: float, text: str) -> None:
+        data = text.encode("utf-8", errors="replace")
+        size = len(data) + 1
+        self.lines += 1
+        self._write_full(stream, ts, data)
+        line: LogLine = (stream, ts, text)
+        if not self._capped:
+            if self._kept_lines < self._head_lines and self._kept_bytes + size <= self._head_bytes:
+                self._kept_lines += 1
+                self._kept_bytes += size
+                self._batch.append(line)
+                self._batch_bytes += size
+                self._maybe_send()
+                return
+            self._capped = True
+        self._tail.append((line, size))
+        self._tail_size += size
+        while len(self._tail) > self._tail_lines or self._tail_size > self._tail_bytes:
+            _, dropped = self._tail.popleft()
+            self._tail_size -= dropped
+            self.omitted += 1
+
+    def close(self) -> None:
+        """Send the buffered lines (head rest, marker, tail) and close the full log file."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            if self.omitted:
+                where = "the whole log: reefline logs RUN JOB --full" if self._full_path else "not kept"
+                marker = f"… {self.omitted} lines omitted ({where}) …"
+                self._batch.append(("system", time.time(), marker))
+            self._batch.extend(line for line, _ in self._tail)
+            self._tail.clear()
+            if self._batch:
+                self._pressure.acquire()
+                self._send()
+        finally:
+            if self._file is not None:
+                self._file.write(self._pending)
+                self._pending.clear()
+                self._file.close()
+                self._file = None
+
+    def _maybe_send(self) -> None:
+        if self._pressure.try_acquire():  # the engine keeps up: no waiting, no batching delay
+            self._send()
+        elif len(self._batch) >= BATCH_LINES or self._batch_bytes >= BATCH_BYTES:
+            self._pressure.acquire()  # a flood: wait for the engine, which blocks the job's pipe
+            self._send()
+
+    def _send(self) -> None:
+        batch, self._batch, self._batch_bytes = self._batch, [], 0
+        try:
+            self._emit(batch)
+        except BaseException:
+            self._pressure.release()
+            raise
+
+    def _write_full(self, stream: Stream, ts: float, data: bytes) -> None:
+        if self._full_path is None:
+            return
+        if self._file is None:
+            self._full_path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = gzip.GzipFile(self._full_path, "wb", compresslevel=1)
+        self._pending += b"%.6f %s " % (ts, stream.encode()) + data + b"\n"
+        if len(self._pending) >= _FILE_CHUNK:
+            self._file.write(self._pending)
+            self._pending.clear()
+
+
+def read_full_log(path: Path) -> Iterator[LogLine]:
+    """The lines of a full log file written by :class:`AttemptLog`."""
+    with gzip.open(path, "rb") as f:
+        for raw in f:
+            ts, _, rest = raw.rstrip(b"\n").partition(b" ")
+            stream, _, text = rest.partition(b" ")
+            try:
+                when = float(ts)
+            except ValueError:
+                when = 0.0
+            name = stream.decode("ascii", errors="replace")
+            shown: Stream = name if name in ("stdout", "stderr", "system") else "system"  # type: ignore[assignment]
+            yield (shown, when, text.decode("utf-8", errors="replace"))
