@@ -35,19 +35,24 @@ jobs:
 
 def test_stage_order_makes_a_job_wait_for_every_earlier_stage() -> None:
     plan = plan_of(STAGED)
-    assert plan.step("unit").needs == ("compile", "lint")
-    assert set(plan.step("ship").needs) == {"compile", "lint", "unit"}
+    assert plan.upstream("unit") == ("compile", "lint")
+    assert set(plan.upstream("ship")) == {"compile", "lint", "unit"}
+    # through barriers, not edges: `ship` waits for the barrier of `test`, which waits for `build`'s
+    assert plan.step("ship").needs == () and plan.step("ship").after_stage == "test"
+    assert plan.step("ship").needs_labels() == ("after stage test",)
 
 
 def test_explicit_empty_needs_starts_at_once_whatever_the_stage() -> None:
-    assert plan_of(STAGED).step("early").needs == ()
+    early = plan_of(STAGED).step("early")
+    assert early.needs == () and early.after_stage is None
+    assert plan_of(STAGED).upstream("early") == ()
 
 
 def test_steps_come_in_dependency_order() -> None:
     plan = plan_of(STAGED)
     position = {s.id: i for i, s in enumerate(plan.steps)}
     for step in plan.steps:
-        assert all(position[n] < position[step.id] for n in step.needs)
+        assert all(position[n] < position[step.id] for n in plan.upstream(step.id))
 
 
 MATRIX = """

@@ -1,8 +1,12 @@
 """Compile a validated :class:`Pipeline` and resolved params into a :class:`Plan`.
 
 Pure: no files are read. The linter has already rejected unknown references, cycles and bad
-types; what can still go wrong here only shows after matrix expansion (two steps writing the
-same path) and is raised as :class:`PlanError`.
+types; what can still go wrong here only shows after rendering with this run's params and matrix
+values (a path leaving the workspace, two steps writing one path) and is raised as
+:class:`PlanError` with the field path of its cause.
+
+Linear in the number of steps plus explicit edges: stage order becomes one barrier per stage
+(:mod:`reefline.plan.stages`), never an edge per pair of steps.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from reefline.plan.checks import check_paths
+from reefline.plan.errors import PlanError
 from reefline.plan.graph import topological_order
 from reefline.plan.ir import (
     Command,
@@ -26,17 +32,16 @@ from reefline.plan.ir import (
     When,
 )
 from reefline.plan.matrix import Expansion, expand, format_value, matches
+from reefline.plan.stages import build_barriers, dependency_graph, previous_stages
 from reefline.spec.durations import parse_duration
-from reefline.spec.expressions import evaluate, parse_expression
+from reefline.spec.expressions import ExpressionError, evaluate, parse_expression
 from reefline.spec.models import Job, Pipeline, Retry
-from reefline.spec.templating import render
+from reefline.spec.templating import TemplateError, render
 
 METRICS_OUTPUT = "metrics"
 METRICS_TYPE = "metrics/json"
 
-
-class PlanError(ValueError):
-    """The spec is valid on its own but cannot be turned into a plan."""
+__all__ = ["METRICS_OUTPUT", "METRICS_TYPE", "PlanError", "compile_plan"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +54,14 @@ class _Node:
 
 def compile_plan(pipeline: Pipeline, params: Mapping[str, Any]) -> Plan:
     base = {"params": dict(params)}
-    variables = {k: render(str(v), base) for k, v in pipeline.variables.items()}
+    variables = {k: _render(str(v), base, ("variables", k)) for k, v in pipeline.variables.items()}
     nodes = _expand_jobs(pipeline)
     by_job: dict[str, list[_Node]] = {}
+    by_stage: dict[str, list[str]] = {}
     for node in nodes:
         by_job.setdefault(node.job_name, []).append(node)
+        by_stage.setdefault(node.stage, []).append(node.expansion.step_id)
+    previous = previous_stages(pipeline.stages, by_stage)
     outputs_of = {node.expansion.step_id: _outputs(node, params, variables) for node in nodes}
 
     steps: dict[str, Step] = {}
@@ -65,14 +73,24 @@ def compile_plan(pipeline: Pipeline, params: Mapping[str, Any]) -> Plan:
             outputs_of=outputs_of,
             params=params,
             variables=variables,
+            after_stage=previous[node.stage] if node.job.needs is None else None,
         )
-    _check_unique_outputs(steps.values())
-    order = topological_order({sid: step.needs for sid, step in steps.items()})
+    check_paths(steps.values(), METRICS_OUTPUT)
+    barriers = build_barriers(pipeline.stages, by_stage, previous, steps.values())
+    order = topological_order(dependency_graph(steps.values(), barriers))
     return Plan(
         pipeline=pipeline.name,
-        steps=tuple(steps[sid] for sid in order),
+        steps=tuple(steps[sid] for sid in order if sid in steps),
         params=tuple(sorted(params.items())),
+        barriers=barriers,
     )
+
+
+def _render(template: str, context: Mapping[str, Any], where: tuple[str | int, ...]) -> str:
+    try:
+        return render(template, context)
+    except TemplateError as exc:
+        raise PlanError(f"cannot render {template!r}: {exc}", path=where, code="RL403") from None
 
 
 def _expand_jobs(pipeline: Pipeline) -> list[_Node]:
@@ -95,9 +113,15 @@ def _context(node: _Node, params: Mapping[str, Any], variables: Mapping[str, str
 
 def _outputs(node: _Node, params: Mapping[str, Any], variables: Mapping[str, str]) -> list[OutputRef]:
     context = _context(node, params, variables)
-    outs = [OutputRef(name, render(art.path, context), art.type) for name, art in node.job.outputs.items()]
+    base = ("jobs", node.job_name)
+    outs = [
+        OutputRef(name, _render(art.path, context, (*base, "outputs", name, "path")), art.type)
+        for name, art in node.job.outputs.items()
+    ]
     if node.job.metrics:
-        outs.append(OutputRef(METRICS_OUTPUT, render(node.job.metrics, context), METRICS_TYPE))
+        outs.append(
+            OutputRef(METRICS_OUTPUT, _render(node.job.metrics, context, (*base, "metrics")), METRICS_TYPE)
+        )
     return outs
 
 
@@ -109,20 +133,15 @@ def _compile_step(
     outputs_of: Mapping[str, list[OutputRef]],
     params: Mapping[str, Any],
     variables: Mapping[str, str],
+    after_stage: str | None,
 ) -> Step:
     job = node.job
     sid = node.expansion.step_id
     matrix = node.expansion.as_dict()
     context = _context(node, params, variables)
 
-    needs: dict[str, None] = {}  # ordered set
-    if job.needs is None:
-        stage_index = pipeline.stages.index(node.stage)
-        for other in by_job.values():
-            for other_node in other:
-                if pipeline.stages.index(other_node.stage) < stage_index:
-                    needs[other_node.expansion.step_id] = None
-    else:
+    needs: dict[str, None] = {}  # ordered set; stage order is `after_stage`, not edges
+    if job.needs is not None:
         for name in job.needs:
             for other_node in by_job[name]:
                 needs[other_node.expansion.step_id] = None
@@ -130,7 +149,7 @@ def _compile_step(
     inputs: list[InputRef] = []
     for name, decl in job.inputs.items():
         if decl.from_ is None:
-            path = render(decl.path or "", context)
+            path = _render(decl.path or "", context, ("jobs", node.job_name, "inputs", name, "path"))
             inputs.append(InputRef(name, (path,), decl.type or "file"))
             continue
         producer_job, output_name = decl.from_.split(".", 1)
@@ -173,8 +192,9 @@ def _compile_step(
         retry=_retry(job.retry if job.retry is not None else pipeline.defaults.retry),
         allow_failure=job.allow_failure,
         when=When(job.when),
-        skip_reason=_skip_reason(job, context),
+        skip_reason=_skip_reason(node.job_name, job, context),
         cache=_pick(job.cache, pipeline.defaults.cache, True),
+        after_stage=after_stage,
     )
     return _with_hash(step)
 
@@ -229,10 +249,14 @@ def _retry(value: Retry | int | None) -> RetryPolicy:
     return RetryPolicy(max=value.max, delay=parse_duration(value.delay), backoff=value.backoff)
 
 
-def _skip_reason(job: Job, context: Mapping[str, Any]) -> str | None:
+def _skip_reason(name: str, job: Job, context: Mapping[str, Any]) -> str | None:
     if job.if_ is None:
         return None
-    if evaluate(parse_expression(job.if_), context):
+    try:
+        true = evaluate(parse_expression(job.if_), context)
+    except ExpressionError as exc:
+        raise PlanError(f"if: {exc}", path=("jobs", name, "if"), code="RL401") from None
+    if true:
         return None
     return f"if: {job.if_.strip()} is false"
 
@@ -256,15 +280,3 @@ def _with_hash(step: Step) -> Step:
     }
     digest = hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
     return replace(step, definition_hash=digest)
-
-
-def _check_unique_outputs(steps: Any) -> None:
-    writers: dict[str, str] = {}
-    for step in steps:
-        for out in step.outputs:
-            other = writers.setdefault(out.path, step.id)
-            if other != step.id:
-                raise PlanError(
-                    f"jobs {other!r} and {step.id!r} both write {out.path!r}; "
-                    "give each matrix expansion its own path, e.g. with ${{ matrix.<key> }}"
-                )

@@ -71,7 +71,10 @@ class InputRef:
 class Step:
     """One job (one matrix expansion of it) with everything resolved.
 
-    ``needs`` holds step ids of every direct upstream step: from ``needs``, ``from:`` and stage order.
+    ``needs`` holds the step ids of its explicit upstream steps (from ``needs:`` and ``from:``).
+    Stage order is ``after_stage``: the step also waits for the plan's :class:`Barrier` of that
+    stage, i.e. for every step of that stage and of every stage before it (GitLab semantics),
+    without one edge per pair of steps.
     ``definition_hash`` covers command, env, inputs/outputs declarations and policies, not contents;
     the engine adds input content hashes and upstream output hashes to make the cache key.
     """
@@ -93,6 +96,11 @@ class Step:
     skip_reason: str | None = None  # set when `if:` evaluated to false at compile time
     cache: bool = True
     definition_hash: str = ""
+    after_stage: str | None = None
+
+    def needs_labels(self) -> tuple[str, ...]:
+        """What a user is shown as this step's needs: the explicit ones, then ``after stage X``."""
+        return self.needs if self.after_stage is None else (*self.needs, stage_label(self.after_stage))
 
     @property
     def cacheable(self) -> bool:
@@ -100,16 +108,54 @@ class Step:
         return self.cache and bool(self.outputs)
 
 
+def stage_label(stage: str) -> str:
+    """How a stage barrier is shown and stored among a step's needs (no job name has a space)."""
+    return f"after stage {stage}"
+
+
+@dataclass(frozen=True, slots=True)
+class Barrier:
+    """Stage order in O(steps) edges: done when every step of ``stage`` is done and so is the
+    barrier ``after`` (the one of the nearest earlier stage that has steps), so a step waiting for
+    it waits for every step of ``stage`` and of every stage before it."""
+
+    stage: str
+    members: tuple[str, ...]
+    after: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """Steps in a topological order (every step after all of its ``needs``)."""
+    """Steps in a topological order (every step after all of its ``needs`` and its barrier).
+
+    ``barriers`` come in stage order, each after the one it waits for.
+    """
 
     pipeline: str
     steps: tuple[Step, ...]
     params: tuple[tuple[str, str | int | float | bool | list[str | int | float | bool]], ...] = ()
+    barriers: tuple[Barrier, ...] = ()
+    _index: dict[str, Step] = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", {s.id: s for s in self.steps})
 
     def step(self, step_id: str) -> Step:
-        for s in self.steps:
-            if s.id == step_id:
-                return s
-        raise KeyError(step_id)
+        return self._index[step_id]
+
+    def barrier(self, stage: str) -> Barrier:
+        return next(b for b in self.barriers if b.stage == stage)
+
+    def upstream(self, step_id: str) -> tuple[str, ...]:
+        """Every step ``step_id`` waits for, barriers unfolded (O(steps): for tests and display)."""
+        step = self.step(step_id)
+        found: dict[str, None] = dict.fromkeys(step.needs)
+        barriers = {b.stage: b for b in self.barriers}
+        stage = step.after_stage
+        chain: list[Barrier] = []
+        while stage is not None:
+            chain.append(barriers[stage])
+            stage = barriers[stage].after
+        for barrier in reversed(chain):
+            found.update(dict.fromkeys(barrier.members))
+        return tuple(found)

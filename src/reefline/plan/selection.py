@@ -6,9 +6,10 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import replace
 
-from reefline.plan.compiler import PlanError
+from reefline.plan.errors import PlanError
 from reefline.plan.graph import downstream_closure
 from reefline.plan.ir import Plan
+from reefline.plan.stages import dependency_graph, restrict
 
 
 def _resolve(plan: Plan, name: str, flag: str) -> set[str]:
@@ -23,7 +24,7 @@ def _resolve(plan: Plan, name: str, flag: str) -> set[str]:
 
 
 def select(plan: Plan, *, only: Iterable[str] = (), from_job: str | None = None) -> Plan:
-    """Keep the chosen steps; dependencies on dropped steps are removed.
+    """Keep the chosen steps; dependencies on dropped steps are removed (also from stage barriers).
 
     Inputs that dropped steps would have produced must already be in the workspace; the engine
     checks that when the step starts, like make does for a target's prerequisites.
@@ -34,10 +35,9 @@ def select(plan: Plan, *, only: Iterable[str] = (), from_job: str | None = None)
         keep = set().union(*(_resolve(plan, name, "--only") for name in only))
     if from_job is not None:
         roots = _resolve(plan, from_job, "--from")
-        keep &= downstream_closure({s.id: s.needs for s in plan.steps}, roots)
+        keep &= downstream_closure(dependency_graph(plan.steps, plan.barriers), roots)
     if len(keep) == len(plan.steps):
         return plan
-    steps = tuple(
-        replace(s, needs=tuple(n for n in s.needs if n in keep)) for s in plan.steps if s.id in keep
-    )
-    return replace(plan, steps=steps)
+    kept, barriers = restrict(plan.steps, plan.barriers, keep)
+    steps = tuple(replace(s, needs=needs, after_stage=after) for s, needs, after in kept)
+    return replace(plan, steps=steps, barriers=barriers)

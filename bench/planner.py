@@ -1,0 +1,132 @@
+"""Planner size: compile time, `run --dry-run` wall time and peak memory for large matrices.
+
+Each shape is written to a fresh project; `compile s` is `compile_plan` alone (in a child process),
+`dry-run s` and `peak RSS MB` are one `reefline run --dry-run` process (output to /dev/null, its
+rusage read with wait4), `lines` is how many lines that dry-run printed.
+
+    .venv/bin/python bench/planner.py [--shapes matrix-5000,stages-2x2500,matrix-20000]
+
+Set PYTHONPATH to measure another source tree (e.g. a copy of the code before a change).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REEFLINE = Path(sys.executable).parent / "reefline"
+
+
+def matrix_spec(n: int) -> str:
+    """One job expanded n times (axes of 100 by n/100), in one stage."""
+    a, b = 100, n // 100
+    return f"""version: 1
+name: matrix-{n}
+jobs:
+  train:
+    matrix: {{a: [{", ".join(str(i) for i in range(a))}], b: [{", ".join(str(i) for i in range(b))}]}}
+    script: ["echo ${{{{ matrix.a }}}}-${{{{ matrix.b }}}}"]
+"""
+
+
+def stages_spec(stages: int, width: int) -> str:
+    """``stages`` stages of ``width`` expansions each; every job waits for the stages before it."""
+    names = [f"s{i}" for i in range(stages)]
+    a = ", ".join(str(k) for k in range(100))
+    b = ", ".join(str(k) for k in range(width // 100))
+    jobs = "".join(
+        f"""  j{i}:
+    stage: {name}
+    matrix: {{a: [{a}], b: [{b}]}}
+    script: ["echo ${{{{ matrix.a }}}}-${{{{ matrix.b }}}}"]
+"""
+        for i, name in enumerate(names)
+    )
+    return f"version: 1\nname: stages\nstages: [{', '.join(names)}]\njobs:\n{jobs}"
+
+
+SHAPES = {
+    "matrix-5000": lambda: matrix_spec(5000),
+    "matrix-20000": lambda: matrix_spec(20000),
+    "stages-2x2500": lambda: stages_spec(2, 2500),
+    "stages-4x5000": lambda: stages_spec(4, 5000),
+}
+
+COMPILE = """
+import sys, time
+from reefline.spec import load_spec, resolve_params
+from reefline.plan.compiler import compile_plan
+loaded = load_spec(open(sys.argv[1]).read(), sys.argv[1])
+assert loaded.pipeline is not None, [d.format() for d in loaded.diagnostics]
+t = time.perf_counter()
+plan = compile_plan(loaded.pipeline, resolve_params(loaded.pipeline, {}))
+print(time.perf_counter() - t, len(plan.steps))
+"""
+
+
+def _timed(argv: list[str], cwd: Path, env: dict[str, str], timeout: float) -> tuple[float, float, int, str]:
+    """(wall s, peak RSS MB, exit code, stdout) of one child process."""
+    start = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
+        deadline = start + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                proc.kill()
+                pid, status, usage = os.wait4(proc.pid, 0)
+                status = -1
+                break
+            time.sleep(0.02)
+        proc.returncode = 0  # reaped by wait4 above
+        wall = time.perf_counter() - start
+        out.seek(0)
+        text = out.read()
+    code = os.waitstatus_to_exitcode(status) if status != -1 else -1
+    return wall, usage.ru_maxrss / 1024, code, text
+
+
+def measure(shape: str, timeout: float) -> dict[str, str]:
+    env = {**os.environ, "REEFLINE_MAX_JOBS": "1000000", "COLUMNS": "160"}
+    env.pop("REEFLINE_DATABASE_URL", None)
+    with tempfile.TemporaryDirectory() as tmp:
+        project = Path(tmp)
+        (project / "reefline.yaml").write_text(SHAPES[shape]())
+        _, _, code, text = _timed(
+            [sys.executable, "-c", COMPILE, str(project / "reefline.yaml")], project, env, timeout
+        )
+        compile_s, jobs = text.split()[-2:] if code == 0 else ("timeout" if code == -1 else "error", "?")
+        wall, rss, code, text = _timed([str(REEFLINE), "run", "--dry-run"], project, env, timeout)
+    ok = code == 0
+    return {
+        "shape": shape,
+        "jobs": jobs,
+        "compile s": f"{float(compile_s):.2f}" if compile_s.replace(".", "").isdigit() else compile_s,
+        "dry-run s": f"{wall:.2f}" if ok else ("timeout" if code == -1 else f"exit {code}"),
+        "peak RSS MB": f"{rss:.0f}",
+        "lines": str(text.count("\n")) if ok else "-",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shapes", default="matrix-5000,stages-2x2500,matrix-20000")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds per process")
+    args = parser.parse_args()
+    rows = [measure(shape, args.timeout) for shape in args.shapes.split(",")]
+    columns = list(rows[0])
+    widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in columns}
+    print("  ".join(c.ljust(widths[c]) for c in columns))
+    for row in rows:
+        print("  ".join(row[c].ljust(widths[c]) for c in columns), flush=True)
+
+
+if __name__ == "__main__":
+    main()
