@@ -5,6 +5,7 @@ Imports nothing else of Reefline. Public entry point: :func:`reefline.spec.load_
 
 from reefline.spec.diagnostics import Diagnostic, Severity
 from reefline.spec.loader import LoadResult, load_spec, load_spec_file
+from reefline.spec.matrix_size import expanded_job_count
 from reefline.spec.params import ParamError, resolve_params
 from reefline.spec.schema import json_schema
 
@@ -13,6 +14,7 @@ __all__ = [
     "LoadResult",
     "ParamError",
     "Severity",
+    "expanded_job_count",
     "json_schema",
     "load_spec",
     "load_spec_file",

@@ -27,6 +27,7 @@ RL304  custom type shadows a predefined type
 RL401  invalid if expression
 RL402  undefined reference
 RL403  invalid template
+RL404  type error in an if expression
 RL501  not supported yet
 RL502  invalid duration
 RL503  job needs exactly one of script or run
@@ -70,6 +71,7 @@ CODES: dict[str, str] = {
     "RL401": "invalid if expression",
     "RL402": "undefined reference",
     "RL403": "invalid template",
+    "RL404": "type error in an if expression",
     "RL501": "not supported yet",
     "RL502": "invalid duration",
     "RL503": "job needs exactly one of script or run",

@@ -111,6 +111,8 @@ def tokenize(src: str, base: int = 0) -> list[Token]:
         kind = m.lastgroup or ""
         text = m.group()
         if kind == "num":
+            if len(text) > 100:
+                raise ExpressionError(f"number too long ({len(text)} digits)", base + pos)
             tokens.append(Token("NUM", text, base + pos, float(text) if "." in text else int(text)))
         elif kind == "str":
             tokens.append(Token("STR", text, base + pos, _unquote(text)))
@@ -145,7 +147,37 @@ def parse_expression(src: str) -> Expr:
     tok = parser.peek()
     if tok.kind != "END":
         raise ExpressionError(f"unexpected {_show(tok)} after a complete expression", tok.offset)
+    deepest = _deepest(expr)
+    if deepest is not None:
+        raise ExpressionError(
+            f"expression nested too deeply (more than {MAX_DEPTH} levels of operators)", deepest.offset
+        )
     return expr
+
+
+MAX_DEPTH = 100
+
+
+def _children(expr: Expr) -> tuple[Expr, ...]:
+    if isinstance(expr, Binary):
+        return (expr.left, expr.right)
+    if isinstance(expr, Unary):
+        return (expr.operand,)
+    if isinstance(expr, ListExpr):
+        return expr.items
+    return ()
+
+
+def _deepest(expr: Expr) -> Expr | None:
+    """The first node deeper than :data:`MAX_DEPTH`, found without recursion (a chain of 10,000
+    ``and`` is flat to parse but deep as a tree); every recursive walk of a parsed tree is then safe."""
+    stack: list[tuple[Expr, int]] = [(expr, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return node
+        stack.extend((child, depth + 1) for child in _children(node))
+    return None
 
 
 def _show(tok: Token) -> str:
@@ -303,7 +335,20 @@ def _type_name(value: Any) -> str:
 
 
 def evaluate(expr: Expr, context: Mapping[str, Mapping[str, Any]]) -> Any:
-    """Value of ``expr`` over ``context`` (``{"params": {...}, "variables": {...}, "matrix": {...}}``)."""
+    """Value of ``expr`` over ``context`` (``{"params": {...}, "variables": {...}, "matrix": {...}}``).
+
+    Raises only :class:`ExpressionError` (an unknown reference, a comparison of mismatched types),
+    whatever the values; the linter rejects at validation every such case it can see statically."""
+    try:
+        return _evaluate(expr, context)
+    except ExpressionError:
+        raise
+    except (TypeError, ValueError, RecursionError, AttributeError) as exc:  # defence in depth
+        offset = getattr(expr, "offset", 0)
+        raise ExpressionError(f"cannot evaluate the expression: {exc}", offset) from None
+
+
+def _evaluate(expr: Expr, context: Mapping[str, Mapping[str, Any]]) -> Any:
     if isinstance(expr, Literal):
         return expr.value
     if isinstance(expr, Ref):
@@ -315,14 +360,14 @@ def evaluate(expr: Expr, context: Mapping[str, Mapping[str, Any]]) -> Any:
             value = value[part]
         return value
     if isinstance(expr, ListExpr):
-        return [evaluate(i, context) for i in expr.items]
+        return [_evaluate(i, context) for i in expr.items]
     if isinstance(expr, Unary):
-        return not evaluate(expr.operand, context)
+        return not _evaluate(expr.operand, context)
     if expr.op == "or":
-        return bool(evaluate(expr.left, context)) or bool(evaluate(expr.right, context))
+        return bool(_evaluate(expr.left, context)) or bool(_evaluate(expr.right, context))
     if expr.op == "and":
-        return bool(evaluate(expr.left, context)) and bool(evaluate(expr.right, context))
-    left, right = evaluate(expr.left, context), evaluate(expr.right, context)
+        return bool(_evaluate(expr.left, context)) and bool(_evaluate(expr.right, context))
+    left, right = _evaluate(expr.left, context), _evaluate(expr.right, context)
     return _compare(expr.op, left, right, expr.offset)
 
 

@@ -6,9 +6,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from reefline.spec.diagnostics import FieldPath
+from reefline.spec.expression_types import check_types, param_type_word
 from reefline.spec.expressions import ExpressionError, parse_expression, ref_nodes
 from reefline.spec.lint_report import Reporter, did_you_mean
 from reefline.spec.models import Job, Pipeline
+from reefline.spec.params import param_specs
 from reefline.spec.templating import TemplateRef, scan
 
 _ROOTS = ("params", "variables", "matrix", "inputs", "outputs", "job")
@@ -153,6 +155,7 @@ def check_templates(pipeline: Pipeline, r: Reporter) -> None:
 
 def check_conditions(pipeline: Pipeline, r: Reporter) -> None:
     declared = {"params": set(pipeline.params), "variables": set(pipeline.variables)}
+    param_types = {name: param_type_word(spec.type) for name, spec in param_specs(pipeline).items()}
     for name, job in pipeline.jobs.items():
         if job.if_ is None:
             continue
@@ -170,6 +173,7 @@ def check_conditions(pipeline: Pipeline, r: Reporter) -> None:
             )
             continue
         matrix = set(job.matrix or {})
+        broken = False
         for ref in ref_nodes(expr):
             names = matrix if ref.root == "matrix" else declared[ref.root]
             if ref.parts[0] in names and len(ref.parts) == 1:
@@ -183,3 +187,14 @@ def check_conditions(pipeline: Pipeline, r: Reporter) -> None:
             else:
                 message, hint = f"'{ref.root}.{ref.parts[0]}' has no field '{ref.parts[1]}'", None
             r.inside("RL402", message, path, ref.offset, len(ref.text), hint)
+            broken = True
+        if not broken:
+            for problem in check_types(expr, param_types):
+                r.inside(
+                    "RL404",
+                    f"type error in 'if' of job '{name}': {problem.message}",
+                    path,
+                    problem.offset,
+                    problem.length,
+                    problem.hint,
+                )
