@@ -2,28 +2,65 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from reefline.cli import common
 from reefline.cli.main import app, reflow
 
-COMMANDS = ["init", "validate", "schema", "run", "runs", "show", "logs", "retry", "cancel"]
+README = Path(__file__).resolve().parents[2] / "README.md"
+# The commands the README documents, from its table of commands (`| `reefline NAME ...` | ... |`).
+COMMANDS = re.findall(r"^\| `reefline ([a-z]+)\b", README.read_text(encoding="utf-8"), re.MULTILINE)
+WIDE = {"COLUMNS": "200", "TERMINAL_WIDTH": "200"}
+
+
+def test_the_readme_documents_the_commands() -> None:
+    assert COMMANDS == ["init", "validate", "schema", "run", "runs", "show", "logs", "retry", "cancel"]
+
+
+def test_every_documented_command_is_registered() -> None:
+    group = typer.main.get_command(app)
+    assert isinstance(group, typer.core.TyperGroup)
+    assert sorted(group.commands) == sorted(COMMANDS)
 
 
 def test_root_help_lists_every_command(runner: CliRunner) -> None:
-    result = runner.invoke(app, ["--help"])
+    result = runner.invoke(app, ["--help"], env=WIDE)
     assert result.exit_code == 0
     for name in COMMANDS:
-        assert name in result.stdout
+        assert re.search(rf"^\W*{name}\s+[A-Z]", result.stdout, re.MULTILINE), f"{name} not listed"
 
 
 @pytest.mark.parametrize("name", COMMANDS)
 def test_every_command_has_help_with_examples(runner: CliRunner, name: str) -> None:
-    result = runner.invoke(app, [name, "--help"])
+    result = runner.invoke(app, [name, "--help"], env=WIDE)
     assert result.exit_code == 0, result.output
+    assert f"Usage: reefline {name} " in result.stdout
     assert "Examples" in result.stdout
     assert f"$ reefline {name}" in result.stdout
+
+
+@pytest.mark.parametrize("name", [None, *COMMANDS])
+def test_flags_are_shown_without_a_value(runner: CliRunner, name: str | None) -> None:
+    result = runner.invoke(app, [name, "--help"] if name else ["--help"], env=WIDE)
+    assert result.exit_code == 0, result.output
+    assert "<bool>" not in result.stdout
+    assert re.search(r"--help\s+-h\s+Show this message and exit", result.stdout), result.stdout
+
+
+def test_root_help_gives_every_exit_code(runner: CliRunner) -> None:
+    text = " ".join(runner.invoke(app, ["--help"], env=WIDE).stdout.split())
+    for code in ("0 ok", "1 run failed", "2 invalid spec", "3 internal error", "130 interrupted"):
+        assert code in text
+
+
+def test_readme_gives_every_exit_code() -> None:
+    table = README.read_text(encoding="utf-8").split("### Exit codes", 1)[1].split("###", 1)[0]
+    assert re.findall(r"^\| (\d+) \|", table, re.MULTILINE) == ["0", "1", "2", "3", "130"]
 
 
 def test_version(runner: CliRunner) -> None:

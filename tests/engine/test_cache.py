@@ -201,3 +201,47 @@ def test_dry_run_says_what_would_be_cached_and_runs_nothing(project: Project) ->
     }
     assert len(list_runs(project.path)) == 1
     assert (project.path / "clean.txt").read_text() == "a\nb\n"
+
+
+def _python_project(project: Project) -> None:
+    project.write(
+        """
+        version: 1
+        name: imports
+        jobs:
+          make:
+            run: steps.make:main
+            outputs: {out: {path: out.txt}}
+        """
+    )
+    steps = project.path / "steps"
+    (steps / "helpers").mkdir(parents=True)
+    (steps / "__init__.py").write_text("")
+    (steps / "make.py").write_text(
+        "from steps.helpers import fmt\n\n"
+        "def main(outputs):\n"
+        "    open(outputs['out'], 'w').write(fmt.render())\n"
+    )
+    (steps / "helpers" / "__init__.py").write_text("")
+    (steps / "helpers" / "fmt.py").write_text("from .deep import WORD\n\ndef render():\n    return WORD\n")
+    (steps / "helpers" / "deep.py").write_text("WORD = 'one'\n")
+
+
+def test_a_run_job_reruns_when_a_helper_two_imports_deep_changes(project: Project) -> None:
+    _python_project(project)
+    assert project.run()[0].state is RunState.SUCCESS
+    assert project.run()[1].final() == {"make": JobState.CACHED}
+    (project.path / "steps" / "helpers" / "deep.py").write_text("WORD = 'two'\n")
+    outcome, rec = project.run()
+    assert outcome.state is RunState.SUCCESS
+    assert rec.final() == {"make": JobState.SUCCESS}
+    assert (project.path / "out.txt").read_text() == "two"
+
+
+def test_cached_reason_says_what_the_key_tracks(project: Project) -> None:
+    _python_project(project)
+    project.run()
+    project.run()
+    job = project.detail().jobs[0].job
+    assert job.state == "cached"
+    assert (job.reason or "").startswith("declared inputs, env and code unchanged")

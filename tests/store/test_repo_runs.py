@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import Engine
 from store_factories import RunFactory
 
+from reefline.engine.liveness import Liveness
 from reefline.store import repo
 from reefline.store.errors import RunNotFound
 
@@ -102,20 +103,22 @@ def test_heartbeat(store_engine: Engine, new_run: RunFactory) -> None:
 
 def test_find_interrupted_runs(store_engine: Engine, new_run: RunFactory) -> None:
     alive = {100}
+    liveness = Liveness(host="here", now=1000.0, stale_after=30.0, is_alive=alive.__contains__)
     with store_engine.begin() as conn:
         dead_here = new_run(conn, owner_host="here", owner_pid=200, now=990.0)
         live_here = new_run(conn, owner_host="here", owner_pid=100, now=990.0)
         live_elsewhere = new_run(conn, owner_host="there", owner_pid=200, now=990.0)  # pid 200 is not ours
         stale_elsewhere = new_run(conn, owner_host="there", owner_pid=300, now=990.0)
+        # On its own host a live pid wins over a stale heartbeat (a suspended terminal).
         stale_here_live_pid = new_run(conn, owner_host="here", owner_pid=100, now=900.0)
         finished_dead = new_run(conn, owner_host="here", owner_pid=200, now=990.0)
+        canceling_dead = new_run(conn, owner_host="here", owner_pid=200, now=990.0)
         repo.update_run(conn, finished_dead, state="failed")
         repo.update_run(conn, live_here, state="running")
+        repo.update_run(conn, canceling_dead, state="canceling")
         repo.heartbeat(conn, stale_elsewhere, 900.0)
         repo.update_run(conn, dead_here, state="running")
 
-        found = repo.find_interrupted_runs(
-            conn, host="here", is_alive=alive.__contains__, now=1000.0, stale_after=30.0
-        )
-    assert [run.id for run in found] == [dead_here, stale_elsewhere, stale_here_live_pid]
-    assert live_here not in {run.id for run in found} and live_elsewhere not in {run.id for run in found}
+        found = repo.find_interrupted_runs(conn, is_gone=liveness.owner_gone)
+    assert [run.id for run in found] == [dead_here, stale_elsewhere, canceling_dead]
+    assert {live_here, live_elsewhere, stale_here_live_pid}.isdisjoint(run.id for run in found)

@@ -39,8 +39,9 @@ $ reefline run --from train --no-cache  [dim]# train and all after it[/]
 
 $ reefline run --dry-run  [dim]# what would run, what is cached[/]
 
-Exit codes: 0 the run succeeded, 1 it failed or was canceled elsewhere, 2 invalid spec or usage,
-130 interrupted with Ctrl-C, 143 by SIGTERM (the run is recorded as canceled; twice forces an exit).
+Exit codes: 0 the run succeeded, 1 it failed or was canceled elsewhere, 2 invalid spec, usage or
+environment error, 3 internal error (a bug), 130 interrupted with Ctrl-C, 143 by SIGTERM (the run
+is recorded as canceled; twice forces an exit).
 """
 
 RETRY_EPILOG = """\

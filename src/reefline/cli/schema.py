@@ -40,6 +40,13 @@ def schema_command(
     if output is None:
         sys.stdout.write(text)
         return
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, encoding="utf-8")
-    common.stderr_console().print(f"wrote {common.display_path(output.resolve())}")
+    shown = common.display_path(output.resolve())
+    if output.is_dir():
+        example = f"{shown}/reefline.schema.json"
+        raise common.CliError(f"{shown} is a directory: give a file name, e.g. -o {example}")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise common.CliError(f"cannot write {shown}: {exc.strerror or exc}") from exc
+    common.stderr_console().print(f"wrote {shown}")

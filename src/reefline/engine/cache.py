@@ -17,7 +17,9 @@ from pathlib import Path
 
 from reefline.artifacts.hashing import ArtifactError, Digest, Hasher, resolve_inside
 from reefline.artifacts.store import LocalArtifactStore
+from reefline.engine import code_deps
 from reefline.engine.barriers import StageOutputs
+from reefline.engine.code_deps import code_files
 from reefline.engine.metrics import MetricsError, read_metrics
 from reefline.plan.ir import OutputRef, PythonCommand, Step
 
@@ -52,11 +54,8 @@ CacheLookup = Callable[[str], CacheHit | None]
 
 
 def module_file(workspace: Path, entry: str) -> str | None:
-    module = entry.split(":", 1)[0].replace(".", "/")
-    for candidate in (f"{module}.py", f"{module}/__init__.py"):
-        if (workspace / candidate).is_file():
-            return candidate
-    return None
+    """The workspace file of an entry's module (``pkg.mod:fn`` → ``pkg/mod.py``), if it is one."""
+    return code_deps.module_file(workspace, entry.split(":", 1)[0])
 
 
 def prepare(
@@ -86,8 +85,8 @@ def prepare(
             for out in outs:
                 parts.append(("upstream", up_id, out.name, _optional_sha(hasher, out.path)))
         if isinstance(step.command, PythonCommand):
-            code = module_file(hasher.workspace, step.command.entry)
-            if code is not None:
+            entry_module = step.command.entry.split(":", 1)[0]
+            for code in code_files(hasher.workspace, entry_module):
                 parts.append(("code", code, hasher.digest(code).sha256))
     except ArtifactError as exc:
         return Prepared("", inputs, error=str(exc))

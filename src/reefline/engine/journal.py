@@ -11,13 +11,38 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
 
 from reefline.engine.cache import ArtifactRecord
-from reefline.engine.states import JobState, RunState, check_run_transition
+from reefline.engine.states import TERMINAL_RUN_STATES, JobState, RunState, check_run_transition
 from reefline.executors.base import StepResult
 from reefline.store import repo
+from reefline.store.errors import StoreError
 
 HEARTBEAT_EVERY = 2.0
+FLUSH_ATTEMPTS = 3
+"""Consecutive failed flushes (the database is locked or gone) before the journal gives up."""
+
+
+class JournalError(StoreError):
+    """The run's progress could not be written to the database; the message says why."""
+
+
+class RunClosedElsewhere(StoreError):
+    """Another process closed this run (e.g. recovered it as interrupted) while this one ran it."""
+
+    def __init__(self, run_id: int, state: RunState, reason: str | None) -> None:
+        self.state = state
+        self.reason = reason
+        super().__init__(
+            f"run {run_id} was closed as {state} by another reefline process while this one was "
+            f"still running it ({reason or 'no reason given'}); its results here are not recorded"
+        )
+
+
+def _db_error(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    return " ".join(str(orig if orig is not None else exc).split()) or type(exc).__name__
 
 
 class Journal:
@@ -31,12 +56,33 @@ class Journal:
         self._outputs: list[tuple[int, list[dict[str, Any]]]] = []
         self._inputs: list[tuple[int, list[dict[str, Any]]]] = []
         self._metrics: list[tuple[int, dict[str, float]]] = []
+        self._changes: list[dict[str, Any]] = []
         self._last_heartbeat = 0.0
+        self._failures = 0
+        self.closed_elsewhere: RunClosedElsewhere | None = None
 
     # ------------------------------------------------------------------ buffering
 
     def job(self, job_id: int, values: Mapping[str, Any]) -> None:
         self._jobs.setdefault(job_id, {}).update(values)
+
+    def job_state(
+        self,
+        job_id: int,
+        current: JobState,
+        new: JobState,
+        *,
+        attempt: int,
+        values: Mapping[str, Any],
+        at: float | None = None,
+    ) -> None:
+        """A checked change of a job's state (with ``values``), recorded in the state history."""
+        self.job(job_id, {**values, "state": str(new)})
+        reason = values.get("reason")
+        at = time.time() if at is None else at
+        self._changes.append(
+            repo.state_change(self.run_id, job_id, current, new, at, reason=reason, attempt=attempt)
+        )
 
     def attempt_started(self, job_id: int, number: int, started_at: float) -> None:
         self._new_attempts.append(
@@ -94,16 +140,37 @@ class Journal:
             or self._outputs
             or self._inputs
             or self._metrics
+            or self._changes
         )
 
     # ------------------------------------------------------------------ writing
 
     def flush(self) -> None:
-        """Write everything buffered (and a heartbeat when one is due) in one transaction."""
+        """Write everything buffered (and a heartbeat when one is due) in one transaction.
+
+        A failed write keeps the buffer for the next flush; after :data:`FLUSH_ATTEMPTS` failures
+        in a row it raises :class:`JournalError` naming the database's complaint.
+        """
         now = time.time()
         beat = now - self._last_heartbeat >= HEARTBEAT_EVERY
         if not beat and not self.dirty:
             return
+        try:
+            self._write(now, beat)
+        except SQLAlchemyError as exc:
+            self._failures += 1
+            if self._failures >= FLUSH_ATTEMPTS:
+                raise JournalError(
+                    f"could not record run {self.run_id} in the database: {_db_error(exc)}"
+                ) from exc
+            return
+        self._failures = 0
+        self._jobs, self._new_attempts, self._ended_attempts, self._logs = {}, [], [], []
+        self._outputs, self._inputs, self._metrics, self._changes = [], [], [], []
+        if beat:
+            self._last_heartbeat = now
+
+    def _write(self, now: float, beat: bool) -> None:
         with self.db.begin() as conn:
             repo.insert_log_lines(conn, self._logs)
             repo.create_attempts(conn, self._new_attempts)
@@ -119,24 +186,46 @@ class Journal:
                 by_columns.setdefault(tuple(sorted(values)), []).append({"id": job_id, **values})
             for rows in by_columns.values():
                 repo.update_jobs(conn, rows)
+            repo.insert_state_changes(conn, self._changes)
             if beat:
                 repo.heartbeat(conn, self.run_id, now)
-        self._jobs, self._new_attempts, self._ended_attempts, self._logs = {}, [], [], []
-        self._outputs, self._inputs, self._metrics = [], [], []
-        if beat:
-            self._last_heartbeat = now
 
-    def set_run(self, state: RunState, **values: Any) -> None:
-        """Change the run's state now, through the transition table."""
+    def set_run(self, state: RunState, *, expected: RunState | None = None, **values: Any) -> None:
+        """Change the run's state now, through the transition table, recorded in the history.
+
+        ``expected``: the state this process believes the run is in (default: what the database
+        says). If another process closed the run meanwhile, raises :class:`RunClosedElsewhere`
+        instead of an InvalidTransition, and writes nothing.
+        """
+        now = time.time()
         with self.db.begin() as conn:
-            current = RunState(repo.get_run(conn, self.run_id).state)
+            run = repo.get_run(conn, self.run_id)
+            current = RunState(run.state)
+            if expected is not None and current is not expected and current in TERMINAL_RUN_STATES:
+                raise RunClosedElsewhere(self.run_id, current, run.reason)
             if current is not state:
                 check_run_transition(self.run_id, current, state)
-            repo.update_run(conn, self.run_id, state=str(state), **values)
+            if not repo.update_run_if(conn, self.run_id, current, state=str(state), **values):
+                changed = repo.get_run(conn, self.run_id)
+                raise RunClosedElsewhere(self.run_id, RunState(changed.state), changed.reason)
+            if current is not state:
+                reason = values.get("reason")
+                repo.insert_state_changes(
+                    conn, [repo.state_change(self.run_id, None, current, state, now, reason=reason)]
+                )
+
+    def run_started_at(self) -> float | None:
+        """When the run first started (None: it never did)."""
+        with self.db.connect() as conn:
+            return repo.get_run(conn, self.run_id).started_at
 
     def cancel_requested(self) -> bool:
+        """Whether `reefline cancel` asked to stop; also notices a run closed by another process."""
         with self.db.connect() as conn:
-            return repo.is_cancel_requested(conn, self.run_id)
+            run = repo.get_run(conn, self.run_id)
+        if RunState(run.state) in TERMINAL_RUN_STATES and self.closed_elsewhere is None:
+            self.closed_elsewhere = RunClosedElsewhere(self.run_id, RunState(run.state), run.reason)
+        return run.cancel_requested or self.closed_elsewhere is not None
 
 
 def _artifact_row(record: ArtifactRecord) -> dict[str, Any]:

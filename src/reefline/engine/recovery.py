@@ -1,33 +1,30 @@
-"""Runs whose process died (kill -9, power loss) are closed as failed, never left running."""
+"""Runs whose process died (kill -9, power loss) are closed as interrupted, never left running.
+
+Only writers (``reefline run``, ``reefline retry``, later the server's engine) recover; readers
+show such a run as interrupted without writing (:func:`reefline.engine.liveness.shown_state`).
+Every state written here goes through the transition table and into the state history.
+"""
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
-import time
 from pathlib import Path
 
 import sqlalchemy as sa
 
-from reefline.engine.states import TERMINAL_JOB_STATES, JobState, RunState
+from reefline.engine.liveness import Liveness
+from reefline.engine.states import (
+    ACTIVE_RUN_STATES,
+    TERMINAL_JOB_STATES,
+    JobState,
+    RunState,
+    check_job_transition,
+    check_run_transition,
+)
 from reefline.store import repo
-
-INTERRUPTED = "interrupted"
-"""The first word of the reason of a run closed by recovery."""
-
-STALE_AFTER = 30.0
-"""Seconds without a heartbeat after which a run on another host counts as interrupted."""
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+from reefline.store.rows import RunRow
+from reefline.store.tables import runs as runs_table
 
 
 def kill_leftovers(run_id: int, workspace: str, proc: Path = Path("/proc")) -> list[int]:
@@ -52,34 +49,49 @@ def kill_leftovers(run_id: int, workspace: str, proc: Path = Path("/proc")) -> l
     return killed
 
 
-def recover_interrupted(db: sa.Engine, *, now: float | None = None) -> list[int]:
-    """Mark every run whose owner is gone as failed; returns their ids."""
-    now = time.time() if now is None else now
-    host = socket.gethostname()
-    with db.begin() as conn:
-        runs = repo.find_interrupted_runs(
-            conn, host=host, is_alive=pid_alive, now=now, stale_after=STALE_AFTER
-        )
-        for run in runs:
-            reason = f"{INTERRUPTED}: the reefline process (pid {run.owner_pid} on {run.owner_host}) ended"
-            for job in repo.list_jobs(conn, run.id):
-                if JobState(job.state) in TERMINAL_JOB_STATES:
-                    continue
-                started = JobState(job.state) is JobState.RUNNING
-                repo.update_job(
-                    conn,
-                    job.id,
-                    state=str(JobState.FAILED if started else JobState.CANCELED),
-                    reason=reason,
-                    finished_at=now,
-                )
-                for attempt in repo.list_attempts(conn, job.id):
-                    if attempt.finished_at is None:
-                        repo.update_attempt(
-                            conn, attempt.id, state=str(JobState.FAILED), error=reason, finished_at=now
-                        )
-            repo.update_run(conn, run.id, state=str(RunState.FAILED), reason=reason, finished_at=now)
-    for run in runs:
-        if run.owner_host == host:
+def recover_interrupted(db: sa.Engine, liveness: Liveness | None = None) -> list[int]:
+    """Close every run whose owner is gone as interrupted; returns their ids."""
+    liveness = liveness or Liveness()
+    with db.connect() as conn:
+        candidates = repo.find_interrupted_runs(conn, is_gone=liveness.owner_gone)
+    closed = [run for run in candidates if close_interrupted(db, run, liveness)]
+    for run in closed:
+        if run.owner_host == liveness.host:
             kill_leftovers(run.id, run.workspace)
-    return [run.id for run in runs]
+    return [run.id for run in closed]
+
+
+def close_interrupted(db: sa.Engine, run: RunRow, liveness: Liveness) -> bool:
+    """Mark ``run`` and its unfinished jobs interrupted in one transaction; False if it ended meanwhile."""
+    now = liveness.now
+    reason = f"interrupted: {liveness.describe(run)}"
+    check_run_transition(run.id, RunState(run.state), RunState.INTERRUPTED)
+    with db.begin() as conn:
+        # The first write of the transaction, conditional: it takes the write lock, and a run that
+        # ended (or was recovered by another writer) since it was read is left alone.
+        updated = conn.execute(
+            runs_table.update()
+            .where(runs_table.c.id == run.id, runs_table.c.state.in_([str(s) for s in ACTIVE_RUN_STATES]))
+            .values(state=str(RunState.INTERRUPTED), reason=reason, finished_at=now)
+        ).rowcount
+        if not updated:
+            return False
+        changes = [repo.state_change(run.id, None, run.state, RunState.INTERRUPTED, now, reason=reason)]
+        for job in repo.list_jobs(conn, run.id):
+            current = JobState(job.state)
+            if current in TERMINAL_JOB_STATES:
+                continue
+            # A job that was running is interrupted; one that never started is canceled.
+            new = JobState.INTERRUPTED if current is JobState.RUNNING else JobState.CANCELED
+            check_job_transition(job.name, current, new)
+            repo.update_job(conn, job.id, state=str(new), reason=reason, finished_at=now)
+            changes.append(
+                repo.state_change(run.id, job.id, current, new, now, reason=reason, attempt=job.attempts)
+            )
+            for attempt in repo.list_attempts(conn, job.id):
+                if attempt.finished_at is None:
+                    repo.update_attempt(
+                        conn, attempt.id, state=str(JobState.INTERRUPTED), error=reason, finished_at=now
+                    )
+        repo.insert_state_changes(conn, changes)
+    return True

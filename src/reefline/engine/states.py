@@ -1,6 +1,8 @@
-"""Job and run states, and the one table of allowed transitions.
+"""Job and run states, their groups, and the one table of allowed transitions.
 
+The only vocabulary of states: the store, the engine and the CLI import their names from here.
 Nothing writes a state without :func:`check_job_transition` / :func:`check_run_transition`.
+Kept free of heavy imports so the CLI can import it cheaply.
 """
 
 from __future__ import annotations
@@ -17,21 +19,33 @@ class JobState(StrEnum):
     CANCELED = "canceled"
     SKIPPED = "skipped"
     CACHED = "cached"
+    INTERRUPTED = "interrupted"  # it was running when the run's process died
 
 
 class RunState(StrEnum):
     PENDING = "pending"
     RUNNING = "running"
+    CANCELING = "canceling"  # a cancel was decided; the jobs are being stopped
     SUCCESS = "success"
     FAILED = "failed"
     CANCELED = "canceled"
+    INTERRUPTED = "interrupted"  # the run's process died (kill -9, power loss) before it ended
 
 
 TERMINAL_JOB_STATES = frozenset(
-    {JobState.SUCCESS, JobState.FAILED, JobState.CANCELED, JobState.SKIPPED, JobState.CACHED}
+    {
+        JobState.SUCCESS,
+        JobState.FAILED,
+        JobState.CANCELED,
+        JobState.SKIPPED,
+        JobState.CACHED,
+        JobState.INTERRUPTED,
+    }
 )
 SUCCESSFUL_JOB_STATES = frozenset({JobState.SUCCESS, JobState.CACHED})
-TERMINAL_RUN_STATES = frozenset({RunState.SUCCESS, RunState.FAILED, RunState.CANCELED})
+TERMINAL_RUN_STATES = frozenset({RunState.SUCCESS, RunState.FAILED, RunState.CANCELED, RunState.INTERRUPTED})
+ACTIVE_RUN_STATES = frozenset({RunState.PENDING, RunState.RUNNING, RunState.CANCELING})
+"""Runs an engine is (or should be) working on: the complement of TERMINAL_RUN_STATES."""
 
 _JOB_TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     JobState.PENDING: frozenset(
@@ -40,20 +54,29 @@ _JOB_TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     # queued -> cached: the cache lookup runs while the job waits for a slot.
     JobState.QUEUED: frozenset({JobState.RUNNING, JobState.CACHED, JobState.CANCELED, JobState.FAILED}),
     # running -> queued is a retry: the attempt failed and another one is due.
-    JobState.RUNNING: frozenset({JobState.SUCCESS, JobState.FAILED, JobState.CANCELED, JobState.QUEUED}),
+    JobState.RUNNING: frozenset(
+        {JobState.SUCCESS, JobState.FAILED, JobState.CANCELED, JobState.QUEUED, JobState.INTERRUPTED}
+    ),
     # `reefline retry` puts unsuccessful jobs back to pending.
     JobState.FAILED: frozenset({JobState.PENDING}),
     JobState.CANCELED: frozenset({JobState.PENDING}),
     JobState.SKIPPED: frozenset({JobState.PENDING}),
+    JobState.INTERRUPTED: frozenset({JobState.PENDING}),
     JobState.SUCCESS: frozenset(),
     JobState.CACHED: frozenset(),
 }
 
 _RUN_TRANSITIONS: dict[RunState, frozenset[RunState]] = {
-    RunState.PENDING: frozenset({RunState.RUNNING, RunState.CANCELED, RunState.FAILED}),
-    RunState.RUNNING: frozenset({RunState.SUCCESS, RunState.FAILED, RunState.CANCELED}),
+    RunState.PENDING: frozenset({RunState.RUNNING, RunState.CANCELED, RunState.FAILED, RunState.INTERRUPTED}),
+    RunState.RUNNING: frozenset(
+        {RunState.SUCCESS, RunState.FAILED, RunState.CANCELING, RunState.CANCELED, RunState.INTERRUPTED}
+    ),
+    # A cancel ends canceled, unless the process dies first (or the journal fails: failed).
+    RunState.CANCELING: frozenset({RunState.CANCELED, RunState.FAILED, RunState.INTERRUPTED}),
+    # `reefline retry` runs an unsuccessful run again.
     RunState.FAILED: frozenset({RunState.RUNNING}),
     RunState.CANCELED: frozenset({RunState.RUNNING}),
+    RunState.INTERRUPTED: frozenset({RunState.RUNNING}),
     RunState.SUCCESS: frozenset(),
 }
 
@@ -70,3 +93,7 @@ def check_job_transition(job: str, current: JobState, new: JobState) -> None:
 def check_run_transition(run_id: int, current: RunState, new: RunState) -> None:
     if new not in _RUN_TRANSITIONS[current]:
         raise InvalidTransition(f"run {run_id} cannot go from {current} to {new}")
+
+
+def job_transition_allowed(current: JobState, new: JobState) -> bool:
+    return new in _JOB_TRANSITIONS[current]

@@ -1,70 +1,139 @@
-"""Read-only verbs: list runs, show one, read or follow its logs."""
+"""Read-only verbs: list runs, show one, read or follow its logs. They never write.
+
+A run whose owner process is gone is shown as ``interrupted`` (computed on read, with its running
+jobs interrupted and its waiting ones canceled); the next writer records it.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from reefline.engine.recovery import INTERRUPTED
-from reefline.engine.states import TERMINAL_RUN_STATES, RunState
-from reefline.services.project import open_project_db
+import sqlalchemy as sa
+
+from reefline.engine.liveness import Liveness, shown_state
+from reefline.engine.states import ACTIVE_RUN_STATES, TERMINAL_JOB_STATES, JobState, RunState
+from reefline.services.project import NoRunsHere, open_reader_db
 from reefline.services.types import JobDetail, RunDetail
 from reefline.store import repo
-from reefline.store.rows import LogRow, RunRow
+from reefline.store.errors import JobNotFound, RunNotFound
+from reefline.store.rows import JobRow, LogRow, RunRow
 
 FOLLOW_POLL = 0.2
+NO_RUNS = "no runs yet: start one with `reefline run`"
 
 
 def status_of(run: RunRow) -> str:
-    """The run's state, and `interrupted` for a run whose process died: `failed (interrupted)`."""
-    if run.state == RunState.FAILED and (run.reason or "").startswith(INTERRUPTED):
-        return f"{run.state} ({INTERRUPTED})"
-    return run.state
+    """The run's state as shown (readers pass runs through :func:`as_shown` first)."""
+    return str(run.state)
+
+
+def as_shown(run: RunRow, liveness: Liveness | None = None) -> RunRow:
+    """``run``, or a copy of it in state ``interrupted`` when it is unfinished and its owner is gone."""
+    liveness = liveness or Liveness()
+    if shown_state(run, liveness) is RunState(run.state):
+        return run
+    reason = f"interrupted: {liveness.describe(run)}"
+    return dataclasses.replace(run, state=str(RunState.INTERRUPTED), reason=reason)
+
+
+def _job_as_shown(job: JobRow, run_reason: str | None) -> JobRow:
+    state = JobState(job.state)
+    if state in TERMINAL_JOB_STATES:
+        return job
+    new = JobState.INTERRUPTED if state is JobState.RUNNING else JobState.CANCELED
+    return dataclasses.replace(job, state=str(new), reason=run_reason)
 
 
 def list_runs(project_dir: Path, limit: int = 50) -> list[RunRow]:
-    db = open_project_db(project_dir)
+    try:
+        db = open_reader_db(project_dir)
+    except NoRunsHere:
+        if project_dir.is_dir():
+            return []  # a project that has not run yet
+        raise
+    liveness = Liveness()
     with db.connect() as conn:
-        return repo.list_runs(conn, limit=limit, workspace=str(project_dir.resolve()))
+        rows = repo.list_runs(conn, limit=limit, workspace=str(project_dir.resolve()))
+    return [as_shown(row, liveness) for row in rows]
+
+
+def _open(project_dir: Path, run_ref: str) -> sa.Engine:
+    try:
+        return open_reader_db(project_dir)
+    except NoRunsHere as exc:
+        if project_dir.is_dir():
+            raise RunNotFound(run_ref, NO_RUNS) from exc
+        raise
 
 
 def show_run(project_dir: Path, run_ref: str) -> RunDetail:
-    db = open_project_db(project_dir)
+    db = _open(project_dir, run_ref)
     with db.connect() as conn:
-        run = repo.get_run(conn, repo.resolve_run_ref(conn, run_ref, str(project_dir.resolve())))
+        stored = repo.get_run(conn, repo.resolve_run_ref(conn, run_ref, str(project_dir.resolve())))
+        run = as_shown(stored)
         outputs = repo.list_outputs(conn, run.id)
         jobs = [
             JobDetail(
-                job,
+                job if run is stored else _job_as_shown(job, run.reason),
                 repo.list_attempts(conn, job.id),
                 outputs.get(job.id, []),
                 repo.get_job(conn, job.cached_from_job_id).run_id if job.cached_from_job_id else None,
             )
             for job in repo.list_jobs(conn, run.id)
         ]
-        return RunDetail(run, jobs, repo.list_metrics(conn, run.id))
+        return RunDetail(run, jobs, repo.list_metrics(conn, run.id), repo.list_state_changes(conn, run.id))
+
+
+def _log_jobs(jobs: list[JobRow], run_id: int, name: str) -> set[int]:
+    """The jobs a name selects: the job of that name, or every expansion of a matrix job."""
+    exact = [j.id for j in jobs if j.name == name]
+    if exact:
+        return set(exact)
+    expansions = {j.id for j in jobs if j.job == name}
+    if expansions:
+        return expansions
+    raise JobNotFound(name, run_id=run_id, available=[j.name for j in jobs])
 
 
 def iter_logs(
-    project_dir: Path, run_ref: str, job: str | None = None, follow: bool = False
+    project_dir: Path,
+    run_ref: str,
+    job: str | None = None,
+    follow: bool = False,
+    notice: Callable[[str], None] | None = None,
 ) -> Iterator[tuple[str, LogRow]]:
-    """Yield (job name, line) in order; with ``follow``, keep going until the run has finished."""
-    db = open_project_db(project_dir)
+    """Yield (job name, line) in order; with ``follow``, keep going until the run has finished.
+
+    ``job`` is a job name, or a matrix job's key (every expansion). Following stops when the run
+    ends, or when its owner process is gone: then ``notice`` gets a sentence saying so.
+    """
+    db = _open(project_dir, run_ref)
     with db.connect() as conn:
         run_id = repo.resolve_run_ref(conn, run_ref, str(project_dir.resolve()))
-        job_id = repo.get_job_by_name(conn, run_id, job).id if job else None
-        names = {j.id: j.name for j in repo.list_jobs(conn, run_id)}
+        jobs = repo.list_jobs(conn, run_id)
+    names = {j.id: j.name for j in jobs}
+    wanted = _log_jobs(jobs, run_id, job) if job else None
+    job_id = next(iter(wanted)) if wanted is not None and len(wanted) == 1 else None
     after = 0
     while True:
         with db.connect() as conn:
-            finished = RunState(repo.get_run(conn, run_id).state) in TERMINAL_RUN_STATES
+            run = repo.get_run(conn, run_id)
             rows = repo.read_logs(conn, run_id, job_id=job_id, after_id=after)
         for row in rows:
-            yield names.get(row.job_id, "?"), row
             after = row.id
+            if wanted is None or row.job_id in wanted:
+                yield names.get(row.job_id, "?"), row
         if rows:
             continue
-        if not follow or finished:
+        state = RunState(run.state)
+        if not follow or state not in ACTIVE_RUN_STATES:
+            return
+        liveness = Liveness()
+        if liveness.owner_gone(run):
+            if notice is not None:
+                notice(f"{liveness.describe(run)}; the run is interrupted")
             return
         time.sleep(FOLLOW_POLL)

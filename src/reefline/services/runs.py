@@ -15,19 +15,22 @@ from reefline.artifacts.hashing import Hasher
 from reefline.artifacts.store import LocalArtifactStore, default_root
 from reefline.engine import cache
 from reefline.engine.events import RunObserver
+from reefline.engine.liveness import Liveness, own_token
 from reefline.engine.runner import RunExecution
 from reefline.engine.states import (
     SUCCESSFUL_JOB_STATES,
     TERMINAL_RUN_STATES,
     JobState,
     RunState,
+    check_job_transition,
     check_run_transition,
 )
 from reefline.engine.workers import store_lookup
 from reefline.executors.registry import get_executor
 from reefline.plan.ir import Plan, PythonCommand
 from reefline.services.compile import Compiled, compile_text, read_spec
-from reefline.services.project import open_project_db
+from reefline.services.dry_run import planned_statuses
+from reefline.services.project import open_project_db, open_reader_db, open_writer_db
 from reefline.services.types import PlannedStep, RunOptions, RunOutcome, ServiceError
 from reefline.services.workspace_lock import workspace_lock
 from reefline.store import repo
@@ -40,8 +43,9 @@ def start_run(
     spec_path = spec_path.resolve()
     compiled = compile_text(read_spec(spec_path), spec_path, options)
     workspace = spec_path.parent
-    db = open_project_db(workspace)
     with workspace_lock(workspace):
+        # Recovery under the lock: a run of this workspace that still holds it is alive.
+        db = open_writer_db(workspace)
         run_id, job_ids = _create_run(db, compiled, spec_path, workspace, options)
         return _execute(
             db,
@@ -69,23 +73,12 @@ def plan_run(spec_path: Path, options: RunOptions) -> list[PlannedStep]:
     hasher = Hasher(workspace)
     store = LocalArtifactStore(default_root(workspace))
     lookup = None if options.no_cache else store_lookup(open_project_db(workspace))
-    statuses: dict[str, str] = {}
-    for step in compiled.plan.steps:
-        if step.skip_reason:
-            statuses[step.id] = f"skipped: {step.skip_reason}"
-            continue
-        upstream_cached = all(statuses.get(up) == "cached" for up in step.needs)
-        if lookup is not None and step.cacheable and upstream_cached:
-            outputs = {up: compiled.plan.step(up).outputs for up in step.needs}
-            prepared = cache.prepare(step, hasher, outputs, lookup, store, dry_run=True)
-            statuses[step.id] = "cached" if prepared.hit is not None else "would run"
-        else:
-            statuses[step.id] = "would run"
+    statuses = planned_statuses(compiled.plan, hasher, lookup, store)
     return [
         PlannedStep(
             name=step.id,
             stage=step.stage,
-            needs=step.needs,
+            needs=step.needs_labels(),  # stage order as one "after stage X", not every job of it
             command=(
                 f"python: {step.command.entry}"
                 if isinstance(step.command, PythonCommand)
@@ -100,11 +93,12 @@ def plan_run(spec_path: Path, options: RunOptions) -> list[PlannedStep]:
 def retry_run(
     project_dir: Path, run_ref: str, options: RunOptions, observer: RunObserver, cancel: threading.Event
 ) -> RunOutcome:
-    """Run again the failed, canceled and skipped jobs of a finished run, in that same run."""
+    """Run again the failed, canceled, skipped and interrupted jobs of a finished run, in that same run."""
     db = open_project_db(project_dir)
     with db.connect() as conn:
         run = repo.get_run(conn, repo.resolve_run_ref(conn, run_ref, str(project_dir.resolve())))
     with workspace_lock(Path(run.workspace)):
+        db = open_writer_db(project_dir)  # recovers the run if its process is gone
         return _retry(db, run.id, options, observer, cancel)
 
 
@@ -132,17 +126,23 @@ def _retry(
     job_ids = {row.name: row.id for row in rows}
     states = {row.name: JobState(row.state) for row in rows}
     attempts = {row.name: row.attempts for row in rows}
+    now = time.time()
     with db.begin() as conn:
-        repo.update_run(
+        if not repo.update_run_if(
             conn,
             run.id,
+            run.state,
             owner_host=socket.gethostname(),
             owner_pid=os.getpid(),
+            owner_token=own_token(),
             cancel_requested=False,
-            heartbeat_at=time.time(),
-        )
+            heartbeat_at=now,
+        ):
+            raise ServiceError(f"run {run.id} changed while preparing the retry; try again")
+        changes = []
         for name, job_state in states.items():
             if job_state not in SUCCESSFUL_JOB_STATES:
+                check_job_transition(name, job_state, JobState.PENDING)
                 states[name] = JobState.PENDING
                 repo.update_job(
                     conn,
@@ -153,6 +153,18 @@ def _retry(
                     started_at=None,
                     finished_at=None,
                 )
+                changes.append(
+                    repo.state_change(
+                        run.id,
+                        job_ids[name],
+                        job_state,
+                        JobState.PENDING,
+                        now,
+                        reason="retry",
+                        attempt=attempts[name],
+                    )
+                )
+        repo.insert_state_changes(conn, changes)
     return _execute(
         db,
         run_id=run.id,
@@ -168,11 +180,18 @@ def _retry(
 
 
 def cancel_run(project_dir: Path, run_ref: str) -> int:
-    db = open_project_db(project_dir)
+    """Ask a run's engine to cancel it (it polls the flag); refuses a finished or orphaned run."""
+    db = open_reader_db(project_dir)
     with db.begin() as conn:
         run_id = repo.resolve_run_ref(conn, run_ref, str(project_dir.resolve()))
+        run = repo.get_run(conn, run_id)
+        liveness = Liveness()
+        if RunState(run.state) not in TERMINAL_RUN_STATES and liveness.owner_gone(run):
+            raise ServiceError(
+                f"run {run_id} is interrupted: {liveness.describe(run)}; nothing to cancel "
+                f"(`reefline retry {run_id}` runs what did not finish)"
+            )
         if not repo.request_cancel(conn, run_id):
-            run = repo.get_run(conn, run_id)
             raise ServiceError(f"run {run_id} already finished ({run.state}); nothing to cancel")
     return run_id
 
@@ -200,6 +219,7 @@ def _create_run(
             trigger=options.trigger,
             owner_host=socket.gethostname(),
             owner_pid=os.getpid(),
+            owner_token=own_token(),
             now=now,
         )
         job_ids = repo.create_jobs(

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from reefline.engine.states import RunState
 from reefline.spec.diagnostics import Diagnostic
-from reefline.store.rows import AttemptRow, JobRow, MetricRow, OutputRow, RunRow
+from reefline.store.rows import AttemptRow, JobRow, MetricRow, OutputRow, RunRow, StateChangeRow
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,7 @@ class RunDetail:
     run: RunRow
     jobs: list[JobDetail]
     metrics: list[MetricRow]
+    history: list[StateChangeRow] = field(default_factory=list)  # every state change, oldest first
 
 
 class ServiceError(Exception):

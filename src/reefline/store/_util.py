@@ -7,7 +7,9 @@ from typing import Any
 
 from sqlalchemy import Connection, CursorResult, Insert, Table, Update, bindparam
 
-ACTIVE_RUN_STATES = ("pending", "running")
+from reefline.engine.states import ACTIVE_RUN_STATES as _ACTIVE
+
+ACTIVE_RUN_STATES = tuple(sorted(str(state) for state in _ACTIVE))
 
 
 def insert_ignoring_conflicts(conn: Connection, table: Table, index_elements: list[str]) -> Insert:

@@ -32,6 +32,7 @@ from reefline.store.repo_jobs import (
 from reefline.store.repo_logs import insert_log_lines, read_logs
 from reefline.store.repo_runs import (
     create_run,
+    find_active_runs,
     find_interrupted_runs,
     get_or_create_pipeline,
     get_run,
@@ -41,13 +42,16 @@ from reefline.store.repo_runs import (
     request_cancel,
     resolve_run_ref,
     update_run,
+    update_run_if,
 )
+from reefline.store.repo_states import insert_state_changes, list_state_changes, state_change
 
 __all__ = [
     "create_attempt",
     "create_attempts",
     "create_jobs",
     "create_run",
+    "find_active_runs",
     "find_cache_hit",
     "find_interrupted_runs",
     "get_job",
@@ -59,6 +63,7 @@ __all__ = [
     "insert_log_lines",
     "insert_metrics",
     "insert_outputs",
+    "insert_state_changes",
     "is_cancel_requested",
     "list_attempts",
     "list_inputs",
@@ -67,12 +72,15 @@ __all__ = [
     "list_metrics",
     "list_outputs",
     "list_runs",
+    "list_state_changes",
     "read_logs",
     "request_cancel",
     "resolve_run_ref",
+    "state_change",
     "update_attempt",
     "update_attempts",
     "update_job",
     "update_jobs",
     "update_run",
+    "update_run_if",
 ]

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, Select, bindparam, func, select
 
+from reefline.engine.states import RunState
 from reefline.store._util import (
     ACTIVE_RUN_STATES,
     ID_PARAM,
@@ -20,6 +21,7 @@ from reefline.store._util import (
     update_by_id,
 )
 from reefline.store.errors import RunNotFound
+from reefline.store.repo_states import insert_state_changes, state_change
 from reefline.store.rows import RunRow
 from reefline.store.tables import pipelines, runs
 
@@ -57,12 +59,16 @@ def create_run(
     owner_host: str,
     owner_pid: int,
     now: float,
+    owner_token: str | None = None,
 ) -> int:
-    """A new run in state ``pending``, owned by ``owner_host``/``owner_pid``; its heartbeat is ``now``."""
+    """A new run in state ``pending``, owned by ``owner_host``/``owner_pid``; its heartbeat is ``now``.
+
+    Its first state change (none → pending) goes into the history in the same transaction.
+    """
     result = conn.execute(
         runs.insert().values(
             pipeline_id=pipeline_id,
-            state="pending",
+            state=str(RunState.PENDING),
             trigger=trigger,
             spec_text=spec_text,
             spec_path=spec_path,
@@ -73,11 +79,14 @@ def create_run(
             created_at=now,
             owner_host=owner_host,
             owner_pid=owner_pid,
+            owner_token=owner_token,
             heartbeat_at=now,
             cancel_requested=False,
         )
     )
-    return inserted_id(result)
+    run_id = inserted_id(result)
+    insert_state_changes(conn, [state_change(run_id, None, None, RunState.PENDING, now)])
+    return run_id
 
 
 def update_run(conn: Connection, run_id: int, **values: Any) -> None:
@@ -87,6 +96,13 @@ def update_run(conn: Connection, run_id: int, **values: Any) -> None:
     check_columns(runs, values)
     if conn.execute(_UPDATE_RUN, {**values, ID_PARAM: run_id}).rowcount == 0:
         raise RunNotFound(str(run_id))
+
+
+def update_run_if(conn: Connection, run_id: int, if_state: str, **values: Any) -> bool:
+    """Set columns of a run only if it is in ``if_state`` (compare-and-set); False if it was not."""
+    check_columns(runs, values)
+    query = runs.update().where(runs.c.id == run_id, runs.c.state == str(if_state)).values(**values)
+    return bool(conn.execute(query).rowcount)
 
 
 def heartbeat(conn: Connection, run_id: int, now: float) -> None:
@@ -160,25 +176,22 @@ def list_runs(
     return [_run_row(row) for row in conn.execute(query)]
 
 
-def find_interrupted_runs(
-    conn: Connection, *, host: str, is_alive: Callable[[int], bool], now: float, stale_after: float
-) -> list[RunRow]:
-    """Unfinished (pending/running) owned runs whose owner is gone, oldest first.
-
-    Gone means: the owner is on ``host`` and its pid is not alive, or (any host) its last heartbeat
-    (its creation if it never beat) is older than ``now - stale_after``. Runs without an owner pid
-    (queued for a server's engine) are never reported. The caller decides what to do with them.
-    """
+def find_active_runs(conn: Connection, workspace: str | None = None) -> list[RunRow]:
+    """Unfinished runs (pending, running, canceling) that have an owner process, oldest first."""
     query = (
         _run_select()
         .where(runs.c.state.in_(ACTIVE_RUN_STATES), runs.c.owner_pid.is_not(None))
         .order_by(runs.c.id)
     )
-    found = []
-    for row in conn.execute(query):
-        run = _run_row(row)
-        last_beat = run.heartbeat_at if run.heartbeat_at is not None else run.created_at
-        assert run.owner_pid is not None
-        if (run.owner_host == host and not is_alive(run.owner_pid)) or last_beat < now - stale_after:
-            found.append(run)
-    return found
+    if workspace is not None:
+        query = query.where(runs.c.workspace == workspace)
+    return [_run_row(row) for row in conn.execute(query)]
+
+
+def find_interrupted_runs(conn: Connection, *, is_gone: Callable[[RunRow], bool]) -> list[RunRow]:
+    """The unfinished owned runs whose owner ``is_gone`` (see ``engine/liveness.py``), oldest first.
+
+    Runs without an owner pid (queued for a server's engine) are never reported. The caller
+    decides what to do with them.
+    """
+    return [run for run in find_active_runs(conn) if is_gone(run)]

@@ -27,6 +27,8 @@ class RunRow:
     owner_pid: int | None
     heartbeat_at: float | None
     cancel_requested: bool
+    owner_token: str | None = None
+    last_started_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,3 +107,18 @@ class MetricRow:
     job_id: int
     key: str  # dotted path into the JSON, e.g. "test.accuracy"
     value: float
+
+
+@dataclass(frozen=True, slots=True)
+class StateChangeRow:
+    """One state change of a run (``job_id`` None) or of one of its jobs."""
+
+    id: int
+    run_id: int
+    job_id: int | None
+    job_name: str | None
+    from_state: str | None  # None when the run or job was created
+    to_state: str
+    at: float
+    reason: str | None
+    attempt: int | None

@@ -17,9 +17,10 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    Text,
     UniqueConstraint,
 )
+
+from reefline.store.safe_text import SafeString, SafeText
 
 metadata = MetaData(
     naming_convention={
@@ -34,8 +35,8 @@ pipelines = Table(
     "pipelines",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("name", String(200), nullable=False),
-    Column("source_path", Text, nullable=False),
+    Column("name", SafeString(200), nullable=False),
+    Column("source_path", SafeText, nullable=False),
     Column("created_at", Float, nullable=False),
     UniqueConstraint("name", "source_path"),
 )
@@ -47,12 +48,12 @@ runs = Table(
     Column("pipeline_id", Integer, ForeignKey("pipelines.id", ondelete="CASCADE"), nullable=False),
     Column("state", String(16), nullable=False),
     Column("trigger", String(32), nullable=False),  # cli | retry | api | schedule | webhook
-    Column("reason", Text),  # why it failed or was canceled, e.g. "interrupted: ..."
-    Column("spec_text", Text, nullable=False),
-    Column("spec_path", Text, nullable=False),
+    Column("reason", SafeText),  # why it failed, was canceled or interrupted
+    Column("spec_text", SafeText, nullable=False),
+    Column("spec_path", SafeText, nullable=False),
     Column("spec_hash", String(64), nullable=False),
     Column("params", JSON, nullable=False),
-    Column("workspace", Text, nullable=False),
+    Column("workspace", SafeText, nullable=False),
     Column("options", JSON, nullable=False),  # only/from/no_cache/parallelism as given
     Column("created_at", Float, nullable=False),
     Column("started_at", Float),
@@ -61,6 +62,10 @@ runs = Table(
     Column("owner_pid", Integer),
     Column("heartbeat_at", Float),
     Column("cancel_requested", Boolean, nullable=False, default=False),
+    # Which process owns the run: "<boot id>:<start time>" of owner_pid, so a reused pid is not
+    # taken for the owner (see engine/liveness.py). None where the platform cannot tell.
+    Column("owner_token", String(100)),
+    Column("last_started_at", Float),  # the latest start (a retry); started_at stays the first one
     Index("ix_runs_state", "state"),
     Index("ix_runs_pipeline_id", "pipeline_id"),  # list_runs(pipeline=...), cascade from pipelines
 )
@@ -70,14 +75,14 @@ jobs = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
-    Column("name", String(300), nullable=False),  # step id, e.g. "train[model=tree]"
-    Column("job", String(200), nullable=False),  # job key in the spec, e.g. "train"
-    Column("stage", String(200), nullable=False),
+    Column("name", SafeString(300), nullable=False),  # step id, e.g. "train[model=tree]"
+    Column("job", SafeString(200), nullable=False),  # job key in the spec, e.g. "train"
+    Column("stage", SafeString(200), nullable=False),
     Column("position", Integer, nullable=False),  # topological order in the plan
     Column("matrix", JSON, nullable=False),
     Column("needs", JSON, nullable=False),
     Column("state", String(16), nullable=False),
-    Column("reason", Text),  # why skipped / failed / cached
+    Column("reason", SafeText),  # why skipped / failed / cached
     Column("cache_key", String(64)),
     Column("cached_from_job_id", Integer, ForeignKey("jobs.id", ondelete="SET NULL")),
     Column("attempts", Integer, nullable=False, default=0),
@@ -100,7 +105,7 @@ attempts = Table(
     Column("number", Integer, nullable=False),
     Column("state", String(16), nullable=False),
     Column("exit_code", Integer),
-    Column("error", Text),
+    Column("error", SafeText),
     Column("started_at", Float),
     Column("finished_at", Float),
     Column("cpu_seconds", Float),
@@ -117,7 +122,7 @@ log_lines = Table(
     Column("attempt", Integer, nullable=False),
     Column("ts", Float, nullable=False),
     Column("stream", String(8), nullable=False),  # stdout | stderr | system
-    Column("text", Text, nullable=False),
+    Column("text", SafeText, nullable=False),
     Index("ix_log_lines_run", "run_id", "id"),
     Index("ix_log_lines_job", "job_id", "id"),
 )
@@ -127,8 +132,8 @@ outputs = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("job_id", Integer, ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
-    Column("name", String(200), nullable=False),
-    Column("path", Text, nullable=False),
+    Column("name", SafeString(200), nullable=False),
+    Column("path", SafeText, nullable=False),
     Column("type", String(200), nullable=False),
     Column("sha256", String(64), nullable=False),
     Column("size", BigInteger, nullable=False),
@@ -142,7 +147,7 @@ metrics = Table(
     Column("id", Integer, primary_key=True),
     Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
     Column("job_id", Integer, ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
-    Column("key", String(300), nullable=False),  # dotted path into the JSON, e.g. "test.accuracy"
+    Column("key", SafeString(300), nullable=False),  # dotted path into the JSON, e.g. "test.accuracy"
     Column("value", Float, nullable=False),
     UniqueConstraint("job_id", "key"),
     Index("ix_metrics_run_id", "run_id"),  # list_metrics(run_id)
@@ -153,8 +158,8 @@ inputs = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("job_id", Integer, ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
-    Column("name", String(200), nullable=False),
-    Column("path", Text, nullable=False),
+    Column("name", SafeString(200), nullable=False),
+    Column("path", SafeText, nullable=False),
     Column("type", String(200), nullable=False),
     Column("sha256", String(64), nullable=False),
     Column("size", BigInteger, nullable=False),
@@ -162,4 +167,20 @@ inputs = Table(
     Index("ix_inputs_job", "job_id"),
     # Lineage: who consumed what a job produced; also serves ON DELETE SET NULL.
     Index("ix_inputs_producer_job_id", "producer_job_id"),
+)
+
+state_changes = Table(
+    "state_changes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    # None: a change of the run's state; else of this job's.
+    Column("job_id", Integer, ForeignKey("jobs.id", ondelete="CASCADE")),
+    Column("from_state", String(16)),  # None when the row was created
+    Column("to_state", String(16), nullable=False),
+    Column("at", Float, nullable=False),
+    Column("reason", SafeText),
+    Column("attempt", Integer),  # jobs: the attempt number at the change
+    Index("ix_state_changes_run", "run_id", "id"),
+    Index("ix_state_changes_job_id", "job_id"),  # cascade from jobs
 )
