@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -10,18 +11,21 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, make_url, text
+from sqlalchemy.exc import OperationalError
 
 from reefline.store import db
 from reefline.store.db import (
     HEAD_REVISION,
     MIGRATIONS_DIR,
+    DatabaseMissing,
     alembic_config,
     current_revision,
     database_url,
     open_database,
     upgrade,
 )
+from reefline.store.db_errors import DatabaseUnusable
 from reefline.store.errors import SchemaError
 from reefline.store.tables import metadata
 
@@ -139,3 +143,92 @@ def test_processes_create_the_same_database_at_once(store_url: str) -> None:
         for worker in workers:
             worker.join(timeout=10)
     assert outcomes == [1] * processes
+
+
+def test_readers_get_a_url_without_creating_the_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("REEFLINE_DATABASE_URL", raising=False)
+    url = database_url(tmp_path / "typo", create=False)
+    assert url == f"sqlite:///{tmp_path.resolve()}/typo/.reefline/reefline.db"
+    assert not (tmp_path / "typo").exists()
+    with pytest.raises(DatabaseMissing, match="no runs here yet"):
+        open_database(url, create=False)
+    assert not (tmp_path / "typo").exists()
+
+
+def _made_database(tmp_path: Path) -> Path:
+    path = tmp_path / "made.db"
+    open_database(f"sqlite:///{path}").dispose()
+    sqlite3.connect(path).execute("PRAGMA wal_checkpoint(TRUNCATE)").close()
+    return path
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("garbage", "REEFLINE_DATABASE_URL is not a database URL: 'garbage'"),
+        (
+            "oracle://scott:tiger@db.example/x",
+            "the database driver for oracle://scott:***@db.example/x is not",
+        ),
+        ("mysql://u@localhost/x", "the database driver for mysql://u@localhost/x is not installed"),
+        ("nosuch://host/x", "unsupported database 'nosuch'"),
+        (
+            "postgresql+psycopg://u:secret@127.0.0.1:1/x",
+            "cannot connect to the database postgresql+psycopg://u:***@",
+        ),
+    ],
+)
+def test_bad_urls_are_store_errors_without_the_password(url: str, message: str) -> None:
+    with pytest.raises(DatabaseUnusable) as caught:
+        open_database(url)
+    assert str(caught.value).startswith(message)
+    assert "secret" not in str(caught.value) and "tiger" not in str(caught.value)
+
+
+@pytest.mark.postgres
+def test_a_missing_postgres_database_names_it(postgres_server_url: str) -> None:
+    url = make_url(postgres_server_url).set(database="reefline_no_such_database")
+    with pytest.raises(DatabaseUnusable, match='database "reefline_no_such_database" does not exist'):
+        open_database(url.render_as_string(hide_password=False))
+
+
+def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
+    path = tmp_path / "reefline.db"
+    path.write_bytes(b"\x00garbage, not SQLite\n" * 500)
+    with pytest.raises(DatabaseUnusable, match=f"{path}: file is not a database"):
+        open_database(f"sqlite:///{path}")
+
+
+@pytest.mark.parametrize("keep", [100, 4096, 3 * 4096])
+def test_a_truncated_database(tmp_path: Path, keep: int) -> None:
+    path = _made_database(tmp_path)
+    path.write_bytes(path.read_bytes()[:keep])
+    with pytest.raises(DatabaseUnusable, match=f"{path}: database disk image is malformed"):
+        engine = open_database(f"sqlite:///{path}")
+        with engine.connect() as conn:  # a page past the cut is read here, not at open
+            conn.execute(text("SELECT count(*) FROM runs")).scalar()
+
+
+def test_writing_a_read_only_database(tmp_path: Path) -> None:
+    path = _made_database(tmp_path)
+    engine = open_database(f"sqlite:///file:{path}?mode=ro&uri=true", migrate=False)
+    try:
+        insert = text("INSERT INTO pipelines (name, source_path, created_at) VALUES ('p', '/', 0)")
+        with (
+            pytest.raises(DatabaseUnusable, match="attempt to write a readonly database"),
+            engine.begin() as conn,
+        ):
+            conn.execute(insert)
+    finally:
+        engine.dispose()
+
+
+def test_other_database_errors_stay_what_they_are(tmp_path: Path) -> None:
+    engine = open_database(f"sqlite:///{tmp_path / 'r.db'}")
+    try:
+        with pytest.raises(OperationalError, match="no such table"), engine.connect() as conn:
+            conn.execute(text("SELECT * FROM no_such_table"))
+    finally:
+        engine.dispose()
