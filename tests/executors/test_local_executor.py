@@ -119,12 +119,34 @@ def test_background_grandchild_is_killed_when_the_step_ends(
 def test_escaped_grandchild_holding_the_pipe_does_not_hang_the_step(ctx: StepContext, marker: str) -> None:
     local = LocalExecutor(drain_after_exit=0.3)
     t0 = time.monotonic()
-    result, logs = run(local, make_step(["setsid sleep 300 &", "sleep 0.2", "echo done"]), ctx)
+    # Without the attempt marker in its environment the escapee cannot be found: only the drain
+    # limit keeps the step from hanging.
+    script = ["env -u REEFLINE_ATTEMPT_ID setsid sleep 300 &", "sleep 0.2", "echo done"]
+    result, logs = run(local, make_step(script), ctx)
     assert result.ok
     assert time.monotonic() - t0 < 1.5
     assert logs.of("stdout") == ["done"]
     assert any("still holds" in line for line in logs.of("system"))
     # (the conftest marker fixture kills the escaped sleep)
+
+
+def test_a_setsid_escapee_is_killed_when_the_step_ends(
+    local: LocalExecutor, ctx: StepContext, marker: str
+) -> None:
+    script = ["setsid sleep 300 &", "(setsid sh -c 'sleep 300 & sleep 300' &) ", "sleep 0.2", "echo done"]
+    result, logs = run(local, make_step(script), ctx)
+    assert result.ok
+    assert logs.of("stdout") == ["done"]
+    assert not any("still holds" in line for line in logs.of("system"))  # killed, so the pipes closed
+    assert leftovers(marker) == []
+
+
+def test_a_script_over_128_kib_runs_from_a_file(local: LocalExecutor, ctx: StepContext) -> None:
+    lines = [f"x{i}={'v' * 100}" for i in range(2000)] + ["echo $0 | grep -c script.sh", "echo last"]
+    result, logs = run(local, make_step(lines), ctx)
+    assert sum(len(line) + 1 for line in lines) > 128 * 1024
+    assert result.ok, logs.lines
+    assert logs.of("stdout") == ["1", "last"]
 
 
 def test_long_line_without_trailing_newline(local: LocalExecutor, ctx: StepContext) -> None:

@@ -210,3 +210,22 @@ def test_entrypoint_source_imports_nothing_heavy() -> None:
         import os
         import sys""").splitlines()
     )
+
+
+def test_a_context_too_big_for_the_environment_goes_through_a_file(
+    local: LocalExecutor, py_ctx: StepContext
+) -> None:
+    # A fan-in over thousands of expansions: one env entry over 128 KiB is "Argument list too long".
+    shards = [f"shards/part-{i:05d}.bin" for i in range(8000)]
+    context = {
+        "inputs": {"data": "data.csv", "shards": shards},
+        "outputs": {"model": "out/model.json"},
+        "params": {"lr": 0.1},
+    }
+    env = {**py_ctx.env, "REEFLINE_CONTEXT": json.dumps(context)}
+    assert len(env["REEFLINE_CONTEXT"]) > 128 * 1024
+    big = StepContext(run_id=1, attempt=1, workspace=py_ctx.workspace, env=env)
+    result, logs = run(local, python_step("steps:train"), big)
+    assert result.ok, logs.lines
+    written = json.loads((py_ctx.workspace / "out/model.json").read_text())
+    assert written["shards"] == shards

@@ -3,7 +3,9 @@
 The child-process side of :class:`~reefline.plan.ir.PythonCommand`:
 
 - the working directory is the workspace; it goes first on ``sys.path`` so its modules import;
-- env ``REEFLINE_CONTEXT`` (made by the plan compiler) holds JSON ``{"inputs": {name: path | [path, ...]},
+- env ``REEFLINE_CONTEXT`` (made by the plan compiler), or the file named by env
+  ``REEFLINE_CONTEXT_FILE`` (the local executor's choice for a context too big for the
+  environment), holds JSON ``{"inputs": {name: path | [path, ...]},
   "outputs": {name: path}, "params": {name: value}, "matrix": {key: value}}`` (workspace-relative paths);
 - the function is called with those of ``inputs``, ``outputs``, ``params``, ``matrix`` its signature
   accepts as keyword arguments (all of them if it takes ``**kwargs``); its return value is ignored;
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 EXIT_FAILED = 1
 EXIT_BAD_ENTRY = 2
 CONTEXT_ENV = "REEFLINE_CONTEXT"
+CONTEXT_FILE_ENV = "REEFLINE_CONTEXT_FILE"
 ARGUMENTS = ("inputs", "outputs", "params", "matrix")
 _CO_VARKEYWORDS = 0x08
 _FunctionType = type(lambda: None)
@@ -82,7 +85,16 @@ def accepted_arguments(fn: Callable[..., Any]) -> frozenset[str]:
 
 
 def read_context() -> dict[str, Any]:
+    source = CONTEXT_ENV
     raw = os.environ.get(CONTEXT_ENV)
+    path = os.environ.get(CONTEXT_FILE_ENV)
+    if path:
+        source = f"{CONTEXT_FILE_ENV} ({path})"
+        try:
+            with open(path, encoding="utf-8") as f:
+                raw = f.read()
+        except OSError as e:
+            raise BadEntryError(f"{source} cannot be read: {e.strerror}") from None
     if not raw:
         return {}
     import json
@@ -90,9 +102,9 @@ def read_context() -> dict[str, Any]:
     try:
         context = json.loads(raw)
     except ValueError as e:
-        raise BadEntryError(f"{CONTEXT_ENV} is not valid JSON: {e}") from None
+        raise BadEntryError(f"{source} is not valid JSON: {e}") from None
     if not isinstance(context, dict):
-        raise BadEntryError(f"{CONTEXT_ENV} must be a JSON object, not {type(context).__name__}")
+        raise BadEntryError(f"{source} must be a JSON object, not {type(context).__name__}")
     return context
 
 

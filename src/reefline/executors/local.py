@@ -17,22 +17,30 @@ import contextlib
 import os
 import resource
 import selectors
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 from reefline.executors.base import LogSink, StartError, StepContext, StepHandle, StepResult
+from reefline.executors.entrypoint import CONTEXT_ENV, CONTEXT_FILE_ENV
 from reefline.executors.lines import LineSplitter
+from reefline.executors.procscan import ATTEMPT_ENV, attempt_marker, kill_marked
 from reefline.plan.ir import PythonCommand, Step
 
 if TYPE_CHECKING:
     from resource import struct_rusage
 
 _READ_SIZE = 64 * 1024
+INLINE_MAX = 32 * 1024
+"""Characters of a script or Python context passed inline; a longer one goes through a file (one
+argument or environment entry may not exceed 128 KiB on Linux: "Argument list too long")."""
+_BASH = ("bash", "--noprofile", "--norc", "-eo", "pipefail")
 _WAKE_INTERVAL = 0.1  # how soon a cancel's SIGKILL deadline is noticed by the waiting thread
 _POLL_MAX = 0.05  # exit polling cap where there is no pidfd
 
@@ -55,6 +63,48 @@ class LocalHandle:
     rusage: struct_rusage | None = None
     result: StepResult | None = None
     destroyed: bool = False
+    launch: _Launch | None = None
+    markers: dict[str, str] = field(default_factory=dict)  # env entries every process of it has
+    swept: bool = False
+
+
+@dataclass
+class _Launch:
+    """argv and env of an attempt; a script or context too big for one argument goes in a file."""
+
+    argv: list[str]
+    env: dict[str, str]
+    tmpdir: str | None = None
+
+    @classmethod
+    def make(cls, step: Step, env: dict[str, str]) -> _Launch:
+        if isinstance(step.command, PythonCommand):
+            launch = cls(LocalExecutor.argv(step), env)
+            context = env.get(CONTEXT_ENV, "")
+            if len(context) > INLINE_MAX:
+                path = launch._file("context.json", context)
+                del env[CONTEXT_ENV]
+                env[CONTEXT_FILE_ENV] = path
+            return launch
+        script = "\n".join(step.command.lines)
+        if len(script) <= INLINE_MAX:
+            return cls(step.command.argv(), env)
+        launch = cls([], env)
+        launch.argv = [*_BASH, launch._file("script.sh", script)]
+        return launch
+
+    def _file(self, name: str, text: str) -> str:
+        if self.tmpdir is None:
+            self.tmpdir = tempfile.mkdtemp(prefix="reefline-attempt-")
+        path = os.path.join(self.tmpdir, name)
+        with open(path, "w", encoding="utf-8", errors="surrogateescape") as f:
+            f.write(text)
+        return path
+
+    def cleanup(self) -> None:
+        if self.tmpdir is not None:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+            self.tmpdir = None
 
 
 class LocalExecutor:
@@ -71,25 +121,35 @@ class LocalExecutor:
     # -- protocol -------------------------------------------------------------------------------
 
     def start(self, step: Step, ctx: StepContext, log: LogSink) -> LocalHandle:
-        argv = self.argv(step)
         env = dict(ctx.env)
         env.setdefault("PATH", os.defpath)
+        env[ATTEMPT_ENV] = attempt_marker(ctx.run_id, step.id, ctx.attempt)
+        env.setdefault("REEFLINE_WORKSPACE", str(ctx.workspace))
         if not ctx.workspace.is_dir():
             raise StartError(f"step {step.id}: workspace {ctx.workspace} is missing or not a directory")
+        launch = _Launch.make(step, env)
         try:
             proc = subprocess.Popen(
-                argv,
+                launch.argv,
                 cwd=ctx.workspace,
-                env=env,
+                env=launch.env,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 start_new_session=True,
             )
         except OSError as e:
-            what = e.filename if e.filename is not None else argv[0]
-            raise StartError(f"step {step.id}: cannot start {argv[0]!r}: {what}: {e.strerror}") from e
-        return LocalHandle(step, proc, log, time.time(), time.monotonic(), _open_pidfd(proc.pid))
+            launch.cleanup()
+            argv0 = launch.argv[0]
+            what = e.filename if e.filename is not None else argv0
+            raise StartError(f"step {step.id}: cannot start {argv0!r}: {what}: {e.strerror}") from e
+        except BaseException:
+            launch.cleanup()
+            raise
+        markers = {ATTEMPT_ENV: env[ATTEMPT_ENV], "REEFLINE_WORKSPACE": env["REEFLINE_WORKSPACE"]}
+        handle = LocalHandle(step, proc, log, time.time(), time.monotonic(), _open_pidfd(proc.pid))
+        handle.launch, handle.markers = launch, markers
+        return handle
 
     def wait(self, handle: StepHandle) -> StepResult:
         h = _own(handle)
@@ -116,10 +176,13 @@ class LocalExecutor:
             if not h.reaped:
                 _killpg(h, signal.SIGKILL)
                 _reap(h)
+            _sweep(h)
         _close_pipes(h)
         if h.pidfd is not None:
             os.close(h.pidfd)
             h.pidfd = None
+        if h.launch is not None:
+            h.launch.cleanup()
 
     # -- internals ------------------------------------------------------------------------------
 
@@ -211,6 +274,7 @@ class LocalExecutor:
             # The zombie still owns the group id, so this reaches only our leftovers.
             _killpg(h, signal.SIGKILL)
             _reap(h)
+            _sweep(h)  # and those that left the group (setsid), so they cannot hold the pipes
 
     def _poll_exit(self, h: LocalHandle) -> None:
         """Exit detection without a pidfd (old kernels, macOS)."""
@@ -334,6 +398,13 @@ def _killpg(h: LocalHandle, sig: signal.Signals) -> None:
     """Caller holds ``h.lock`` and (but for the no-waitid fallback) the main process is unreaped."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(h.proc.pid, sig)  # start_new_session: group id == pid
+
+
+def _sweep(h: LocalHandle) -> None:
+    """Caller holds ``h.lock``; the main process is reaped. Kill what escaped the process group."""
+    if not h.swept and h.markers:
+        h.swept = True
+        kill_marked(h.markers)
 
 
 def _close_pipes(h: LocalHandle) -> None:
