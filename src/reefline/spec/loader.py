@@ -6,11 +6,9 @@ diagnostics, sorted by position.
 
 from __future__ import annotations
 
-import copy
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
 
@@ -18,6 +16,7 @@ from reefline.spec.diagnostics import Diagnostic, has_errors
 from reefline.spec.linter import lint
 from reefline.spec.model_errors import kind_of, validation_diagnostics
 from reefline.spec.models import Pipeline
+from reefline.spec.repair import lint_repaired
 from reefline.spec.yaml_source import SourceMap, load_yaml
 
 HIDDEN_PREFIX = "."
@@ -100,53 +99,10 @@ def _load(text: str, file: str) -> LoadResult:
         pipeline = Pipeline.model_validate(data)
     except ValidationError as exc:
         diagnostics.extend(validation_diagnostics(exc, data, source, file))
-        diagnostics.extend(_lint_without_unknown_keys(exc, data, source, file))
+        diagnostics.extend(lint_repaired(exc, data, lambda p: lint(p, source, file)))
         return LoadResult(None, _sorted(diagnostics), source, text)
     diagnostics.extend(lint(pipeline, source, file))
     return LoadResult(pipeline, _sorted(diagnostics), source, text)
-
-
-def _lint_without_unknown_keys(
-    exc: ValidationError, data: dict[str, Any], source: SourceMap, file: str
-) -> list[Diagnostic]:
-    """When unknown keys are the only shape errors, lint the rest too, so one typo does not hide
-    every other problem. An unknown key means nothing, so dropping it cannot invent a finding."""
-    unknown: list[tuple[Any, ...]] = []
-    others: list[tuple[Any, ...]] = []
-    for error in exc.errors():
-        extra = error["type"] == "extra_forbidden"
-        (unknown if extra else others).append(_data_path(data, error["loc"], unknown_key=extra))
-    # `retry: {max: 1, dealy: 2}` also fails the `int` alternative of `Retry | int`, at its parent.
-    if not unknown or any(path not in {u[:-1] for u in unknown} for path in others):
-        return []
-    pruned = copy.deepcopy(data)
-    for *parents, key in unknown:
-        node: Any = pruned
-        for part in parents:
-            node = node[part]
-        node.pop(key, None)
-    try:
-        return lint(Pipeline.model_validate(pruned), source, file)
-    except ValidationError:
-        return []
-
-
-def _data_path(data: Any, loc: tuple[int | str, ...], *, unknown_key: bool) -> tuple[Any, ...]:
-    """The path into ``data`` of a pydantic error location, without union-member tags like 'Retry'.
-
-    With ``unknown_key`` the last part is the offending key itself."""
-    path: list[Any] = []
-    node = data
-    for part in loc:
-        inside = (isinstance(node, dict) and part in node) or (
-            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
-        )
-        if inside:
-            node = node[part]
-            path.append(part)
-        elif unknown_key and isinstance(node, dict) and part == loc[-1]:
-            path.append(part)
-    return tuple(path)
 
 
 def load_spec_file(path: str | os.PathLike[str]) -> LoadResult:

@@ -212,6 +212,12 @@ def _collect(exc: ValidationError, data: Any) -> list[_Error]:
     return errors
 
 
+def collect_errors(exc: ValidationError, data: Any) -> list[_Error]:
+    """The pydantic errors that matter, with their real paths into ``data``: failed union branches
+    that do not match the value's shape are left out, as in the diagnostics."""
+    return [e for group in _select(_collect(exc, data), data) for e in group]
+
+
 def _select(errors: list[_Error], data: Any) -> list[list[_Error]]:
     """Drop failed union branches that do not match the value's shape; group by location."""
     kept: list[_Error] = [e for e in errors if e.site is None]
