@@ -18,7 +18,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,27 +41,30 @@ Emit = Callable[[list[LogLine]], None]
 class LogLimits:
     max_lines: int = DEFAULT_MAX_LINES
     max_bytes: int = DEFAULT_MAX_BYTES
+    problems: tuple[str, ...] = ()
+    """Bad settings that were replaced by the default (written into every attempt's log)."""
 
     @classmethod
-    def from_env(cls, env: os._Environ[str] | dict[str, str] | None = None) -> LogLimits:
-        """The limits configured in the environment; a bad value is an error naming the variable."""
+    def from_env(cls, env: Mapping[str, str] | None = None) -> LogLimits:
+        """The limits configured in the environment; a bad value falls back to the default."""
         source = os.environ if env is None else env
-        return cls(
-            _positive(source, MAX_LINES_ENV, DEFAULT_MAX_LINES),
-            _positive(source, MAX_BYTES_ENV, DEFAULT_MAX_BYTES),
-        )
+        problems: list[str] = []
+        lines = _positive(source, MAX_LINES_ENV, DEFAULT_MAX_LINES, problems)
+        size = _positive(source, MAX_BYTES_ENV, DEFAULT_MAX_BYTES, problems)
+        return cls(lines, size, tuple(problems))
 
 
-def _positive(env: os._Environ[str] | dict[str, str], name: str, default: int) -> int:
+def _positive(env: Mapping[str, str], name: str, default: int, problems: list[str]) -> int:
     raw = env.get(name, "").strip().replace("_", "")
     if not raw:
         return default
     try:
         value = int(raw)
     except ValueError:
-        raise ValueError(f"{name}={env.get(name)!r} is not a whole number") from None
+        value = 0
     if value < 2:
-        raise ValueError(f"{name}={value} must be at least 2")
+        problems.append(f"{name}={env.get(name)!r} is not a whole number of at least 2; using {default}")
+        return default
     return value
 
 

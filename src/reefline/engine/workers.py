@@ -65,7 +65,7 @@ class StepWorkers:
         self.store = store
         self.lookup = store_lookup(db)
         self.report = report
-        self.log_limits = log_limits or LogLimits()
+        self.log_limits = log_limits or LogLimits.from_env()
         self.pressure = Backpressure()
         self._handles: dict[str, StepHandle] = {}
         self._lock = threading.Lock()
@@ -93,6 +93,8 @@ class StepWorkers:
             report(("logs", sid, attempt, lines))
 
         log = AttemptLog(emit, self.pressure, self.log_limits, full_log)
+        for problem in self.log_limits.problems:
+            self._system(sid, attempt, problem)
         collected = cache.Collected([], {})
         try:
             result = self._run(step, ctx, log, started)

@@ -1,0 +1,110 @@
+"""Bounded logs: head and tail kept with an omission marker, the whole log in a gzip file."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from reefline.engine.logcap import AttemptLog, Backpressure, LogLimits, LogLine, read_full_log
+from reefline.engine.states import RunState
+from reefline.services.full_log import iter_full_log
+from reefline.services.queries import iter_logs
+
+if TYPE_CHECKING:
+    from tests.engine.support import Project
+
+
+def _sink(tmp_path: Path, limits: LogLimits) -> tuple[AttemptLog, list[LogLine], Backpressure]:
+    got: list[LogLine] = []
+    pressure = Backpressure()
+
+    def emit(batch: list[LogLine]) -> None:
+        got.extend(batch)
+        pressure.release()  # what the engine does once it took a batch
+
+    return AttemptLog(emit, pressure, limits, tmp_path / "1" / "7-1.log.gz"), got, pressure
+
+
+def test_past_the_line_cap_head_and_tail_are_kept_with_a_marker(tmp_path: Path) -> None:
+    log, got, _ = _sink(tmp_path, LogLimits(max_lines=10, max_bytes=10**9))
+    for i in range(1000):
+        log("stdout", float(i), f"line {i}")
+    log.close()
+    texts = [text for _, _, text in got]
+    assert texts[:5] == [f"line {i}" for i in range(5)]
+    assert texts[5] == "… 990 lines omitted (the whole log: reefline logs RUN JOB --full) …"
+    assert texts[6:] == [f"line {i}" for i in range(995, 1000)]
+    full = list(read_full_log(tmp_path / "1" / "7-1.log.gz"))
+    assert [text for _, _, text in full] == [f"line {i}" for i in range(1000)]
+    assert full[3] == ("stdout", 3.0, "line 3")
+
+
+def test_the_byte_cap_counts_too(tmp_path: Path) -> None:
+    log, got, _ = _sink(tmp_path, LogLimits(max_lines=10**6, max_bytes=1000))
+    for _ in range(100):
+        log("stderr", 0.0, "x" * 99)
+    log.close()
+    assert sum(len(text) + 1 for _, _, text in got if "omitted" not in text) <= 1000
+    assert any("lines omitted" in text for _, _, text in got)
+
+
+def test_under_the_cap_nothing_is_omitted(tmp_path: Path) -> None:
+    log, got, _ = _sink(tmp_path, LogLimits())
+    for i in range(50):
+        log("stdout", 0.0, str(i))
+    log.close()
+    assert [text for _, _, text in got] == [str(i) for i in range(50)]
+
+
+def test_a_flood_waits_for_the_engine_instead_of_queueing_without_bound(tmp_path: Path) -> None:
+    pressure = Backpressure(limit=2)
+    queued: list[list[LogLine]] = []
+    log = AttemptLog(queued.append, pressure, LogLimits(), None)  # an engine that takes nothing
+    done = threading.Event()
+
+    def flood() -> None:
+        for i in range(50_000):
+            log("stdout", 0.0, f"{i}")
+        done.set()
+
+    threading.Thread(target=flood, daemon=True).start()
+    time.sleep(0.5)
+    assert not done.is_set()  # blocked: two batches wait and the engine took none
+    assert len(queued) <= 3
+    while not done.wait(0.01):
+        pressure.release()  # the engine catches up
+    assert sum(map(len, queued)) + len(log._batch) == 50_000
+
+
+@pytest.mark.parametrize("value", ["abc", "1", "-5"])
+def test_a_bad_setting_falls_back_to_the_default_and_says_so(value: str) -> None:
+    limits = LogLimits.from_env({"REEFLINE_LOG_MAX_LINES": value, "REEFLINE_LOG_MAX_BYTES": "1_000"})
+    assert limits.max_lines == 100_000 and limits.max_bytes == 1000
+    assert "REEFLINE_LOG_MAX_LINES" in limits.problems[0]
+
+
+def test_a_run_stores_the_capped_log_and_logs_full_reads_all_of_it(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REEFLINE_LOG_MAX_LINES", "100")
+    project.write(
+        """
+        version: 1
+        name: flood
+        jobs:
+          loud: {script: ["seq 1 5000", "echo 'metrics?' >&2"]}
+        """
+    )
+    outcome, _ = project.run()
+    assert outcome.state is RunState.SUCCESS
+    stored = [row.text for _, row in iter_logs(project.path, "last", "loud")]
+    assert stored[:50] == [str(i) for i in range(1, 51)]
+    assert stored[50].startswith("… 4901 lines omitted")
+    assert stored[-1] == "metrics?"
+    assert len(stored) == 101
+    full = [text for _, _, text in iter_full_log(project.path, "last", "loud")]
+    assert full == [*map(str, range(1, 5001)), "metrics?"]
