@@ -28,7 +28,7 @@ def test_init_writes_a_starter_that_validates(runner: CliRunner, project: Path) 
 
     result = runner.invoke(app, ["validate"])
     assert result.exit_code == 0, result.output
-    assert "✓ reefline.yaml is valid (3 jobs)" in result.stdout
+    assert "✓ reefline.yaml is valid (4 jobs from 3 definitions)" in result.stdout  # a matrix of 2
     assert "error" not in result.stdout
 
 

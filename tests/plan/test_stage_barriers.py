@@ -132,9 +132,9 @@ jobs:
 @pytest.mark.parametrize(
     ("override", "field", "why"),
     [
-        ({"d": "../.."}, ("jobs", "train", "outputs", "model", "path"), "leaves it through '..'"),
+        ({"d": "../.."}, ("jobs", "train", "outputs", "model", "path"), "through '..'"),
         ({"d": "/tmp"}, ("jobs", "train", "outputs", "model", "path"), "is absolute"),
-        ({"src": "../secret.csv"}, ("jobs", "train", "inputs", "data", "path"), "leaves it through '..'"),
+        ({"src": "../secret.csv"}, ("jobs", "train", "inputs", "data", "path"), "through '..'"),
         ({"src": "~/x"}, ("jobs", "train", "inputs", "data", "path"), "starts with '~'"),
     ],
 )

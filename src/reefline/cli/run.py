@@ -6,7 +6,6 @@ import os
 import signal
 import sys
 import threading
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,9 +13,6 @@ from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
 
 from reefline.cli import common
 from reefline.cli.progress import Progress, make_progress
@@ -145,51 +141,11 @@ def _observe(progress: Progress, call: Any) -> int:
     return _exit_code(outcome, signals)
 
 
-NEEDS_WIDTH = 30
-
-
-def _plan_cells(steps: list[PlannedStep]) -> list[tuple[str, list[str]]]:
-    """The text of the short columns, to size the command column."""
-    return [
-        ("#", [str(len(steps))]),
-        ("job", [s.name for s in steps]),
-        ("stage", [s.stage for s in steps]),
-        ("needs", [", ".join(s.needs) or "-" for s in steps]),
-        ("status", [s.status for s in steps]),
-    ]
-
-
 def _render_plan(steps: list[PlannedStep]) -> None:
     """``--dry-run``: the steps in plan order with what would happen to each (PlannedStep)."""
-    console = common.stdout_console()
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("#", "job", "stage", "needs", "status"):
-        table.add_column(column, overflow="fold", max_width=NEEDS_WIDTH if column == "needs" else None)
-    # The command gets what the other columns leave of the line. Without a max_width, rich lets a
-    # long no_wrap column squeeze every other column to nothing.
-    widths = [
-        min(max([len(column), *(len(cell) for cell in cells)]), NEEDS_WIDTH if column == "needs" else 999) + 2
-        for column, cells in _plan_cells(steps)
-    ]
-    room = max(20, console.width - sum(widths))
-    table.add_column("command", overflow="ellipsis", no_wrap=True, max_width=room)
-    for index, step in enumerate(steps, 1):
-        status = step.status
-        style = "cyan" if status == "cached" else ("dim" if status.startswith("skip") else "")
-        command = step.command.strip()
-        first, _, rest = command.partition("\n")
-        table.add_row(
-            str(index),
-            escape(step.name),
-            escape(step.stage),
-            escape(", ".join(step.needs)) or "-",
-            Text(status, style=style),
-            Text(first + (" …" if rest else "")),
-        )
-    console.print(table)
-    counts = Counter(s.status.split(":")[0] for s in steps)
-    summary = ", ".join(f"{n} {status}" for status, n in counts.items())
-    console.print(f"\n{len(steps)} jobs: {summary} (dry run: nothing was started)")
+    from reefline.cli.plan_table import render_plan
+
+    render_plan(steps)
 
 
 def run_command(  # noqa: PLR0917 - typer maps parameters to options

@@ -16,7 +16,9 @@ from rich.text import Text
 from reefline.cli import common
 
 if TYPE_CHECKING:
+    from reefline.plan.ir import Plan
     from reefline.spec.diagnostics import Diagnostic
+    from reefline.spec.loader import LoadResult
 
 EPILOG = """\
 [bold]Examples[/]
@@ -40,15 +42,33 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def summary_line(name: str, diagnostics: Sequence[Diagnostic], job_count: int | None) -> str:
-    """``✓ reefline.yaml is valid (5 jobs)``, ``… valid (5 jobs), 1 warning`` or ``2 errors, 1 warning``."""
+def summary_line(
+    name: str, diagnostics: Sequence[Diagnostic], job_count: int | None, definitions: int | None = None
+) -> str:
+    """``✓ reefline.yaml is valid (5 jobs)``, ``… valid (7 jobs from 5 definitions), 1 warning`` or
+    ``2 errors, 1 warning``. ``job_count`` counts matrix expansions; ``definitions`` the jobs written."""
     errors, warnings = _counts(diagnostics)
     if errors:
         text = _plural(errors, "error")
         return text + (f", {_plural(warnings, 'warning')}" if warnings else "")
-    jobs = f" ({_plural(job_count, 'job')})" if job_count is not None else ""
+    jobs = ""
+    if job_count is not None:
+        expanded = definitions is not None and definitions != job_count
+        origin = f" from {_plural(definitions, 'definition')}" if expanded and definitions is not None else ""
+        jobs = f" ({_plural(job_count, 'job')}{origin})"
     text = f"✓ {name} is valid{jobs}"
     return text + (f", {_plural(warnings, 'warning')}" if warnings else "")
+
+
+def _job_counts(result: LoadResult, plan: Plan | None) -> tuple[int | None, int | None]:
+    """(jobs after matrix expansion, job definitions); the expansion is counted, never done, when
+    there is no plan (a spec with errors may have a matrix of a million)."""
+    if result.pipeline is None:
+        return None, None
+    from reefline.spec.matrix_size import expanded_job_count
+
+    definitions = len(result.pipeline.jobs)
+    return (len(plan.steps) if plan is not None else expanded_job_count(result.pipeline)), definitions
 
 
 def print_diagnostics(diagnostics: Sequence[Diagnostic], stream: TextIO) -> None:
@@ -86,23 +106,33 @@ def validate_command(
     (needs, from:, types, stages, expressions), and prints all diagnostics with their positions and
     hints, then a summary line.
 
+    A spec without errors is also compiled with its default params (matrix expanded, paths
+    rendered), and the summary says how many jobs it expands to.
+
     With --json it prints one object:
-    {"file": str, "valid": bool, "diagnostics": [{"code", "severity", "message", "hint", "file",
-    "line", "col", "end_line", "end_col", "path"}]}.
+    {"file": str, "valid": bool, "jobs": int | null, "definitions": int | null, "diagnostics":
+    [{"code", "severity", "message", "hint", "file", "line", "col", "end_line", "end_col", "path"}]}
+    ("jobs" counts matrix expansions, "definitions" the jobs written in the file).
     """
+    from reefline.services.compile import check_plan
     from reefline.spec import load_spec_file
 
     path = common.spec_path(file)
     if not path.is_file():
         raise common.CliError(f"{common.display_path(path)} not found (create one with `reefline init`)")
     # Load by the path as the user sees it, so diagnostics read `reefline.yaml:3:5`, not an absolute path.
-    result = load_spec_file(Path(common.display_path(path)))
-    diagnostics = list(result.diagnostics)
+    shown = common.display_path(path)
+    result = load_spec_file(Path(shown))
+    plan, plan_diagnostics = check_plan(result, shown)
+    diagnostics = [*result.diagnostics, *plan_diagnostics]
     errors, _ = _counts(diagnostics)
+    jobs, definitions = _job_counts(result, plan)
     if as_json:
         payload: dict[str, Any] = {
-            "file": common.display_path(path),
+            "file": shown,
             "valid": errors == 0,
+            "jobs": jobs,
+            "definitions": definitions,
             "diagnostics": [d.to_json() for d in diagnostics],
         }
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
@@ -110,8 +140,7 @@ def validate_command(
         console = common.stdout_console()
         for d in diagnostics:
             console.print(_render_diagnostic(d))
-        jobs = len(result.pipeline.jobs) if result.pipeline is not None else None
-        line = summary_line(path.name, diagnostics, jobs)
+        line = summary_line(path.name, diagnostics, jobs, definitions)
         style = "bold red" if errors else "green"
         if diagnostics:
             console.print()

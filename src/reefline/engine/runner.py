@@ -190,7 +190,7 @@ class RunExecution:
                     s.id,
                     s.job,
                     s.stage,
-                    s.needs,
+                    s.needs_labels(),
                     self.jobs[s.id].state,
                     self.jobs[s.id].base_attempt + s.retry.max + 1,
                 )

@@ -29,7 +29,7 @@ def escapes_workspace(path: str) -> str | None:
         return "contains a NUL byte"
     normal = posixpath.normpath(path.replace("\\", "/"))
     if normal == ".." or normal.startswith("../"):
-        return "leaves it through '..'"
+        return "leaves the workspace through '..'"
     return None
 
 

@@ -1,4 +1,9 @@
-"""Spec file (or stored spec text) → validated, selected plan; user errors as ServiceError."""
+"""Spec file (or stored spec text) → validated, selected plan; user errors as ServiceError.
+
+Only what the user wrote or passed is a user error: diagnostics, :class:`ParamError` and
+:class:`PlanError` (located in the file when it names a field). Anything else is a bug and
+propagates (the CLI exits 3 with ``internal error``).
+"""
 
 from __future__ import annotations
 
@@ -11,9 +16,10 @@ from reefline.plan.compiler import PlanError, compile_plan
 from reefline.plan.ir import Plan
 from reefline.plan.selection import select
 from reefline.services.types import RunOptions, ServiceError, SpecInvalid
-from reefline.spec import ParamError, load_spec, resolve_params
-from reefline.spec.diagnostics import has_errors
+from reefline.spec import LoadResult, ParamError, load_spec, resolve_params
+from reefline.spec.diagnostics import Diagnostic, has_errors
 from reefline.spec.models import Pipeline
+from reefline.spec.yaml_source import SourceMap, diagnostic_at
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,28 @@ def compile_text(
         raise ServiceError(f"{spec_path}: {exc}") from None
     try:
         plan = select(compile_plan(loaded.pipeline, params), only=options.only, from_job=options.from_job)
-    except (PlanError, ValueError) as exc:
+    except PlanError as exc:
+        if exc.path:
+            raise SpecInvalid([plan_diagnostic(exc, loaded.source, str(spec_path))]) from None
         raise ServiceError(f"{spec_path}: {exc}") from None
     return Compiled(loaded.pipeline, plan, params, text)
+
+
+def plan_diagnostic(exc: PlanError, source: SourceMap, file: str) -> Diagnostic:
+    """A plan error about a field, at that field's place in the file (its template, for a path)."""
+    return diagnostic_at(
+        source.locate(exc.path), code=exc.code, message=exc.message, file=file, path=exc.path, hint=exc.hint
+    )
+
+
+def check_plan(loaded: LoadResult, file: str) -> tuple[Plan | None, list[Diagnostic]]:
+    """For ``validate``: compile a spec that has no errors with its default params, so what only
+    shows after rendering (a path leaving the workspace, two writers of one path) is reported too."""
+    if loaded.pipeline is None or has_errors(loaded.diagnostics):
+        return None, []
+    try:
+        return compile_plan(loaded.pipeline, resolve_params(loaded.pipeline, {})), []
+    except PlanError as exc:
+        return None, [plan_diagnostic(exc, loaded.source, file)]
+    except ParamError as exc:
+        return None, [Diagnostic("RL507", str(exc), file, 1, 1, path=("params",))]

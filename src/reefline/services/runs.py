@@ -13,7 +13,6 @@ import sqlalchemy as sa
 
 from reefline.artifacts.hashing import Hasher
 from reefline.artifacts.store import LocalArtifactStore, default_root
-from reefline.engine import cache
 from reefline.engine.events import RunObserver
 from reefline.engine.liveness import Liveness, own_token
 from reefline.engine.runner import RunExecution
@@ -232,7 +231,7 @@ def _create_run(
                     "stage": step.stage,
                     "position": i,
                     "matrix": dict(step.matrix),
-                    "needs": list(step.needs),
+                    "needs": list(step.needs_labels()),  # + "after stage X" for stage order
                     "state": str(JobState.PENDING),
                     "allow_failure": step.allow_failure,
                 }
