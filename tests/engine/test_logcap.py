@@ -103,7 +103,7 @@ def test_a_run_stores_the_capped_log_and_logs_full_reads_all_of_it(
     assert outcome.state is RunState.SUCCESS
     stored = [row.text for _, row in iter_logs(project.path, "last", "loud")]
     assert stored[:50] == [str(i) for i in range(1, 51)]
-    assert stored[50].startswith("… 4901 lines omitted")
+    assert stored[50].startswith("… 4901 lines omitted (the whole log: reefline logs 1 loud --full)")
     assert stored[-1] == "metrics?"
     assert len(stored) == 101
     full = [text for _, _, text in iter_full_log(project.path, "last", "loud")]

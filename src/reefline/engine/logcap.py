@@ -101,7 +101,15 @@ class AttemptLog:
     what is still buffered: the rest of the head, the omission marker and the tail.
     """
 
-    def __init__(self, emit: Emit, pressure: Backpressure, limits: LogLimits, full_path: Path | None) -> None:
+    def __init__(
+        self,
+        emit: Emit,
+        pressure: Backpressure,
+        limits: LogLimits,
+        full_path: Path | None,
+        full_command: str = "reefline logs RUN JOB --full",
+    ) -> None:
+        self._full_command = full_command
         self._emit = emit
         self._pressure = pressure
         self._head_lines = limits.max_lines // 2
@@ -151,7 +159,7 @@ class AttemptLog:
         self.closed = True
         try:
             if self.omitted:
-                where = "the whole log: reefline logs RUN JOB --full" if self._full_path else "not kept"
+                where = f"the whole log: {self._full_command}" if self._full_path else "not kept"
                 marker = f"… {self.omitted} lines omitted ({where}) …"
                 self._batch.append(("system", time.time(), marker))
             self._batch.extend(line for line, _ in self._tail)

@@ -13,6 +13,7 @@ Each worker function reports exactly once, whatever raises inside it: an excepti
 
 from __future__ import annotations
 
+import shlex
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -92,7 +93,8 @@ class StepWorkers:
         def emit(lines: list[LogLine]) -> None:
             report(("logs", sid, attempt, lines))
 
-        log = AttemptLog(emit, self.pressure, self.log_limits, full_log)
+        command = f"reefline logs {ctx.run_id} {shlex.quote(sid)} --full"
+        log = AttemptLog(emit, self.pressure, self.log_limits, full_log, command)
         for problem in self.log_limits.problems:
             self._system(sid, attempt, problem)
         collected = cache.Collected([], {})
