@@ -110,7 +110,7 @@ class _Checker:
             self.report(
                 expr,
                 f"'{expr.op}' looks for text in a string, but the left side is {_described(expr.left, left)}",
-                None,
+                "to test one of several values, put them in a list, e.g. `params.n in [1, 2]`",
             )
             return
         if right == "list" and isinstance(expr.right, ListExpr) and expr.right.items and left != "null":
