@@ -151,4 +151,8 @@ def _kind(doc: object) -> str:
         return "a list"
     if doc is None:
         return "null"
-    return f"a {type(doc).__name__}"
+    if isinstance(doc, bool):
+        return "a boolean"
+    if isinstance(doc, int | float):
+        return "a number"
+    return "a string"
