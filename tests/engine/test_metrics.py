@@ -28,7 +28,7 @@ def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
 def test_a_big_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "m.json"
     path.write_text('{"a": 1}' + " " * 2000)
-    with pytest.raises(MetricsError, match="m.json is 2008 bytes; the limit is 1000"):
+    with pytest.raises(MetricsError, match=r"m\.json is 2008 bytes; the limit is 1000"):
         read_metrics(path, "m.json", max_bytes=1000)
 
 
