@@ -5,27 +5,72 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+import pytest
+
 from reefline.engine.states import JobState, RunState
 
 if TYPE_CHECKING:
+    from reefline.artifacts.hashing import Hasher
+    from reefline.plan.ir import Step
     from tests.engine.support import Project
 
 
 def test_parallel_jobs_really_overlap(project: Project) -> None:
+    # Each job marks that it started, then succeeds only once it has seen the other two started:
+    # in sequence none could (each gives up after 20 s), whatever the machine's speed.
+    wait_for_all = (
+        "touch started.$REEFLINE_JOB; for i in $(seq 200); do "
+        "[ -e started.a ] && [ -e started.b ] && [ -e started.c ] && exit 0; sleep 0.1; done; exit 1"
+    )
     project.write(
-        """
+        f"""
         version: 1
         name: par
         jobs:
-          a: {script: ["sleep 0.6"]}
-          b: {script: ["sleep 0.6"]}
-          c: {script: ["sleep 0.6"]}
+          a: {{script: ["{wait_for_all}"]}}
+          b: {{script: ["{wait_for_all}"]}}
+          c: {{script: ["{wait_for_all}"]}}
         """
     )
-    start = time.monotonic()
-    outcome, _ = project.run(parallelism=3)
-    assert outcome.state is RunState.SUCCESS
-    assert time.monotonic() - start < 1.5  # three 0.6 s jobs in sequence would take 1.8 s
+    outcome, rec = project.run(parallelism=3)
+    assert outcome.state is RunState.SUCCESS, rec.logs
+    assert rec.final() == dict.fromkeys("abc", JobState.SUCCESS)
+
+
+def test_an_exception_inside_a_worker_fails_that_job_and_the_run_ends(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reefline.engine import cache
+
+    real = cache.collect_outputs
+
+    def broken(step: Step, hasher: Hasher) -> cache.Collected:
+        if step.id == "broken":
+            raise FileNotFoundError(2, "No such file or directory", "out/gone")
+        return real(step, hasher)
+
+    monkeypatch.setattr(cache, "collect_outputs", broken)
+    project.write(
+        """
+        version: 1
+        name: bug
+        jobs:
+          broken: {script: ["echo made > out.txt"], outputs: {out: {path: out.txt}}}
+          fine: {script: ["echo made > fine.txt"], outputs: {out: {path: fine.txt}}}
+          after: {needs: [broken], script: ["true"]}
+        """
+    )
+    outcome, rec = project.run(parallelism=2)
+    assert outcome.state is RunState.FAILED
+    jobs = {j.job.name: j.job for j in project.detail().jobs}
+    assert jobs["broken"].state == "failed"
+    assert (
+        jobs["broken"].reason
+        == "internal error: FileNotFoundError: [Errno 2] No such file or directory: 'out/gone'"
+    )
+    assert jobs["fine"].state == "success"
+    assert jobs["after"].state == "skipped"
+    assert any(n == "broken" and "Traceback" in t for n, _, t in rec.logs)
 
 
 def test_parallelism_limit_is_respected(project: Project) -> None:
