@@ -22,9 +22,15 @@ def _escape_char(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+MAX_SHOWN = 2000
+
+
 def escape_controls(text: str, *, keep_newlines: bool = False) -> str:
     """``text`` with control characters (NUL, ESC, ...) written as ``\\x00``-style escapes, so a
-    diagnostic quoting user text cannot drive the terminal."""
+    diagnostic quoting user text cannot drive the terminal; a huge text keeps its head and tail."""
+    if len(text) > MAX_SHOWN:
+        half = MAX_SHOWN // 2
+        text = f"{text[:half]}…({len(text) - 2 * half:,} characters)…{text[-half:]}"
     pattern = _CONTROL_KEEP_NEWLINE if keep_newlines else _CONTROL
     return pattern.sub(_escape_char, text)
 

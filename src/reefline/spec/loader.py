@@ -109,8 +109,28 @@ def load_spec_file(path: str | os.PathLike[str]) -> LoadResult:
     """Read and load a spec file; an unreadable file is a diagnostic too."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        data = p.read_bytes()
+    except OSError as exc:
         diag = Diagnostic("RL101", f"cannot read the file: {exc}", str(p), 1, 1)
         return LoadResult(None, [diag], SourceMap(), "")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return LoadResult(None, [_not_utf8(exc, data, str(p))], SourceMap(), "")
     return load_spec(text, str(p))
+
+
+def _not_utf8(exc: UnicodeDecodeError, data: bytes, file: str) -> Diagnostic:
+    """RL101 at the first byte that is not UTF-8 (column counted in characters before it)."""
+    before = data[: exc.start]
+    line = before.count(b"\n") + 1
+    col = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", errors="replace")) + 1
+    shown = " ".join(f"0x{b:02x}" for b in data[exc.start : min(exc.end, exc.start + 4)])
+    return Diagnostic(
+        "RL101",
+        f"the file is not valid UTF-8: byte {shown} ({exc.reason})",
+        file,
+        line,
+        col,
+        hint="save the file as UTF-8",
+    )
