@@ -103,7 +103,7 @@ jobs:
 
 @pytest.mark.parametrize(
     ("param", "line"),
-    [("d=../..", 12), ("d=/tmp", 12), ("src=../../etc/passwd", 10)],
+    [("d=../..", 12), ("d={tmp}/abs", 12), ("src=../../etc/passwd", 10)],
 )
 @pytest.mark.parametrize("dry_run", [False, True])
 def test_a_param_sending_a_path_out_of_the_workspace_is_a_located_error_and_writes_nothing(
@@ -114,7 +114,8 @@ def test_a_param_sending_a_path_out_of_the_workspace_is_a_located_error_and_writ
     (workspace / "reefline.yaml").write_text(ESCAPE)
     (workspace / "data.csv").write_text("x\n")
     before = sorted(p for p in tmp_path.rglob("*") if workspace not in (p, *p.parents))
-    args = ["run", "-p", param, *(["--dry-run"] if dry_run else [])]
+    # an absolute path is one inside tmp_path, so that a write there would show below
+    args = ["run", "-p", param.format(tmp=tmp_path), *(["--dry-run"] if dry_run else [])]
     result, _, _ = run_measured(workspace, *args)
     output = result.stdout + result.stderr
     assert result.returncode == 2, output
