@@ -54,6 +54,7 @@ SHAPES = {
     "matrix-5000": lambda: matrix_spec(5000),
     "matrix-20000": lambda: matrix_spec(20000),
     "stages-2x2500": lambda: stages_spec(2, 2500),
+    "stages-2x10000": lambda: stages_spec(2, 10000),
     "stages-4x5000": lambda: stages_spec(4, 5000),
 }
 
