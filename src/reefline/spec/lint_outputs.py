@@ -97,11 +97,14 @@ def _label(job: str, values: Mapping[str, Any]) -> str:
     return f"{job}[" + ",".join(f"{k}={format_matrix_value(v)}" for k, v in values.items()) + "]"
 
 
+_Writer = tuple[str, tuple[tuple[str, Any], ...], str]  # job, matrix values, output name
+
+
 def check_rendered_paths(pipeline: Pipeline, r: Reporter) -> None:
     """RL506 at the template of a path that leaves the workspace once rendered; RL207 at the second
     writer of an output path, naming the first."""
     base = _base_context(pipeline)
-    writers: dict[str, tuple[str, str]] = {}  # normalized path -> (writer label, output name)
+    writers: dict[str, _Writer] = {}  # normalized path -> first writer
     for job_name, job in pipeline.jobs.items():
         for t in _templates(job_name, job):
             _check_template(t, job, base, writers, r)
@@ -117,40 +120,71 @@ def _combos(t: _Template, job: Job, refs: list[TemplateRef]) -> tuple[list[str],
     return keys, itertools.product(*(matrix[k] for k in keys))
 
 
+def _pieces(text: str, refs: list[TemplateRef], base: Mapping[str, Any]) -> list[str | TemplateRef]:
+    """``text`` cut into literal text (params and variables rendered once) and matrix/job references."""
+    pieces: list[str | TemplateRef] = []
+    pos = 0
+    for ref in refs:
+        pieces.append(text[pos : ref.start])
+        pieces.append(ref if ref.root in ("matrix", "job") else render(ref.source, base))
+        pos = ref.end
+    pieces.append(text[pos:])
+    return pieces
+
+
+class _Expansion:
+    """One combination of the matrix values a path uses (the other keys at their first value)."""
+
+    def __init__(self, job: str, full: Mapping[str, Any], values: Mapping[str, Any]) -> None:
+        self.job = job
+        self.values = values
+        self.all = {**full, **values}
+
+    @property
+    def label(self) -> str:
+        return _label(self.job, self.all)
+
+    def text(self, piece: str | TemplateRef) -> str:
+        if isinstance(piece, str):
+            return piece
+        if piece.root == "job":
+            return self.label
+        return format_matrix_value(self.all[piece.parts[0]])
+
+
 def _check_template(
-    t: _Template, job: Job, base: Mapping[str, Any], writers: dict[str, tuple[str, str]], r: Reporter
+    t: _Template, job: Job, base: Mapping[str, Any], writers: dict[str, _Writer], r: Reporter
 ) -> None:
     refs, problems = scan(t.text)
     if problems or not _renderable(refs, base, job):
         return  # RL403 / RL402 are reported by the template checks
+    try:
+        pieces = _pieces(t.text, refs, base)
+    except TemplateError:
+        return
     matrix = job.matrix or {}
     keys, combos = _combos(t, job, refs)
     full = {k: matrix[k][0] for k in matrix}
-    escaped = duplicated = False
+    check_escape = bool(refs) and leaves_workspace(t.text) is None
+    duplicated = False
     for combo in combos:
-        values = dict(zip(keys, combo, strict=True))
-        label_values = {**full, **values} if matrix else {}
-        label = _label(t.job, label_values)
-        context = {
-            **base,
-            "matrix": {k: format_matrix_value(v) for k, v in label_values.items()},
-            "job": {"name": label},
-        }
-        try:
-            rendered = render(t.text, context)
-        except TemplateError:
-            return
-        if not escaped and refs and leaves_workspace(t.text) is None:
+        expansion = _Expansion(t.job, full, dict(zip(keys, combo, strict=True)))
+        rendered = "".join(expansion.text(p) for p in pieces)
+        if check_escape:
             why = rendered_path_problem(rendered)
             if why:
-                escaped = True
-                _report_escape(t, refs, context, values, (rendered, why), r)
+                check_escape = False
+                _report_escape(t, refs, pieces, expansion, (rendered, why), r)
         if t.kind != "output" or duplicated:
             continue
-        first = writers.setdefault(_normalized(rendered), (label, t.name))
-        if first != (label, t.name):
+        me: _Writer = (t.job, tuple(expansion.all.items()), t.name)
+        first = writers.setdefault(_normalized(rendered), me)
+        if first != me and (first[0], first[2]) != (t.job, t.name):
             duplicated = True
-            _report_duplicate(t, first, label, rendered, r)
+            _report_duplicate(t, first, expansion.label, rendered, r)
+        elif first != me and _label(first[0], dict(first[1])) != expansion.label:
+            duplicated = True  # values that read alike (RL511) are one expansion, not two writers
+            _report_duplicate(t, first, expansion.label, rendered, r)
     if t.kind == "output" and not duplicated:
         _check_unused_axes(t, job, keys, r)
 
@@ -158,20 +192,21 @@ def _check_template(
 def _report_escape(  # noqa: PLR0917
     t: _Template,
     refs: list[TemplateRef],
-    context: Mapping[str, Any],
-    values: Mapping[str, Any],
+    pieces: list[str | TemplateRef],
+    expansion: _Expansion,
     outcome: tuple[str, str],
     r: Reporter,
 ) -> None:
     rendered, why = outcome
 
     def moves_out(ref: TemplateRef) -> bool:
-        value = render(ref.source, context)
+        index = refs.index(ref)
+        value = expansion.text(pieces[2 * index + 1])
         return bool(value) and (rendered_path_problem(value + "/x") is not None or ".." in value)
 
     # Point at the reference whose value moves the path out; else at the first reference.
     culprit = next((ref for ref in refs if moves_out(ref)), refs[0])
-    shown = ", ".join(f"{k}={format_matrix_value(v)!r}" for k, v in values.items())
+    shown = ", ".join(f"{k}={format_matrix_value(v)!r}" for k, v in expansion.values.items())
     with_values = f" with matrix {shown}" if shown else " with the params' defaults"
     message = (
         f"{t.kind} '{t.name}' of job '{t.job}' renders to {rendered!r}{with_values}, which {why}; "
@@ -181,8 +216,9 @@ def _report_escape(  # noqa: PLR0917
     r.inside("RL506", message, t.path, culprit.start, culprit.end - culprit.start, hint)
 
 
-def _report_duplicate(t: _Template, first: tuple[str, str], label: str, rendered: str, r: Reporter) -> None:
-    other, other_output = first
+def _report_duplicate(t: _Template, first: _Writer, label: str, rendered: str, r: Reporter) -> None:
+    other_job, other_values, other_output = first
+    other = _label(other_job, dict(other_values))
     r.value(
         "RL207",
         f"output '{t.name}' of job '{label}' writes {rendered!r}, which job '{other}' already writes "
