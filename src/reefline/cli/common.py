@@ -13,6 +13,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from reefline.engine.states import JobState, RunState
+
 DEFAULT_SPEC = "reefline.yaml"
 
 
@@ -64,6 +66,15 @@ def display_path(path: Path) -> str:
 
 def stdout_console() -> Console:
     return Console(highlight=False, soft_wrap=True)
+
+
+def table_console() -> Console:
+    """A console for tables on stdout: on a terminal its width; elsewhere (a pipe, a file) wide
+    enough that no cell is ever cut, so two long job names never look the same."""
+    console = stdout_console()
+    if console.is_terminal:
+        return console
+    return Console(highlight=False, soft_wrap=False, width=100_000)
 
 
 def stderr_console() -> Console:
@@ -127,18 +138,20 @@ def format_ago(ts: float | None, now: float | None = None) -> str:
 
 
 STATE_STYLES: dict[str, str] = {
-    "pending": "dim",
-    "queued": "dim",
-    "running": "blue",
-    "success": "green",
-    "cached": "cyan",
-    "failed": "red",
-    "skipped": "dim",
-    "canceled": "yellow",
+    JobState.PENDING: "dim",
+    JobState.QUEUED: "dim",
+    JobState.RUNNING: "blue",
+    RunState.CANCELING: "yellow",
+    JobState.SUCCESS: "green",
+    JobState.CACHED: "cyan",
+    JobState.FAILED: "red",
+    JobState.SKIPPED: "dim",
+    JobState.CANCELED: "yellow",
+    JobState.INTERRUPTED: "magenta",
 }
 
 
 def state_markup(state: str) -> str:
-    """Rich markup for a state; `failed (interrupted)` takes the colour of its first word."""
-    style = STATE_STYLES.get(str(state).split(" ")[0], "")
+    """Rich markup for a run or job state (the names are those of engine/states.py)."""
+    style = STATE_STYLES.get(str(state), "")
     return f"[{style}]{state}[/]" if style else str(state)

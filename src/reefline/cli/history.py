@@ -14,10 +14,14 @@ from rich.table import Table
 from rich.text import Text
 
 from reefline.cli import common
+from reefline.engine.states import JobState
 
 if TYPE_CHECKING:
     from reefline.services.types import JobDetail, RunDetail
-    from reefline.store.rows import MetricRow, RunRow
+    from reefline.store.rows import MetricRow, RunRow, StateChangeRow
+
+# Job states whose reason `reefline show` prints beside them.
+_REASON_SHOWN = frozenset({JobState.FAILED, JobState.SKIPPED, JobState.CANCELED, JobState.INTERRUPTED})
 
 RUNS_EPILOG = """\
 [bold]Examples[/]
@@ -56,6 +60,7 @@ def run_json(run: RunRow) -> dict[str, Any]:
         "spec_path": run.spec_path,
         "created_at": common.iso(run.created_at),
         "started_at": common.iso(run.started_at),
+        "last_started_at": common.iso(run.last_started_at),
         "finished_at": common.iso(run.finished_at),
         "duration": common.duration_seconds(run.started_at, run.finished_at),
     }
@@ -108,10 +113,23 @@ def job_json(detail: JobDetail, metrics: dict[str, float]) -> dict[str, Any]:
     }
 
 
+def change_json(change: StateChangeRow) -> dict[str, Any]:
+    """One state change of ``"history"`` (``job`` is null for the run's own changes)."""
+    return {
+        "job": change.job_name,
+        "from": change.from_state,
+        "to": change.to_state,
+        "at": common.iso(change.at),
+        "reason": change.reason,
+        "attempt": change.attempt,
+    }
+
+
 def show_json(detail: RunDetail) -> dict[str, Any]:
     by_job = _metrics_by_job(detail.metrics)
     payload = run_json(detail.run)
     payload["jobs"] = [job_json(j, by_job.get(j.job.id, {})) for j in detail.jobs]
+    payload["history"] = [change_json(c) for c in detail.history]
     return payload
 
 
@@ -124,8 +142,8 @@ def runs_command(
     """List the latest runs of the project, newest first.
 
     With --json: a list of {"id": int, "pipeline": str, "state": str, "reason": str|null,
-    "trigger": str, "params": {...}, "spec_path": str, "created_at", "started_at", "finished_at":
-    ISO 8601 strings or null, "duration": seconds or null}.
+    "trigger": str, "params": {...}, "spec_path": str, "created_at", "started_at", "last_started_at",
+    "finished_at": ISO 8601 strings or null, "duration": seconds or null}.
     """
     from reefline.services.queries import list_runs, status_of
 
@@ -133,7 +151,7 @@ def runs_command(
     if as_json:
         _dump([run_json(r) for r in rows])
         return
-    console = common.stdout_console()
+    console = common.table_console()
     if not rows:
         console.print("no runs yet (start one with `reefline run`)")
         return
@@ -175,7 +193,9 @@ def show_command(
     "allow_failure", "cached_from_job_id", "cached_from_run_id", "started_at", "finished_at",
     "duration", "outputs": [{"name", "path", "type", "sha256", "size"}], "metrics": {key: number},
     "attempt_history": [{"number", "state", "exit_code", "error", "started_at", "finished_at",
-    "duration", "cpu_seconds", "peak_rss_bytes"}]}.
+    "duration", "cpu_seconds", "peak_rss_bytes"}]}, plus "last_started_at" (a retry's start; "started_at"
+    stays the first) and "history": every state change of the run ("job": null) and of its jobs, oldest
+    first: [{"job", "from", "to", "at", "reason", "attempt"}].
     """
     from reefline.services.queries import show_run
 
@@ -183,7 +203,7 @@ def show_command(
     if as_json:
         _dump(show_json(detail))
         return
-    console = common.stdout_console()
+    console = common.table_console()
     r = detail.run
     now = time.time()
     head = Text.from_markup(
@@ -197,6 +217,10 @@ def show_command(
         console.print(f"  params:   {escape(params)}")
     started = r.started_at or r.created_at
     console.print(f"  started:  {_local(started)} ({common.format_ago(started, now)})")
+    if r.last_started_at is not None and r.started_at is not None and r.last_started_at > r.started_at:
+        console.print(
+            f"  retried:  {_local(r.last_started_at)} ({common.format_ago(r.last_started_at, now)})"
+        )
     if r.finished_at is not None:
         duration = common.format_duration(common.duration_seconds(r.started_at, r.finished_at))
         console.print(f"  finished: {_local(r.finished_at)} (took {duration})")
@@ -207,17 +231,22 @@ def show_command(
     by_job = _metrics_by_job(detail.metrics)
     table = Table(box=None, pad_edge=False, header_style="bold")
     for column in ("job", "state", "attempts", "duration", "exit", "cached", "outputs / metrics"):
-        table.add_column(column, justify="right" if column in ("attempts", "duration", "exit") else "left")
+        table.add_column(
+            column,
+            justify="right" if column in ("attempts", "duration", "exit") else "left",
+            # Wrapped, never cut with "…": matrix expansions differ at the end of their names.
+            overflow="fold" if column == "job" else "ellipsis",
+        )
     for j in detail.jobs:
         job = j.job
         cached = "-"
-        if str(job.state) == "cached":
+        if job.state == JobState.CACHED:
             source = j.cached_from_run_id
             cached = f"from run {source}" if source is not None else "yes"
         lines = [f"{escape(o.path)} [dim]{_short(o.sha256)}[/]" for o in j.outputs]
         lines += [f"{escape(k)} = {v:g}" for k, v in sorted(by_job.get(job.id, {}).items())]
         state = common.state_markup(str(job.state))
-        if job.reason and str(job.state) in ("failed", "skipped", "canceled"):
+        if job.reason and job.state in _REASON_SHOWN:
             state += f" [dim]({escape(job.reason)})[/]"
         table.add_row(
             escape(job.name),

@@ -31,10 +31,10 @@ from rich.table import Table
 from rich.text import Text
 
 from reefline.cli.common import format_duration
+from reefline.engine.states import TERMINAL_JOB_STATES, JobState, RunState
 
 if TYPE_CHECKING:
     from reefline.engine.events import JobEvent, StepInfo
-    from reefline.engine.states import RunState
 
 LOG_TAIL_LINES = 20
 # Terminal lines kept free for the header, counts line and shell prompt when collapsing.
@@ -42,17 +42,31 @@ RESERVED_LINES = 6
 
 # state -> (icon, style)
 ICONS: dict[str, tuple[str, str]] = {
-    "pending": ("·", "dim"),
-    "queued": ("…", "dim"),
-    "running": ("", "blue"),  # a spinner
-    "success": ("✓", "green"),
-    "cached": ("↺", "cyan"),
-    "failed": ("✗", "red"),
-    "skipped": ("⊘", "dim"),
-    "canceled": ("■", "yellow"),
+    JobState.PENDING: ("·", "dim"),
+    JobState.QUEUED: ("…", "dim"),
+    JobState.RUNNING: ("", "blue"),  # a spinner
+    JobState.SUCCESS: ("✓", "green"),
+    JobState.CACHED: ("↺", "cyan"),
+    JobState.FAILED: ("✗", "red"),
+    JobState.SKIPPED: ("⊘", "dim"),
+    JobState.CANCELED: ("■", "yellow"),
+    JobState.INTERRUPTED: ("⚡", "magenta"),
 }
-TERMINAL = frozenset({"success", "cached", "failed", "skipped", "canceled"})
-COUNT_ORDER = ("success", "cached", "failed", "canceled", "skipped", "running", "queued", "pending")
+TERMINAL = TERMINAL_JOB_STATES
+COUNT_ORDER: tuple[str, ...] = (
+    JobState.SUCCESS,
+    JobState.CACHED,
+    JobState.FAILED,
+    JobState.INTERRUPTED,
+    JobState.CANCELED,
+    JobState.SKIPPED,
+    JobState.RUNNING,
+    JobState.QUEUED,
+    JobState.PENDING,
+)
+_REASON_SHOWN = frozenset(
+    {JobState.FAILED, JobState.SKIPPED, JobState.CANCELED, JobState.CACHED, JobState.INTERRUPTED}
+)
 
 
 @dataclass(slots=True)
@@ -60,7 +74,7 @@ class JobView:
     """What the progress display knows about one step."""
 
     name: str
-    state: str = "pending"
+    state: str = JobState.PENDING
     attempt: int = 0
     max_attempts: int | None = None
     reason: str | None = None
@@ -85,7 +99,7 @@ def attempt_text(job: JobView) -> str:
 
 def shown_reason(job: JobView) -> str | None:
     """The reason worth printing: not one that only repeats the exit code."""
-    if not job.reason or job.state not in ("failed", "skipped", "canceled", "cached"):
+    if not job.reason or job.state not in _REASON_SHOWN:
         return None
     if job.exit_code is not None and job.reason == f"exited with code {job.exit_code}":
         return None
@@ -123,7 +137,7 @@ class Tracker:
             if job is None:  # an event for a step we were not told about: show it anyway
                 job = self.jobs[event.name] = JobView(event.name)
             state = str(event.state)
-            if state == "running" and event.attempt != job.attempt:
+            if state == JobState.RUNNING and event.attempt != job.attempt:
                 job.log_tail.clear()  # keep the log of the latest attempt only
                 job.finished_at = None
             job.state = state
@@ -132,7 +146,7 @@ class Tracker:
             job.exit_code = event.exit_code
             if event.started_at is not None:
                 job.started_at = event.started_at
-            elif state == "running" and job.started_at is None:
+            elif state == JobState.RUNNING and job.started_at is None:
                 job.started_at = self.clock()
             if event.finished_at is not None:
                 job.finished_at = event.finished_at
@@ -158,7 +172,7 @@ class Tracker:
 
     def failed(self) -> list[str]:
         with self.lock:
-            return [j.name for j in self.jobs.values() if j.state == "failed"]
+            return [j.name for j in self.jobs.values() if j.state == JobState.FAILED]
 
     def counts_text(self, states: Iterable[str] = COUNT_ORDER) -> str:
         counts = self.counts()
@@ -171,7 +185,7 @@ class Tracker:
         elapsed = (self.run_finished_at or self.clock()) - (self.run_started_at or self.clock())
         parts = ", ".join(f"{counts[s]} {s}" for s in COUNT_ORDER if counts[s])
         head = f"run {self.run_id} {self.state} in {format_duration(elapsed)}"
-        if self.reason and self.state != "success":
+        if self.reason and self.state != RunState.SUCCESS:
             head += f" ({self.reason})"
         jobs = "job" if total == 1 else "jobs"
         return f"{head} — {total} {jobs}: {parts}" if total else head
@@ -198,7 +212,7 @@ class PlainProgress:
 
     def job_changed(self, event: JobEvent) -> None:
         job = self.tracker.update(event)
-        if job.state == "queued":
+        if job.state == JobState.QUEUED:
             # Every job is queued before it runs; only a retry makes that worth a line.
             if event.reason:
                 self.out.write(f"{self._stamp()} {event.name} will retry ({event.reason})\n")
@@ -208,17 +222,17 @@ class PlainProgress:
         attempt = attempt_text(job)
         if attempt:
             words.append(attempt)
-        if job.state in ("success", "failed", "canceled"):
+        if job.state in (JobState.SUCCESS, JobState.FAILED, JobState.CANCELED):
             elapsed = job.elapsed(self.tracker.clock())
             if elapsed is not None:
                 words.append(format_duration(elapsed))
-        if job.state == "failed" and job.exit_code is not None:
+        if job.state == JobState.FAILED and job.exit_code is not None:
             words.append(f"exit {job.exit_code}")
         reason = shown_reason(job)
         if reason:
             words.append(f"({reason})")
         self.out.write(" ".join(words) + "\n")
-        if job.state == "failed" and job.log_tail:
+        if job.state == JobState.FAILED and job.log_tail:
             self.out.write(f"--- last {len(job.log_tail)} log lines of {job.name} ---\n")
             self.out.writelines(f"  {line}\n" for line in job.log_tail)
             self.out.write("---\n")
@@ -282,7 +296,7 @@ class LiveProgress:
 
     def job_changed(self, event: JobEvent) -> None:
         job = self.tracker.update(event)
-        if job.state == "failed":
+        if job.state == JobState.FAILED:
             self._print_tail(job)
 
     def log_line(self, run_id: int, name: str, stream: str, ts: float, text: str) -> None:
@@ -295,7 +309,12 @@ class LiveProgress:
     def run_finished(self, run_id: int, state: RunState, reason: str | None) -> None:
         self.tracker.finish(state, reason)
         self.close()
-        style = {"success": "bold green", "failed": "bold red", "canceled": "bold yellow"}.get(str(state), "")
+        style = {
+            RunState.SUCCESS: "bold green",
+            RunState.FAILED: "bold red",
+            RunState.CANCELED: "bold yellow",
+            RunState.INTERRUPTED: "bold magenta",
+        }.get(RunState(state), "")
         self.console.print(Text(self.tracker.summary(), style=style))
         for hint in self.tracker.hints():
             self.console.print(Text(f"  see: {hint}", style="dim"))
@@ -324,20 +343,20 @@ class LiveProgress:
 
     def _row(self, table: Table, job: JobView, now: float) -> None:
         icon, style = ICONS.get(job.state, ("?", ""))
-        icon_cell: RenderableType = self.spinner if job.state == "running" else Text(icon, style=style)
-        name_style = "dim" if job.state in ("pending", "queued", "skipped") else ""
+        icon_cell: RenderableType = self.spinner if job.state == JobState.RUNNING else Text(icon, style=style)
+        name_style = "dim" if job.state in (JobState.PENDING, JobState.QUEUED, JobState.SKIPPED) else ""
         elapsed = job.elapsed(now)
         time_text = format_duration(elapsed) if elapsed is not None else ""
         extra: list[str] = []
-        if job.state == "cached":
+        if job.state == JobState.CACHED:
             extra.append("[cyan]cached[/]")
         attempt = attempt_text(job)
         if attempt:
             extra.append(f"[yellow]{attempt}[/]")
-        if job.state == "failed" and job.exit_code is not None:
+        if job.state == JobState.FAILED and job.exit_code is not None:
             extra.append(f"[red]exit {job.exit_code}[/]")
         reason = shown_reason(job)
-        if reason and job.state != "cached":
+        if reason and job.state != JobState.CACHED:
             extra.append(f"[dim]{escape(reason)}[/]")
         table.add_row(
             icon_cell, Text(job.name, style=name_style), Text(time_text, style="dim"), " ".join(extra)
@@ -355,10 +374,10 @@ class LiveProgress:
             room = max(1, self.console.height - RESERVED_LINES)
             collapsed = len(jobs) > room
             if collapsed:
-                shown = [j for j in jobs if j.state in ("running", "failed")]
+                shown = [j for j in jobs if j.state in (JobState.RUNNING, JobState.FAILED)]
                 hidden = len(shown) - (room - 1)
                 if hidden > 0:  # even the running/failed ones do not fit: keep failures first
-                    shown.sort(key=lambda j: j.state != "failed")
+                    shown.sort(key=lambda j: j.state != JobState.FAILED)
                     shown = shown[: room - 1]
             else:
                 shown = jobs

@@ -95,7 +95,10 @@ def _log_jobs(jobs: list[JobRow], run_id: int, name: str) -> set[int]:
     expansions = {j.id for j in jobs if j.job == name}
     if expansions:
         return expansions
-    raise JobNotFound(name, run_id=run_id, available=[j.name for j in jobs])
+    matrix_jobs = [j.job for j in jobs if j.job != j.name]
+    raise JobNotFound(
+        name, run_id=run_id, available=list(dict.fromkeys(matrix_jobs + [j.name for j in jobs]))
+    )
 
 
 def iter_logs(
