@@ -404,7 +404,7 @@ def _sweep(h: LocalHandle) -> None:
     """Caller holds ``h.lock``; the main process is reaped. Kill what escaped the process group."""
     if not h.swept and h.markers:
         h.swept = True
-        kill_marked(h.markers)
+        kill_marked(h.markers, since_pid=h.proc.pid)
 
 
 def _close_pipes(h: LocalHandle) -> None:

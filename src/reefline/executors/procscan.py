@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 ATTEMPT_ENV = "REEFLINE_ATTEMPT_ID"
@@ -18,12 +18,18 @@ PROC = Path("/proc")
 
 
 def attempt_marker(run_id: int, step_id: str, attempt: int) -> str:
-    """The value of :data:`ATTEMPT_ENV` for one attempt of one job."""
-    return f"{run_id}-{step_id}-{attempt}"
+    """The value of :data:`ATTEMPT_ENV` for one attempt of one job: ``<run>-<job>-<attempt>-<nonce>``
+    (the nonce keeps two attempts apart that share the rest, e.g. runs of two databases)."""
+    return f"{run_id}-{step_id}-{attempt}-{os.urandom(4).hex()}"
 
 
-def find_marked(markers: Mapping[str, str], proc: Path = PROC) -> list[int]:
-    """Pids of the processes (but this one) whose environment has every ``NAME=value`` of ``markers``."""
+def find_marked(markers: Mapping[str, str], proc: Path = PROC, *, since_pid: int | None = None) -> list[int]:
+    """Pids of the processes (but this one) whose environment has every ``NAME=value`` of ``markers``.
+
+    ``since_pid``: only processes created after the one with this pid are looked at (pids are
+    handed out in increasing order, wrapping around at ``pid_max``), which keeps the scan to the
+    few processes started meanwhile instead of every process on the machine.
+    """
     wanted = [b"\0" + f"{name}={value}".encode() + b"\0" for name, value in markers.items()]
     me = os.getpid()
     found = []
@@ -31,8 +37,11 @@ def find_marked(markers: Mapping[str, str], proc: Path = PROC) -> list[int]:
         names = os.listdir(proc)
     except OSError:
         return []
+    newer = _created_after(proc, since_pid) if since_pid is not None else None
     for name in names:
         if not name.isdigit() or int(name) == me:
+            continue
+        if newer is not None and not newer(int(name)):
             continue
         try:
             with open(proc / name / "environ", "rb") as f:
@@ -46,11 +55,22 @@ def find_marked(markers: Mapping[str, str], proc: Path = PROC) -> list[int]:
     return found
 
 
-def kill_marked(markers: Mapping[str, str], proc: Path = PROC) -> list[int]:
+def _created_after(proc: Path, pid: int) -> Callable[[int], bool] | None:
+    """A test for "this pid was handed out after ``pid``", or None when the kernel does not say."""
+    try:
+        last = int((proc / "sys" / "kernel" / "ns_last_pid").read_text())
+    except (OSError, ValueError):
+        return None
+    if last >= pid:  # no wrap-around since: the window is (pid, last]
+        return lambda candidate: pid <= candidate <= last
+    return lambda candidate: candidate >= pid or candidate <= last
+
+
+def kill_marked(markers: Mapping[str, str], proc: Path = PROC, *, since_pid: int | None = None) -> list[int]:
     """SIGKILL every process :func:`find_marked` finds (twice, for what forked meanwhile)."""
     killed: list[int] = []
     for _ in range(2):
-        pids = find_marked(markers, proc)
+        pids = find_marked(markers, proc, since_pid=since_pid)
         if not pids:
             break
         for pid in pids:
