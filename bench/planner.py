@@ -1,10 +1,12 @@
 """Planner size: compile time, `run --dry-run` wall time and peak memory for large matrices.
 
 Each shape is written to a fresh project; `compile s` is `compile_plan` alone (in a child process),
-`dry-run s` and `peak RSS MB` are one `reefline run --dry-run` process (output to /dev/null, its
-rusage read with wait4), `lines` is how many lines that dry-run printed.
+`dry-run s` and `peak RSS MB` are one `reefline run --dry-run` process (output to a file, its
+rusage read with wait4), `lines` is how many lines that dry-run printed. With `--engine`,
+`engine s` is the scheduler alone: the plan executed on the FakeExecutor (no processes, jobs
+succeed at once, parallelism 8, SQLite), start to end of `RunExecution.execute`.
 
-    .venv/bin/python bench/planner.py [--shapes matrix-5000,stages-2x2500,matrix-20000]
+    .venv/bin/python bench/planner.py [--shapes matrix-5000,stages-2x2500,matrix-20000] [--engine]
 
 Set PYTHONPATH to measure another source tree (e.g. a copy of the code before a change).
 """
@@ -70,6 +72,36 @@ print(time.perf_counter() - t, len(plan.steps))
 """
 
 
+ENGINE = """
+import sys, time
+from pathlib import Path
+from reefline.spec import load_spec, resolve_params
+from reefline.plan.compiler import compile_plan
+from reefline.engine.runner import RunExecution
+from reefline.engine.events import NullObserver
+from reefline.engine.states import JobState
+from reefline.executors.fake import FakeExecutor
+from reefline.store import repo
+from reefline.store.db import open_database
+loaded = load_spec(open(sys.argv[1]).read(), sys.argv[1])
+plan = compile_plan(loaded.pipeline, resolve_params(loaded.pipeline, {}))
+ws = Path(sys.argv[1]).parent
+db = open_database(f"sqlite:///{ws / 'bench.db'}")
+with db.begin() as conn:
+    pipeline = repo.get_or_create_pipeline(conn, "bench", str(ws), 0.0)
+    run_id = repo.create_run(conn, pipeline_id=pipeline, spec_text="", spec_path=str(ws), spec_hash="0" * 64,
+        params={}, workspace=str(ws), options={}, trigger="bench", owner_host="h", owner_pid=0, now=0.0)
+    job_ids = repo.create_jobs(conn, run_id, [
+        {"name": s.id, "job": s.job, "stage": s.stage, "position": i, "matrix": {}, "needs": [],
+         "state": "pending", "allow_failure": False} for i, s in enumerate(plan.steps)])
+t = time.perf_counter()
+states = dict.fromkeys(job_ids, JobState.PENDING)
+RunExecution(db=db, run_id=run_id, plan=plan, job_ids=job_ids, states=states,
+    attempts={}, workspace=ws, executor=FakeExecutor(), observer=NullObserver(), parallelism=8).execute()
+print(time.perf_counter() - t)
+"""
+
+
 def _timed(argv: list[str], cwd: Path, env: dict[str, str], timeout: float) -> tuple[float, float, int, str]:
     """(wall s, peak RSS MB, exit code, stdout) of one child process."""
     start = time.perf_counter()
@@ -94,7 +126,7 @@ def _timed(argv: list[str], cwd: Path, env: dict[str, str], timeout: float) -> t
     return wall, usage.ru_maxrss / 1024, code, text
 
 
-def measure(shape: str, timeout: float) -> dict[str, str]:
+def measure(shape: str, timeout: float, engine: bool) -> dict[str, str]:
     env = {**os.environ, "REEFLINE_MAX_JOBS": "1000000", "COLUMNS": "160"}
     env.pop("REEFLINE_DATABASE_URL", None)
     with tempfile.TemporaryDirectory() as tmp:
@@ -105,6 +137,12 @@ def measure(shape: str, timeout: float) -> dict[str, str]:
         )
         compile_s, jobs = text.split()[-2:] if code == 0 else ("timeout" if code == -1 else "error", "?")
         wall, rss, code, text = _timed([str(REEFLINE), "run", "--dry-run"], project, env, timeout)
+        extra = {}
+        if engine:
+            _, _, ecode, etext = _timed(
+                [sys.executable, "-c", ENGINE, str(project / "reefline.yaml")], project, env, timeout
+            )
+            extra["engine s"] = f"{float(etext.split()[-1]):.2f}" if ecode == 0 else f"exit {ecode}"
     ok = code == 0
     return {
         "shape": shape,
@@ -113,15 +151,16 @@ def measure(shape: str, timeout: float) -> dict[str, str]:
         "dry-run s": f"{wall:.2f}" if ok else ("timeout" if code == -1 else f"exit {code}"),
         "peak RSS MB": f"{rss:.0f}",
         "lines": str(text.count("\n")) if ok else "-",
-    }
+    } | extra
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shapes", default="matrix-5000,stages-2x2500,matrix-20000")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per process")
+    parser.add_argument("--engine", action="store_true", help="also time the scheduler (FakeExecutor)")
     args = parser.parse_args()
-    rows = [measure(shape, args.timeout) for shape in args.shapes.split(",")]
+    rows = [measure(shape, args.timeout, args.engine) for shape in args.shapes.split(",")]
     columns = list(rows[0])
     widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in columns}
     print("  ".join(c.ljust(widths[c]) for c in columns))
