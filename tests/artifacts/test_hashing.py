@@ -89,3 +89,11 @@ def test_a_fifo_in_a_directory_is_refused_instead_of_blocking(tmp_path: Path) ->
     os.mkfifo(tmp_path / "out" / "pipe")
     with pytest.raises(ArtifactError, match="not a regular file"):
         Hasher(tmp_path).digest("out")
+
+
+def test_a_stopped_hasher_refuses_to_keep_hashing(tmp_path: Path) -> None:
+    (tmp_path / "big.bin").write_bytes(b"x" * 10)
+    hasher = Hasher(tmp_path)
+    hasher.stop()  # what a cancel does, so a huge output being hashed does not hold it up
+    with pytest.raises(ArtifactError, match="stopped: the run is being canceled"):
+        hasher.digest("big.bin")

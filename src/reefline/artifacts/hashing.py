@@ -41,6 +41,11 @@ class Hasher:
         self.workspace = workspace
         self._memo: dict[tuple[str, int, int, int], str] = {}
         self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        """Make every hashing in progress, and every later one, fail soon (a run being canceled)."""
+        self._stop.set()
 
     def digest(self, relpath: str) -> Digest:
         target = resolve_inside(self.workspace, relpath)
@@ -65,6 +70,8 @@ class Hasher:
         h = hashlib.sha256()
         with path.open("rb") as f:
             while chunk := f.read(_CHUNK):
+                if self._stop.is_set():
+                    raise ArtifactError(f"hashing {path.name} was stopped: the run is being canceled")
                 h.update(chunk)
         sha = h.hexdigest()
         with self._lock:

@@ -182,6 +182,7 @@ class StepWorkers:
         with self._lock:
             self._cancel_grace = grace
             handles = list(self._handles.values())
+        self.hasher.stop()  # a job's big output being hashed does not hold the cancel up
         for handle in handles:
             try:
                 self._cancel(handle, grace)
