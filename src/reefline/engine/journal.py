@@ -157,18 +157,25 @@ class Journal:
             return
         try:
             self._write(now, beat)
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, StoreError) as exc:
             self._failures += 1
             if self._failures >= FLUSH_ATTEMPTS:
+                # Given up: what could not be written is dropped, so the run can still be closed
+                # with this error as its reason.
+                self._clear()
+                self._failures = 0
                 raise JournalError(
                     f"could not record run {self.run_id} in the database: {_db_error(exc)}"
                 ) from exc
             return
         self._failures = 0
-        self._jobs, self._new_attempts, self._ended_attempts, self._logs = {}, [], [], []
-        self._outputs, self._inputs, self._metrics, self._changes = [], [], [], []
+        self._clear()
         if beat:
             self._last_heartbeat = now
+
+    def _clear(self) -> None:
+        self._jobs, self._new_attempts, self._ended_attempts, self._logs = {}, [], [], []
+        self._outputs, self._inputs, self._metrics, self._changes = [], [], [], []
 
     def _write(self, now: float, beat: bool) -> None:
         with self.db.begin() as conn:
@@ -195,8 +202,12 @@ class Journal:
 
         ``expected``: the state this process believes the run is in (default: what the database
         says). If another process closed the run meanwhile, raises :class:`RunClosedElsewhere`
-        instead of an InvalidTransition, and writes nothing.
+        instead of an InvalidTransition, and writes nothing. What is still buffered is written first
+        (retried, else :class:`JournalError`): a run never ends before its logs and jobs are stored.
         """
+        while self.dirty:
+            time.sleep(0.1 * self._failures)
+            self.flush()  # raises JournalError after FLUSH_ATTEMPTS failures in a row
         now = time.time()
         with self.db.begin() as conn:
             run = repo.get_run(conn, self.run_id)
