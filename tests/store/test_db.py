@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, make_url, text
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import OperationalError
 
 from reefline.store import db
@@ -77,8 +80,17 @@ def test_migrations_ship_with_the_package() -> None:
         assert (MIGRATIONS_DIR / name).is_file(), name
 
 
+def _migrated(url: str) -> Engine:
+    """An engine on ``url`` brought to head by replaying every migration (not the fresh-database path)."""
+    engine = open_database(url, migrate=False)
+    with engine.connect() as conn:
+        db._migrate(conn, None)
+        conn.commit()
+    return engine
+
+
 def test_migrations_create_exactly_the_metadata(store_url: str) -> None:
-    engine = open_database(store_url)
+    engine = _migrated(store_url)
     try:
         assert current_revision(engine) == HEAD_REVISION
         with engine.connect() as conn:
@@ -232,3 +244,59 @@ def test_other_database_errors_stay_what_they_are(tmp_path: Path) -> None:
             conn.execute(text("SELECT * FROM no_such_table"))
     finally:
         engine.dispose()
+
+
+def _schema(engine: Engine) -> dict[str, Any]:
+    inspector = sa_inspect(engine)
+
+    def by_name(items: list[Any]) -> list[Any]:
+        return sorted(items, key=lambda item: str(item.get("name")))
+
+    return {
+        table: {
+            "columns": sorted(
+                (c["name"], str(c["type"]), c["nullable"], str(c.get("default")))
+                for c in inspector.get_columns(table)
+            ),
+            "pk": inspector.get_pk_constraint(table),
+            "fks": by_name(inspector.get_foreign_keys(table)),
+            "indexes": by_name(inspector.get_indexes(table)),
+            "uniques": by_name(inspector.get_unique_constraints(table)),
+        }
+        for table in sorted(inspector.get_table_names())
+    }
+
+
+def test_a_new_database_gets_the_schema_the_migrations_make(store_url: str) -> None:
+    from alembic import command
+
+    engine = open_database(store_url)  # a new database: created from the metadata, stamped at head
+    try:
+        assert current_revision(engine) == HEAD_REVISION
+        fresh = _schema(engine)
+        with engine.begin() as conn:  # the migrations can take it down (and so later ones up)
+            config = alembic_config()
+            config.attributes["connection"] = conn
+            command.downgrade(config, "base")
+            conn.execute(text("DROP TABLE alembic_version"))
+        assert _schema(engine) == {}
+        with engine.connect() as conn:
+            db._migrate(conn, None)
+            conn.commit()
+        assert current_revision(engine) == HEAD_REVISION
+        assert _schema(engine) == fresh
+    finally:
+        engine.dispose()
+
+
+def test_opening_a_new_or_current_database_does_not_load_alembic(tmp_path: Path) -> None:
+    code = (
+        "import sys; from reefline.store.db import open_database\n"
+        f"open_database('sqlite:///{tmp_path}/new.db').dispose()\n"
+        f"open_database('sqlite:///{tmp_path}/new.db').dispose()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'mako')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "[]"

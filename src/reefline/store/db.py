@@ -183,16 +183,45 @@ def upgrade(engine: Engine) -> None:
 
 
 def _upgrade_locked(conn: Connection) -> None:
-    from alembic import command
-    from alembic.script import ScriptDirectory
-    from alembic.util import CommandError
-
     current: str | None = None
-    if inspect(conn).has_table("alembic_version"):
+    inspector = inspect(conn)
+    if inspector.has_table("alembic_version"):
         value = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
         current = None if value is None else str(value)
     if current == HEAD_REVISION:
         return
+    if current is None and not inspector.get_table_names():
+        create_fresh(conn)
+        return
+    _migrate(conn, current)
+
+
+def create_fresh(conn: Connection) -> None:
+    """An empty database gets the newest schema at once, stamped at HEAD_REVISION, without Alembic.
+
+    The same tables as running every migration (a test compares the two), in a fraction of the
+    time: a cold ``reefline run`` in a new project does not load Alembic or replay history.
+    """
+    from sqlalchemy import Column, MetaData, PrimaryKeyConstraint, String, Table
+
+    from reefline.store.tables import metadata
+
+    metadata.create_all(conn)
+    version = Table(  # as Alembic creates it
+        "alembic_version",
+        MetaData(),
+        Column("version_num", String(32), nullable=False),
+        PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+    )
+    version.create(conn)
+    conn.execute(version.insert().values(version_num=HEAD_REVISION))
+
+
+def _migrate(conn: Connection, current: str | None) -> None:
+    from alembic import command
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
     config = alembic_config()
     if current is not None:
         try:
