@@ -17,7 +17,7 @@ from reefline.engine.liveness import Liveness, own_token, process_token
 from reefline.engine.recovery import close_interrupted, recover_interrupted
 from reefline.engine.states import JobState, RunState
 from reefline.services.project import open_project_db
-from reefline.services.queries import list_runs
+from reefline.services.queries import iter_logs, list_runs, show_run
 from reefline.store import repo
 from reefline.store.db import alembic_config, upgrade
 from reefline.store.rows import RunRow
@@ -30,7 +30,15 @@ if TYPE_CHECKING:
 NOW = 1000.0
 
 
-def _run(conn: Connection, *, host: str, pid: int, token: str | None = None, beat: float = NOW) -> int:
+def _run(
+    conn: Connection,
+    *,
+    host: str,
+    pid: int,
+    token: str | None = None,
+    beat: float = NOW,
+    workspace: str = "/w",
+) -> int:
     """A running run with a running job `a` (attempt 1 open) and a pending job `b`."""
     pipeline_id = repo.get_or_create_pipeline(conn, "p", "/w/reefline.yaml", 900.0)
     run_id = repo.create_run(
@@ -40,7 +48,7 @@ def _run(conn: Connection, *, host: str, pid: int, token: str | None = None, bea
         spec_path="/w/reefline.yaml",
         spec_hash="0" * 64,
         params={},
-        workspace="/w",
+        workspace=workspace,
         options={},
         trigger="cli",
         owner_host=host,
@@ -209,3 +217,35 @@ def test_the_migration_turns_old_interrupted_rows_into_interrupted(store_url: st
         assert states == {1: "interrupted", 2: "failed", 3: "canceled"}
     finally:
         engine.dispose()
+
+
+def test_readers_show_a_dead_owners_run_interrupted_and_write_nothing(project: Project) -> None:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    db = open_project_db(project.path)
+    with db.begin() as conn:
+        run_id = _run(conn, host=Liveness().host, pid=child.pid, workspace=str(project.path.resolve()))
+        repo.insert_log_lines(
+            conn,
+            [{"run_id": run_id, "job_id": repo.list_jobs(conn, run_id)[0].id, "attempt": 1, "ts": 950.0,
+              "stream": "stdout", "text": "half way"}],
+        )  # fmt: skip
+
+    def snapshot() -> tuple[object, ...]:
+        with db.connect() as conn:
+            run = repo.get_run(conn, run_id)
+            return (run, repo.list_jobs(conn, run_id), len(repo.list_state_changes(conn, run_id)))
+
+    before = snapshot()
+    assert [r.state for r in list_runs(project.path)] == ["interrupted"]
+    detail = show_run(project.path, str(run_id))
+    assert detail.run.state == "interrupted" and detail.run.finished_at == NOW  # its last heartbeat
+    assert [j.job.state for j in detail.jobs] == ["interrupted", "canceled"]
+    notices: list[str] = []
+    lines = [row.text for _, row in iter_logs(project.path, "last", follow=True, notice=notices.append)]
+    assert lines == ["half way"]
+    assert notices == [
+        f"the run's process (pid {child.pid} on {Liveness().host}) is gone; the run is interrupted"
+    ]
+    assert snapshot() == before  # nothing written: still `running` in the store
+    db.dispose()

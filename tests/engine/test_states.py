@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from typing import TYPE_CHECKING
+
 import pytest
 
 from reefline.cli.common import STATE_STYLES
@@ -16,7 +19,13 @@ from reefline.engine.states import (
     check_job_transition,
     check_run_transition,
 )
+from reefline.services.queries import list_runs, show_run
 from reefline.store._util import ACTIVE_RUN_STATES as STORE_ACTIVE
+from tests.engine.support import Recorder
+
+if TYPE_CHECKING:
+    from reefline.engine.events import JobEvent
+    from tests.engine.support import Project
 
 
 @pytest.mark.parametrize(
@@ -70,3 +79,28 @@ def test_the_store_and_the_cli_use_the_same_names() -> None:
     assert set(STATE_STYLES) == every  # each state has its colour, and no style names a ghost
     assert set(ICONS) == {str(s) for s in JobState}
     assert set(COUNT_ORDER) == {str(s) for s in JobState}
+
+
+def test_a_canceled_run_goes_through_canceling(project: Project) -> None:
+    project.write(
+        """
+        version: 1
+        name: stop
+        jobs:
+          long: {script: ["sleep 30"]}
+        """
+    )
+    cancel = threading.Event()
+    seen: list[str] = []
+
+    def on_event(event: JobEvent) -> None:
+        if event.state is JobState.RUNNING:
+            cancel.set()
+        elif event.state is JobState.CANCELED:
+            seen.append(list_runs(project.path)[0].state)  # what another terminal sees meanwhile
+
+    outcome, _ = project.run(cancel=cancel, recorder=Recorder(on_event=on_event))
+    assert outcome.state is RunState.CANCELED
+    assert seen == ["canceling"]
+    history = [(c.from_state, c.to_state) for c in show_run(project.path, "last").history if c.job_id is None]
+    assert history[-2:] == [("running", "canceling"), ("canceling", "canceled")]

@@ -36,15 +36,19 @@ def as_shown(run: RunRow, liveness: Liveness | None = None) -> RunRow:
     if shown_state(run, liveness) is RunState(run.state):
         return run
     reason = f"interrupted: {liveness.describe(run)}"
-    return dataclasses.replace(run, state=str(RunState.INTERRUPTED), reason=reason)
+    # It ended, at the latest, at its last sign of life: durations stop growing.
+    return dataclasses.replace(
+        run, state=str(RunState.INTERRUPTED), reason=reason, finished_at=run.heartbeat_at or run.created_at
+    )
 
 
-def _job_as_shown(job: JobRow, run_reason: str | None) -> JobRow:
+def _job_as_shown(job: JobRow, run: RunRow) -> JobRow:
     state = JobState(job.state)
     if state in TERMINAL_JOB_STATES:
         return job
     new = JobState.INTERRUPTED if state is JobState.RUNNING else JobState.CANCELED
-    return dataclasses.replace(job, state=str(new), reason=run_reason)
+    finished = run.finished_at if job.started_at is not None else None
+    return dataclasses.replace(job, state=str(new), reason=run.reason, finished_at=finished)
 
 
 def list_runs(project_dir: Path, limit: int = 50) -> list[RunRow]:
@@ -77,7 +81,7 @@ def show_run(project_dir: Path, run_ref: str) -> RunDetail:
         outputs = repo.list_outputs(conn, run.id)
         jobs = [
             JobDetail(
-                job if run is stored else _job_as_shown(job, run.reason),
+                job if run is stored else _job_as_shown(job, run),
                 repo.list_attempts(conn, job.id),
                 outputs.get(job.id, []),
                 repo.get_job(conn, job.cached_from_job_id).run_id if job.cached_from_job_id else None,
