@@ -82,7 +82,10 @@ def test_the_traceback_goes_to_the_temp_dir_when_the_state_dir_is_unusable(
 @pytest.mark.parametrize(
     ("error", "message"),
     [
-        (PermissionError(errno.EACCES, "Permission denied", "/p/.reefline"), "Permission denied: /p/.reefline"),
+        (
+            PermissionError(errno.EACCES, "Permission denied", "/p/.reefline"),
+            "Permission denied: /p/.reefline",
+        ),
         (OSError(errno.EROFS, "Read-only file system", "/p/out"), "Read-only file system: /p/out"),
         (OSError(errno.ENOSPC, "No space left on device"), "No space left on device"),
     ],
