@@ -255,6 +255,14 @@ def test_control_characters_are_escaped_in_diagnostics() -> None:
     assert "\x1b" in d.to_json()["message"]  # JSON carries the text; json.dumps escapes it
 
 
+def test_an_unknown_param_name_is_shown_escaped() -> None:
+    result = load_spec(HEAD + "params: {f: 0.5}\njobs:\n  a: {script: echo}\n")
+    assert result.pipeline is not None
+    with pytest.raises(ParamError) as info:
+        resolve_params(result.pipeline, {"\x1b[2Jf": "1"})
+    assert "\x1b" not in str(info.value) and "\\x1b[2Jf" in str(info.value)
+
+
 # --- item 9: job names -----------------------------------------------------------------------------
 
 

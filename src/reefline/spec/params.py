@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from reefline.spec.diagnostics import escape_controls
 from reefline.spec.models import Param, ParamType, Pipeline
 
 ParamValue = str | int | float | bool | list[str | int | float | bool]
@@ -160,7 +161,7 @@ def resolve_params(pipeline: Pipeline, overrides: Mapping[str, str]) -> dict[str
             close = difflib.get_close_matches(name, list(specs), n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             known = f" (declared: {', '.join(sorted(specs))})" if specs and not close else ""
-            raise ParamError(f"unknown param '{name}'{hint}{known}")
+            raise ParamError(f"unknown param '{escape_controls(name)}'{hint}{known}")
     values: dict[str, ParamValue] = {}
     for name, spec in specs.items():
         if name in overrides:
