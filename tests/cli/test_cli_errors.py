@@ -135,3 +135,17 @@ def test_a_bug_in_the_installed_script_exits_3(tmp_path: Path) -> None:
 )
 def test_command_name_skips_global_options(args: list[str], name: str | None) -> None:
     assert command_name(args) == name
+
+
+def test_a_command_module_that_does_not_import_exits_3(tmp_path: Path) -> None:
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text("import sys\nsys.modules['reefline.cli.history'] = None\n")
+    env = {**os.environ, "PYTHONPATH": str(hook), "XDG_STATE_HOME": str(tmp_path / "state")}
+    result = subprocess.run(
+        [REEFLINE, "runs"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 3, result.stderr
+    assert result.stderr.startswith("internal error: ImportError: import of reefline.cli.history halted")
+    assert "Traceback" not in result.stderr
+    assert _crash_file(result.stderr).is_file()

@@ -41,10 +41,17 @@ def main() -> None:
 
         sys.stdout.write(f"reefline {__version__}\n")
         return
-    from reefline.cli.app import COMMANDS, build_app
+    from reefline.cli.app import COMMANDS, EXIT_INTERNAL, build_app
 
     name = command_name(args)
-    build_app(only=name if name in COMMANDS else None)()
+    try:
+        app = build_app(only=name if name in COMMANDS else None)
+    except Exception as exc:  # a command module that does not import: a bug, reported as one
+        from reefline.cli import crash
+
+        crash.print_internal_error(exc, debug="--debug" in args)
+        sys.exit(EXIT_INTERNAL)
+    app()
 
 
 def __getattr__(name: str) -> Any:
