@@ -146,6 +146,6 @@ def test_a_command_module_that_does_not_import_exits_3(tmp_path: Path) -> None:
         [REEFLINE, "runs"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False
     )
     assert result.returncode == 3, result.stderr
-    assert result.stderr.startswith("internal error: ImportError: import of reefline.cli.history halted")
+    assert result.stderr.startswith("internal error: ModuleNotFoundError: import of reefline.cli.history")
     assert "Traceback" not in result.stderr
     assert _crash_file(result.stderr).is_file()
