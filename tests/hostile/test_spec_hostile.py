@@ -114,13 +114,15 @@ def test_billion_laughs(validate: Callable[..., Outcome]) -> None:
         refs = b", ".join([b"*a%d" % (i - 1)] * 9)
         lines.append(b"a%d: &a%d [%s]" % (i, i, refs))
     outcome = validate(b"\n".join(lines) + b"\n")
-    assert_located(outcome, "RL108")
-    assert "alias" in outcome.stdout
+    assert_located(outcome, "RL108", line=6)  # at the alias that crosses the limit, not at 1:1
+    assert "alias '*a4' expands" in outcome.stdout
 
 
 def test_aliases_that_nest_deeply(validate: Callable[..., Outcome]) -> None:
     lines = [b"a0: &a0 [x]"] + [b"a%d: &a%d [*a%d]" % (i, i, i - 1) for i in range(1, 1_000)]
-    assert_located(validate(b"\n".join(lines) + b"\n"), "RL108")
+    outcome = validate(b"\n".join(lines) + b"\n")
+    assert_located(outcome, "RL108", line=200)  # a0 is one level, each alias adds one
+    assert "alias '*a198' nests" in outcome.stdout
 
 
 def test_a_recursive_alias(validate: Callable[..., Outcome]) -> None:
@@ -231,7 +233,10 @@ def test_keys_that_are_not_strings(validate: Callable[..., Outcome], key: bytes)
     [b"a.b", b"-a", b"''", b"'a b'", b"'train[x=1]'", "名前".encode(), b'"a\\u202eb"', b"'a/../b'"],
 )
 def test_odd_job_names(validate: Callable[..., Outcome], name: bytes) -> None:
-    assert_located(validate(HEAD + b"jobs:\n  " + name + b": {script: echo}\n"), "RL208", line=4, col=3)
+    outcome = validate(HEAD + b"jobs:\n  " + name + b": {script: echo}\n")
+    assert_located(outcome, "RL208", line=4, col=3)
+    assert re.search(r"invalid job name '.*': \S", outcome.stdout), outcome.stdout  # and says why
+    assert "\u202e" not in outcome.stdout
 
 
 # --- the things that crashed `run` --------------------------------------------------------------

@@ -106,6 +106,7 @@ class RunExecution:
             for up in job.step.needs:
                 self.jobs[up].downstream.append(job.step.id)
         self.stages = StageBarriers(plan, self._upstream_of)
+        self._producer_ids = {s.id: job_ids[s.id] for s in plan.steps}  # once, not per recorded job
         self.journal = Journal(db, run_id)
         self._events: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
         self.step_workers = StepWorkers(
@@ -464,7 +465,7 @@ class RunExecution:
         self.observer.log_line(self.run_id, job.step.id, "system", now, text)
 
     def _record_inputs(self, job: _Job, prepared: cache.Prepared) -> None:
-        self.journal.inputs(job.job_id, prepared.inputs, {sid: j.job_id for sid, j in self.jobs.items()})
+        self.journal.inputs(job.job_id, prepared.inputs, self._producer_ids)
 
     def _finish(self) -> RunResult:
         self.journal.flush()
