@@ -114,7 +114,7 @@ def validate_command(
     [{"code", "severity", "message", "hint", "file", "line", "col", "end_line", "end_col", "path"}]}
     ("jobs" counts matrix expansions, "definitions" the jobs written in the file).
     """
-    from reefline.services.compile import check_plan
+    from reefline.services.plan_check import check_plan
     from reefline.spec import load_spec_file
 
     path = common.spec_path(file)

@@ -15,11 +15,11 @@ from typing import Any
 from reefline.plan.compiler import PlanError, compile_plan
 from reefline.plan.ir import Plan
 from reefline.plan.selection import select
+from reefline.services.plan_check import plan_diagnostic
 from reefline.services.types import RunOptions, ServiceError, SpecInvalid
-from reefline.spec import LoadResult, ParamError, load_spec, resolve_params
-from reefline.spec.diagnostics import Diagnostic, has_errors
+from reefline.spec import ParamError, load_spec, resolve_params
+from reefline.spec.diagnostics import has_errors
 from reefline.spec.models import Pipeline
-from reefline.spec.yaml_source import SourceMap, diagnostic_at
 
 
 @dataclass(frozen=True)
@@ -66,23 +66,3 @@ def compile_text(
             raise SpecInvalid([plan_diagnostic(exc, loaded.source, str(spec_path))]) from None
         raise ServiceError(f"{spec_path}: {exc}") from None
     return Compiled(loaded.pipeline, plan, params, text)
-
-
-def plan_diagnostic(exc: PlanError, source: SourceMap, file: str) -> Diagnostic:
-    """A plan error about a field, at that field's place in the file (its template, for a path)."""
-    return diagnostic_at(
-        source.locate(exc.path), code=exc.code, message=exc.message, file=file, path=exc.path, hint=exc.hint
-    )
-
-
-def check_plan(loaded: LoadResult, file: str) -> tuple[Plan | None, list[Diagnostic]]:
-    """For ``validate``: compile a spec that has no errors with its default params, so what only
-    shows after rendering (a path leaving the workspace, two writers of one path) is reported too."""
-    if loaded.pipeline is None or has_errors(loaded.diagnostics):
-        return None, []
-    try:
-        return compile_plan(loaded.pipeline, resolve_params(loaded.pipeline, {})), []
-    except PlanError as exc:
-        return None, [plan_diagnostic(exc, loaded.source, file)]
-    except ParamError as exc:
-        return None, [Diagnostic("RL507", str(exc), file, 1, 1, path=("params",))]
