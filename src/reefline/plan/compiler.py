@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from reefline.plan.checks import check_paths
@@ -177,12 +177,13 @@ def _compile_step(
         # part of its definition; a script depends only on the params its lines mention.
         used = params if job.params is None else {k: params[k] for k in job.params}
         env["REEFLINE_CONTEXT"] = _python_context(sid, inputs, outputs, used, matrix)
-    step = Step(
+    env_items = tuple(sorted(env.items()))
+    return Step(
         id=sid,
         job=node.job_name,
         stage=node.stage,
         command=command,
-        env=tuple(sorted(env.items())),
+        env=env_items,
         needs=tuple(needs),
         inputs=tuple(inputs),
         outputs=tuple(outputs),
@@ -195,8 +196,8 @@ def _compile_step(
         skip_reason=_skip_reason(node.job_name, job, context),
         cache=_pick(job.cache, pipeline.defaults.cache, True),
         after_stage=after_stage,
+        definition_hash=_definition_hash(command, env_items, inputs, outputs),
     )
-    return _with_hash(step)
 
 
 def _command(job: Job, context: Mapping[str, Any]) -> Command:
@@ -265,18 +266,16 @@ def _pick(*values: bool | None) -> bool:
     return next(v for v in values if v is not None)
 
 
-def _with_hash(step: Step) -> Step:
+def _definition_hash(
+    command: Command, env: tuple[tuple[str, str], ...], inputs: list[InputRef], outputs: list[OutputRef]
+) -> str:
     """Hash what defines the work: command, environment, inputs and outputs; not policies."""
-    command: Any = (
-        {"script": list(step.command.lines)}
-        if isinstance(step.command, ShellCommand)
-        else {"run": step.command.entry}
-    )
     doc = {
-        "command": command,
-        "env": step.env,
-        "inputs": [(i.name, i.paths, i.type) for i in step.inputs],
-        "outputs": [(o.name, o.path, o.type) for o in step.outputs],
+        "command": {"script": list(command.lines)}
+        if isinstance(command, ShellCommand)
+        else {"run": command.entry},
+        "env": env,
+        "inputs": [(i.name, i.paths, i.type) for i in inputs],
+        "outputs": [(o.name, o.path, o.type) for o in outputs],
     }
-    digest = hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
-    return replace(step, definition_hash=digest)
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
