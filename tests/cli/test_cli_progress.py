@@ -189,3 +189,21 @@ def test_make_progress_picks_plain_when_not_a_terminal() -> None:
     console, buf = tty_console()
     assert isinstance(make_progress(console, buf, plain=False, verbose=False), LiveProgress)
     assert isinstance(make_progress(console, buf, plain=True, verbose=False), PlainProgress)
+
+
+def test_a_retried_run_counts_attempts_on_and_an_interrupted_run_says_why() -> None:
+    clock = FakeClock()
+    out = io.StringIO()
+    p = PlainProgress(out, clock=clock)
+    # A retry: two attempts were made before, the budget is two more (the engine says 4).
+    p.run_started(8, [StepInfo("build", "build", "s", (), JobState.PENDING, 4)])
+    p.job_changed(ev("build", JobState.RUNNING, attempt=3, started_at=clock.now))
+    p.run_finished(8, RunState.INTERRUPTED, "run 8 was closed as interrupted by another reefline process")
+    text = out.getvalue()
+    assert "build running (attempt 3/4)" in text
+    assert "run 8 interrupted in" in text and "closed as interrupted by another" in text
+    console = Console(file=io.StringIO(), width=100, force_terminal=True, color_system=None)
+    live = LiveProgress(console, clock=clock, auto_refresh=False)
+    live.run_started(8, [StepInfo("build", "build", "s", (), JobState.INTERRUPTED, 1)])
+    live.close()
+    assert "↯ build" in console.file.getvalue()  # type: ignore[attr-defined]

@@ -50,7 +50,7 @@ ICONS: dict[str, tuple[str, str]] = {
     JobState.FAILED: ("✗", "red"),
     JobState.SKIPPED: ("⊘", "dim"),
     JobState.CANCELED: ("■", "yellow"),
-    JobState.INTERRUPTED: ("⚡", "magenta"),
+    JobState.INTERRUPTED: ("↯", "magenta"),
 }
 TERMINAL = TERMINAL_JOB_STATES
 COUNT_ORDER: tuple[str, ...] = (
