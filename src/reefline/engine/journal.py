@@ -178,6 +178,10 @@ class Journal:
         self._outputs, self._inputs, self._metrics, self._changes = [], [], [], []
 
     def _write(self, now: float, beat: bool) -> None:
+        if self.closed_elsewhere is not None:
+            # The run was closed by another process: its job states are that process's now (they
+            # went through the transition table there); the logs this one still gets are kept.
+            self._jobs, self._changes = {}, []
         with self.db.begin() as conn:
             repo.insert_log_lines(conn, self._logs)
             repo.create_attempts(conn, self._new_attempts)
