@@ -185,6 +185,11 @@ def test_two_jobs_writing_one_rendered_path_name_the_first() -> None:
     assert d.line == 12 and "a[m=y]" in d.message
 
 
+def test_an_empty_axis_writes_nothing() -> None:
+    text = "jobs:\n  a:\n    matrix: {m: []}\n    script: x\n    outputs: {o: {path: 'o/${{ matrix.m }}'}}\n"
+    assert codes(text) == ["RL508"]
+
+
 def test_job_name_in_a_path_keeps_expansions_apart() -> None:
     text = (
         "jobs:\n  a:\n    matrix: {m: [x, y]}\n    script: echo\n"

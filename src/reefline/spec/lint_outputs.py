@@ -106,6 +106,8 @@ def check_rendered_paths(pipeline: Pipeline, r: Reporter) -> None:
     base = _base_context(pipeline)
     writers: dict[str, _Writer] = {}  # normalized path -> first writer
     for job_name, job in pipeline.jobs.items():
+        if job.matrix is not None and not all(job.matrix.values()):
+            continue  # an empty axis expands to no job at all (RL508)
         for t in _templates(job_name, job):
             _check_template(t, job, base, writers, r)
 
