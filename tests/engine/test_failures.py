@@ -201,3 +201,16 @@ def test_a_dangling_symlink_in_a_directory_output_is_hashed_as_a_link(tmp_path: 
     result = run.execute()
     assert result.state is RunState.SUCCESS
     assert run.job("maker").state == "success"
+
+
+class _BrokenObserver(Recorder):
+    def log_line(self, run_id: int, name: str, stream: str, ts: float, text: str) -> None:
+        raise RuntimeError("observer bug")
+
+
+def test_an_engine_thread_crash_during_a_log_flood_does_not_leave_workers_blocked(tmp_path: Path) -> None:
+    flood = Behavior.succeed(logs=[f"line {i}" for i in range(200_000)])
+    run = _Run(tmp_path, [_step("loud")], FakeExecutor({"loud": flood}))
+    run.execution.observer = _BrokenObserver()
+    with pytest.raises(RuntimeError, match="observer bug"):
+        run.execute()  # raises instead of hanging on a worker that waits for the dead engine

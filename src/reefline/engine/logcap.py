@@ -78,20 +78,40 @@ def logs_root(workspace: Path) -> Path:
 
 
 class Backpressure:
-    """Counts the batches waiting in the engine's queue; a sender blocks while there are too many."""
+    """Counts the batches waiting in the engine's queue; a sender blocks while there are too many.
+
+    ``close`` (the engine stopped reading) lets every sender through, so no worker stays blocked.
+    """
 
     def __init__(self, limit: int = MAX_IN_FLIGHT) -> None:
-        self._slots = threading.BoundedSemaphore(limit)
+        self._limit = limit
+        self._in_flight = 0
+        self._closed = False
+        self._cond = threading.Condition()
 
     def try_acquire(self) -> bool:
-        return self._slots.acquire(blocking=False)
+        with self._cond:
+            if self._closed or self._in_flight < self._limit:
+                self._in_flight += 1
+                return True
+            return False
 
     def acquire(self) -> None:
-        self._slots.acquire()
+        with self._cond:
+            while not self._closed and self._in_flight >= self._limit:
+                self._cond.wait()
+            self._in_flight += 1
 
     def release(self) -> None:
         """Called by the engine thread once it has taken a batch."""
-        self._slots.release()
+        with self._cond:
+            self._in_flight = max(0, self._in_flight - 1)
+            self._cond.notify()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
 
 
 class AttemptLog:

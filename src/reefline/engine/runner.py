@@ -137,9 +137,11 @@ class RunExecution:
             except BaseException as exc:
                 # A second Ctrl-C or a bug: stop every process now; the run stays open in the
                 # store and is closed as interrupted by the next command that opens it.
-                if not self._canceling:
-                    self._cancel("interrupted")
-                self.step_workers.cancel_all(0.0)
+                try:
+                    if not self._canceling:
+                        self._cancel("interrupted")
+                finally:
+                    self.step_workers.abandon()  # kill now; no worker may wait on this thread
                 if isinstance(exc, JournalError):
                     self._record_failure(str(exc))
                 raise

@@ -173,6 +173,11 @@ class StepWorkers:
         except Exception:
             self.executor.destroy(handle)
 
+    def abandon(self) -> None:
+        """The engine stops reading reports (it is going down): nothing may wait for it any more."""
+        self.pressure.close()
+        self.cancel_all(0.0)
+
     def cancel_all(self, grace: float) -> None:
         """Cancel every running attempt, and every attempt that starts from now on.
 
