@@ -52,11 +52,29 @@ def stages_spec(stages: int, width: int) -> str:
     return f"version: 1\nname: stages\nstages: [{', '.join(names)}]\njobs:\n{jobs}"
 
 
+def paired_spec(n: int) -> str:
+    """Two matrix jobs of n expansions each; each consumer reads its own producer's output (from:)."""
+    values = ", ".join(str(k) for k in range(n))
+    return f"""version: 1
+name: paired
+jobs:
+  prepare:
+    matrix: {{i: [{values}]}}
+    script: ["echo ${{{{ matrix.i }}}} > d-${{{{ matrix.i }}}}.txt"]
+    outputs: {{d: {{path: "d-${{{{ matrix.i }}}}.txt"}}}}
+  train:
+    matrix: {{i: [{values}]}}
+    script: ["cat ${{{{ inputs.d.path }}}}"]
+    inputs: {{d: {{from: prepare.d}}}}
+"""
+
+
 SHAPES = {
     "matrix-5000": lambda: matrix_spec(5000),
     "matrix-20000": lambda: matrix_spec(20000),
     "stages-2x2500": lambda: stages_spec(2, 2500),
     "stages-2x10000": lambda: stages_spec(2, 10000),
+    "paired-2x5000": lambda: paired_spec(5000),
     "stages-4x5000": lambda: stages_spec(4, 5000),
 }
 

@@ -31,7 +31,7 @@ from reefline.plan.ir import (
     Step,
     When,
 )
-from reefline.plan.matrix import Expansion, expand, format_value, matches
+from reefline.plan.matrix import Expansion, expand, format_value
 from reefline.plan.stages import build_barriers, dependency_graph, previous_stages
 from reefline.spec.durations import parse_duration
 from reefline.spec.expressions import ExpressionError, evaluate, parse_expression
@@ -52,6 +52,28 @@ class _Node:
     stage: str
 
 
+class _Producers:
+    """The expansions of a job that feed a consumer expansion (``from:``), found by their values on
+    the matrix keys the two share (what :func:`matches` compares) instead of a scan of every one:
+    a consumer matrix of N reading a producer matrix of N stays linear."""
+
+    def __init__(self, by_job: Mapping[str, list[_Node]]) -> None:
+        self._by_job = by_job
+        self._index: dict[tuple[str, tuple[str, ...]], dict[tuple[Any, ...], list[_Node]]] = {}
+
+    def feeding(self, producer_job: str, consumer: Mapping[str, Any]) -> list[_Node]:
+        nodes = self._by_job[producer_job]
+        keys = tuple(k for k, _ in nodes[0].expansion.values if k in consumer)
+        index = self._index.get((producer_job, keys))
+        if index is None:
+            index = {}
+            for node in nodes:
+                values = node.expansion.as_dict()
+                index.setdefault(tuple(values[k] for k in keys), []).append(node)
+            self._index[(producer_job, keys)] = index
+        return index.get(tuple(consumer[k] for k in keys), [])
+
+
 def compile_plan(pipeline: Pipeline, params: Mapping[str, Any]) -> Plan:
     base = {"params": dict(params)}
     variables = {k: _render(str(v), base, ("variables", k)) for k, v in pipeline.variables.items()}
@@ -65,11 +87,13 @@ def compile_plan(pipeline: Pipeline, params: Mapping[str, Any]) -> Plan:
     outputs_of = {node.expansion.step_id: _outputs(node, params, variables) for node in nodes}
 
     steps: dict[str, Step] = {}
+    producers = _Producers(by_job)
     for node in nodes:
         steps[node.expansion.step_id] = _compile_step(
             pipeline=pipeline,
             node=node,
             by_job=by_job,
+            producers=producers,
             outputs_of=outputs_of,
             params=params,
             variables=variables,
@@ -130,6 +154,7 @@ def _compile_step(
     pipeline: Pipeline,
     node: _Node,
     by_job: Mapping[str, list[_Node]],
+    producers: _Producers,
     outputs_of: Mapping[str, list[OutputRef]],
     params: Mapping[str, Any],
     variables: Mapping[str, str],
@@ -153,11 +178,11 @@ def _compile_step(
             inputs.append(InputRef(name, (path,), decl.type or "file"))
             continue
         producer_job, output_name = decl.from_.split(".", 1)
-        producers = [p for p in by_job[producer_job] if matches(matrix, p.expansion.as_dict())]
+        feeding = producers.feeding(producer_job, matrix)
         refs: list[tuple[str, str]] = []
         paths: list[str] = []
         out_type = decl.type or "file"
-        for producer in producers:
+        for producer in feeding:
             pid = producer.expansion.step_id
             out = next(o for o in outputs_of[pid] if o.name == output_name)
             refs.append((pid, output_name))
