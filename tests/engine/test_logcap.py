@@ -58,6 +58,17 @@ def test_under_the_cap_nothing_is_omitted(tmp_path: Path) -> None:
         log("stdout", 0.0, str(i))
     log.close()
     assert [text for _, _, text in got] == [str(i) for i in range(50)]
+    assert not (tmp_path / "1").exists()  # a small log is in the store alone: no file per attempt
+
+
+def test_a_full_log_that_cannot_be_written_costs_the_file_not_the_job(tmp_path: Path) -> None:
+    (tmp_path / "1").write_text("a file where the folder should be")
+    log, got, _ = _sink(tmp_path, LogLimits(max_lines=10, max_bytes=10**9))
+    for i in range(100):
+        log("stdout", 0.0, f"line {i}")
+    log.close()
+    marker = next(text for _, _, text in got if "omitted" in text)
+    assert marker.startswith("… 90 lines omitted (the whole log could not be kept: ")
 
 
 def test_a_flood_waits_for_the_engine_instead_of_queueing_without_bound(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ of filling the engine's memory.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import os
 import threading
@@ -136,9 +137,7 @@ class AttemptLog:
         self._head_bytes = limits.max_bytes // 2
         self._tail_lines = limits.max_lines - self._head_lines
         self._tail_bytes = limits.max_bytes - self._head_bytes
-        self._full_path = full_path
-        self._file: gzip.GzipFile | None = None
-        self._pending = bytearray()
+        self._full = _FullLog(full_path) if full_path is not None else None
         self._batch: list[LogLine] = []
         self._batch_bytes = 0
         self._kept_lines = 0
@@ -154,7 +153,8 @@ class AttemptLog:
         data = text.encode("utf-8", errors="replace")
         size = len(data) + 1
         self.lines += 1
-        self._write_full(stream, ts, data)
+        if self._full is not None:
+            self._full.add(stream, ts, data)
         line: LogLine = (stream, ts, text)
         if not self._capped:
             if self._kept_lines < self._head_lines and self._kept_bytes + size <= self._head_bytes:
@@ -178,8 +178,15 @@ class AttemptLog:
             return
         self.closed = True
         try:
+            if self._full is not None:
+                self._full.finish(needed=self.omitted > 0)
             if self.omitted:
-                where = f"the whole log: {self._full_command}" if self._full_path else "not kept"
+                if self._full is None:
+                    where = "not kept"
+                elif self._full.error is not None:
+                    where = f"the whole log could not be kept: {self._full.error}"
+                else:
+                    where = f"the whole log: {self._full_command}"
                 marker = f"… {self.omitted} lines omitted ({where}) …"
                 self._batch.append(("system", time.time(), marker))
             self._batch.extend(line for line, _ in self._tail)
@@ -188,11 +195,8 @@ class AttemptLog:
                 self._pressure.acquire()
                 self._send()
         finally:
-            if self._file is not None:
-                self._file.write(self._pending)
-                self._pending.clear()
-                self._file.close()
-                self._file = None
+            if self._full is not None:
+                self._full.finish(needed=False)
 
     def _maybe_send(self) -> None:
         if self._pressure.try_acquire():  # the engine keeps up: no waiting, no batching delay
@@ -209,16 +213,55 @@ class AttemptLog:
             self._pressure.release()
             raise
 
-    def _write_full(self, stream: Stream, ts: float, data: bytes) -> None:
-        if self._full_path is None:
+
+class _FullLog:
+    """An attempt's whole log, gzip-compressed. The file is made only when it is needed: the log
+    went past the cap, or past what is worth buffering; a small log stays in the store alone.
+    A file that cannot be written costs the full log, never the job."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.file: gzip.GzipFile | None = None
+        self.pending = bytearray()
+        self.error: str | None = None
+        self.done = False
+
+    def add(self, stream: Stream, ts: float, data: bytes) -> None:
+        if self.error is not None or self.done:
             return
-        if self._file is None:
-            self._full_path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = gzip.GzipFile(self._full_path, "wb", compresslevel=1)
-        self._pending += b"%.6f %s " % (ts, stream.encode()) + data + b"\n"
-        if len(self._pending) >= _FILE_CHUNK:
-            self._file.write(self._pending)
-            self._pending.clear()
+        self.pending += b"%.6f %s " % (ts, stream.encode()) + data + b"\n"
+        if len(self.pending) >= _FILE_CHUNK:
+            self._flush()
+
+    def finish(self, *, needed: bool) -> None:
+        if self.done:
+            return
+        self.done = True
+        if self.file is not None or needed:
+            self._flush()
+        self.pending = bytearray()
+        if self.file is not None:
+            try:
+                self.file.close()
+            except OSError as exc:
+                self.error = self.error or str(exc)
+            self.file = None
+
+    def _flush(self) -> None:
+        if self.error is not None:
+            return
+        try:
+            if self.file is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.file = gzip.GzipFile(self.path, "wb", compresslevel=1)
+            self.file.write(self.pending)
+        except OSError as exc:
+            self.error = f"{exc.strerror or exc}: {self.path}"
+            if self.file is not None:
+                with contextlib.suppress(OSError):
+                    self.file.close()
+                self.file = None
+        self.pending.clear()
 
 
 def read_full_log(path: Path) -> Iterator[LogLine]:
