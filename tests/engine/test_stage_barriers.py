@@ -249,3 +249,28 @@ def test_an_earlier_stage_output_change_reruns_a_later_job_without_inputs(projec
     rerun = project.run(params={"v": "2"})[1].final()
     assert rerun["produce"] is JobState.SUCCESS and rerun["other"] is JobState.CACHED
     assert rerun["consume"] is JobState.SUCCESS  # its key holds the digest of stage `make`
+
+
+def test_a_retry_keeps_earlier_successes_in_the_barrier_and_runs_what_was_skipped(project: Project) -> None:
+    from reefline.services.runs import retry_run
+    from reefline.services.types import RunOptions
+
+    project.write(
+        """
+        version: 1
+        name: retry
+        stages: [one, two, three]
+        jobs:
+          ok: {stage: one, script: ["echo ok >> ok.log"]}
+          flaky: {stage: one, script: ["test -f marker || { touch marker; exit 1; }"]}
+          mid: {stage: two, script: ["true"]}
+          last: {stage: three, script: ["true"]}
+        """
+    )
+    outcome, rec = project.run()
+    assert outcome.state is RunState.FAILED and rec.final()["last"] is JobState.SKIPPED
+    again = Recorder()
+    retried = retry_run(project.path, "last", RunOptions(), again, threading.Event())
+    assert retried.state is RunState.SUCCESS
+    assert again.final() == {"flaky": JobState.SUCCESS, "mid": JobState.SUCCESS, "last": JobState.SUCCESS}
+    assert (project.path / "ok.log").read_text() == "ok\n"  # the earlier success is not run again
