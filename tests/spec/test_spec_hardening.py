@@ -301,6 +301,18 @@ def test_a_repaired_value_invents_nothing() -> None:
     assert codes(text) == ["RL507", "RL106", "RL104", "RL104"]
 
 
+@pytest.mark.parametrize(
+    "job",
+    [
+        "{run: [x], params: []}",  # without `run` it would read as a script job with params (RL509)
+        "{script: echo, inputs: {i: {from: [a.b]}}}",  # without `from` as an input with no source
+        "{script: echo, outputs: {o: {path: [x]}}}",
+    ],
+)
+def test_repairs_inside_a_job_invent_nothing(job: str) -> None:
+    assert codes(f"jobs:\n  a: {job}\n") == ["RL104"]
+
+
 def test_every_code_is_documented() -> None:
     for code in ("RL404", "RL510", "RL511"):
         assert code in CODES

@@ -57,15 +57,17 @@ def _job_rules(path: FieldPath) -> list[Rule]:
     if part is None:
         return [(job, None), ((), _JOB_PRODUCTS)]
     if part in ("script", "run"):
-        return [(job, frozenset({"RL503", "RL504"}))]
+        return [(job, frozenset({"RL503", "RL504", "RL509"}))]
     if part == "stage":
         return [((), frozenset({"RL205"}))]
     if part == "matrix":
         return [(job, frozenset({"RL402", "RL404", "RL508", "RL511"})), ((), frozenset({"RL207", "RL510"}))]
+    # A repaired key of one input or output (its `path` or `from`) can make the rest of it look wrong.
+    artifact: list[Rule] = [(path[:4], None)] if len(path) > 4 else []
     if part == "inputs":
-        return [(job, frozenset({"RL402"}))]
+        return [*artifact, (job, frozenset({"RL402"}))]
     if part in ("outputs", "metrics"):
-        return [(job, frozenset({"RL402"})), ((), frozenset({"RL202", "RL207", "RL301"}))]
+        return [*artifact, (job, frozenset({"RL402"})), ((), frozenset({"RL202", "RL207", "RL301"}))]
     return []
 
 
