@@ -214,3 +214,19 @@ def test_a_run_job_depends_on_the_params_it_lists() -> None:
     assert base.step("some").definition_hash == reseeded.step("some").definition_hash
     context = json.loads(dict(base.step("some").env)["REEFLINE_CONTEXT"])
     assert context["params"] == {"lr": 0.1}
+
+
+def test_an_unknown_selection_lists_job_names_not_every_expansion() -> None:
+    values = ", ".join(str(i) for i in range(500))
+    plan = plan_of(
+        f"""
+        version: 1
+        name: big
+        jobs:
+          train: {{matrix: {{i: [{values}]}}, script: [echo]}}
+          qqq: {{script: [echo]}}
+        """
+    )
+    with pytest.raises(PlanError) as raised:
+        select(plan, only=["zzzz"])
+    assert str(raised.value) == "unknown job 'zzzz' in --only; jobs are: qqq, train"

@@ -11,14 +11,21 @@ from reefline.plan.graph import downstream_closure
 from reefline.plan.ir import Plan
 from reefline.plan.stages import dependency_graph, restrict
 
+MAX_LISTED = 50
+
 
 def _resolve(plan: Plan, name: str, flag: str) -> set[str]:
     """A job name matches all of its matrix expansions; a step id matches itself."""
     found = {s.id for s in plan.steps if name in (s.id, s.job)}
     if not found:
-        names = sorted({s.job for s in plan.steps} | {s.id for s in plan.steps})
-        close = difflib.get_close_matches(name, names, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else f"; jobs are: {', '.join(names)}"
+        jobs = sorted({s.job for s in plan.steps})
+        close = difflib.get_close_matches(name, jobs, n=1)
+        if not close and len(plan.steps) <= MAX_LISTED:  # a 20,000-step id list is no hint
+            close = difflib.get_close_matches(name, [s.id for s in plan.steps], n=1)
+        listed = ", ".join(jobs[:MAX_LISTED]) + (
+            f" and {len(jobs) - MAX_LISTED} more" if len(jobs) > MAX_LISTED else ""
+        )
+        hint = f"; did you mean {close[0]!r}?" if close else f"; jobs are: {listed}"
         raise PlanError(f"unknown job {name!r} in {flag}{hint}")
     return found
 
