@@ -25,7 +25,7 @@ from reefline.store.errors import SchemaError, StoreError
 
 if TYPE_CHECKING:
     from alembic.config import Config
-    from sqlalchemy.engine import ExceptionContext
+    from sqlalchemy.engine import URL, ExceptionContext
 
 # Newest migration in migrations/versions. Bump it with every new migration: it lets an up-to-date
 # database skip loading Alembic (every CLI command opens the database). A test checks it.
@@ -98,11 +98,23 @@ def open_database(url: str, *, migrate: bool = True, echo: bool = False, create:
     """
     try:
         return _open_database(url, migrate=migrate, echo=echo, create=create)
-    except (SQLAlchemyError, ImportError, OSError) as exc:
-        error = db_errors.describe(exc, url)
+    except (SQLAlchemyError, OSError, _DriverMissing) as exc:
+        cause = exc.__cause__ if isinstance(exc, _DriverMissing) and exc.__cause__ else exc
+        error = db_errors.describe(cause, url)
         if error is None:
             raise
-        raise error from exc
+        raise error from cause
+
+
+class _DriverMissing(Exception):
+    """``create_engine`` could not import the DB-API driver (only that ImportError, not our own)."""
+
+
+def _create_engine(url: URL, **kwargs: Any) -> Engine:
+    try:
+        return create_engine(url, **kwargs)
+    except ImportError as exc:
+        raise _DriverMissing(str(exc)) from exc
 
 
 def _open_database(url: str, *, migrate: bool, echo: bool, create: bool) -> Engine:
@@ -117,10 +129,10 @@ def _open_database(url: str, *, migrate: bool, echo: bool, create: bool) -> Engi
             raise DatabaseMissing(Path(database))
         else:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, **kwargs)
+        engine = _create_engine(parsed, **kwargs)
         event.listen(engine, "connect", _sqlite_on_connect)
     else:
-        engine = create_engine(parsed, **kwargs)
+        engine = _create_engine(parsed, **kwargs)
     event.listen(engine, "handle_error", _environment_error(url))
     if migrate:
         try:
