@@ -40,6 +40,10 @@ class RunClosedElsewhere(StoreError):
         )
 
 
+class _ClosedMeanwhile(Exception):
+    """Rolls back a flush that found the run closed by another process."""
+
+
 def _db_error(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None)
     return " ".join(str(orig if orig is not None else exc).split()) or type(exc).__name__
@@ -156,7 +160,10 @@ class Journal:
         if not beat and not self.dirty:
             return
         try:
-            self._write(now, beat)
+            try:
+                self._write(now, beat)
+            except _ClosedMeanwhile:
+                self._write(now, beat)  # without the job states, which are the closer's now
         except (SQLAlchemyError, StoreError) as exc:
             self._failures += 1
             if self._failures >= FLUSH_ATTEMPTS:
@@ -200,6 +207,13 @@ class Journal:
             repo.insert_state_changes(conn, self._changes)
             if beat:
                 repo.heartbeat(conn, self.run_id, now)
+            if (self._jobs or self._changes) and self.closed_elsewhere is None:
+                # Read after the writes, so under the write lock: a recovery that closed the run
+                # meanwhile has committed, and its job states must not be overwritten.
+                state, reason = repo.get_run_state(conn, self.run_id)
+                if RunState(state) in TERMINAL_RUN_STATES:
+                    self.closed_elsewhere = RunClosedElsewhere(self.run_id, RunState(state), reason)
+                    raise _ClosedMeanwhile
 
     def set_run(self, state: RunState, *, expected: RunState | None = None, **values: Any) -> None:
         """Change the run's state now, through the transition table, recorded in the history.

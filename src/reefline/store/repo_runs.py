@@ -31,6 +31,7 @@ _REQUEST_CANCEL = (
     .where(runs.c.id == bindparam("run_id"), runs.c.state.in_(ACTIVE_RUN_STATES))
     .values(cancel_requested=True)
 )
+_RUN_STATE = select(runs.c.state, runs.c.reason).where(runs.c.id == bindparam("run_id"))
 _CANCEL_REQUESTED = select(runs.c.cancel_requested).where(runs.c.id == bindparam("run_id"))
 
 
@@ -103,6 +104,14 @@ def update_run_if(conn: Connection, run_id: int, if_state: str, **values: Any) -
     check_columns(runs, values)
     query = runs.update().where(runs.c.id == run_id, runs.c.state == str(if_state)).values(**values)
     return bool(conn.execute(query).rowcount)
+
+
+def get_run_state(conn: Connection, run_id: int) -> tuple[str, str | None]:
+    """The run's state and reason (a cheap read for the engine's journal)."""
+    row = conn.execute(_RUN_STATE, {"run_id": run_id}).first()
+    if row is None:
+        raise RunNotFound(str(run_id))
+    return str(row[0]), row[1]
 
 
 def heartbeat(conn: Connection, run_id: int, now: float) -> None:
