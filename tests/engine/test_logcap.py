@@ -124,3 +124,16 @@ def test_a_run_stores_the_capped_log_and_logs_full_reads_all_of_it(
     assert len(stored) == 101
     full = [text for _, _, text in iter_full_log(project.path, "last", "loud")]
     assert full == [*map(str, range(1, 5001)), "metrics?"]
+
+
+def test_a_full_log_cut_short_yields_what_it_has_and_says_so(tmp_path: Path) -> None:
+    log, _, _ = _sink(tmp_path, LogLimits(max_lines=10, max_bytes=10**9))
+    for i in range(200_000):
+        log("stdout", 0.0, f"line {i}")
+    log.close()
+    path = tmp_path / "1" / "7-1.log.gz"
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])  # what a killed engine leaves
+    lines = list(read_full_log(path))
+    assert lines[0] == ("stdout", 0.0, "line 0")
+    assert lines[-1][0] == "system" and "ends early" in lines[-1][2]

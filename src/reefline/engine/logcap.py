@@ -18,6 +18,7 @@ import gzip
 import os
 import threading
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -265,15 +266,26 @@ class _FullLog:
 
 
 def read_full_log(path: Path) -> Iterator[LogLine]:
-    """The lines of a full log file written by :class:`AttemptLog`."""
-    with gzip.open(path, "rb") as f:
-        for raw in f:
-            ts, _, rest = raw.rstrip(b"\n").partition(b" ")
-            stream, _, text = rest.partition(b" ")
-            try:
-                when = float(ts)
-            except ValueError:
-                when = 0.0
-            name = stream.decode("ascii", errors="replace")
-            shown: Stream = name if name in ("stdout", "stderr", "system") else "system"  # type: ignore[assignment]
-            yield (shown, when, text.decode("utf-8", errors="replace"))
+    """The lines of a full log file written by :class:`AttemptLog`.
+
+    A file cut short (the engine was killed while writing it) yields what it has, then a system
+    line saying so.
+    """
+    try:
+        with gzip.open(path, "rb") as f:
+            for raw in f:
+                yield _parse_line(raw)
+    except (EOFError, OSError, zlib.error) as exc:
+        yield ("system", 0.0, f"… the full log file {path} ends early ({exc}) …")
+
+
+def _parse_line(raw: bytes) -> LogLine:
+    ts, _, rest = raw.rstrip(b"\n").partition(b" ")
+    stream, _, text = rest.partition(b" ")
+    try:
+        when = float(ts)
+    except ValueError:
+        when = 0.0
+    name = stream.decode("ascii", errors="replace")
+    shown: Stream = name if name in ("stdout", "stderr", "system") else "system"  # type: ignore[assignment]
+    return (shown, when, text.decode("utf-8", errors="replace"))
