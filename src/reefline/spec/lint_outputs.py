@@ -65,12 +65,19 @@ def _templates(name: str, job: Job) -> Iterator[_Template]:
 
 
 def _base_context(pipeline: Pipeline) -> dict[str, Any]:
-    """``params`` (those with a default) and ``variables`` (those that render with them)."""
-    params = {n: s.default for n, s in param_specs(pipeline).items() if s.has_default}
+    """``params`` (those with a default) and ``variables`` (those that render with them), as the
+    planner makes them (an integer default of a float param is a float)."""
+    params: dict[str, Any] = {}
+    for name, spec in param_specs(pipeline).items():
+        if spec.has_default:
+            number = (
+                spec.type == "float" and isinstance(spec.default, int) and not isinstance(spec.default, bool)
+            )
+            params[name] = float(spec.default) if number else spec.default
     variables: dict[str, str] = {}
     for key, value in pipeline.variables.items():
         try:
-            variables[key] = render(format_matrix_value(value), {"params": params})
+            variables[key] = render(str(value), {"params": params})
         except TemplateError:
             continue
     return {"params": params, "variables": variables}
