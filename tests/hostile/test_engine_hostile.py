@@ -189,3 +189,14 @@ def test_a_process_that_escapes_with_setsid_is_killed_when_its_job_ends(workspac
     for p in alive:
         p.kill()
     assert alive == [], "the setsid escapee outlived its job"
+
+
+def test_a_fifo_as_an_output_fails_the_job_instead_of_blocking_the_hasher(workspace: Path) -> None:
+    _spec(
+        workspace,
+        '  pipes:\n    script: ["mkfifo out.txt", "mkdir -p dir", "mkfifo dir/p"]\n'
+        "    outputs: {out: {path: out.txt}, dir: {path: dir, type: directory}}\n",
+    )
+    result = reefline(workspace, "run")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "not a regular file" in str(_job(workspace, "pipes")["reason"])
