@@ -268,3 +268,29 @@ def test_matrix_paths_that_escape_or_collide(validate: Callable[..., Outcome]) -
     assert_located(outcome, "RL506", line=8, col=22)
     assert_located(outcome, "RL511", line=6, col=42)
     assert_located(outcome, "RL207", line=8, col=17)
+
+
+@pytest.mark.parametrize("command", [["run", "--dry-run"], ["run"]])
+def test_deep_nesting_through_run(tmp_path: Path, command: list[str]) -> None:
+    """`run` reads the spec the same way: RL108, exit 2, and nothing written outside the workspace."""
+    home = tmp_path / "home"
+    home.mkdir()
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    (workspace / "reefline.yaml").write_bytes(HEAD + b"jobs:\n  a:\n    script: " + b"{" * 25_000 + b"\n")
+    outside = _tree(tmp_path) - {str(p.relative_to(tmp_path)) for p in workspace.rglob("*")}
+    base = {k: v for k, v in os.environ.items() if not k.startswith("REEFLINE_")}
+    result = subprocess.run(
+        [REEFLINE, *command],
+        cwd=workspace,
+        env={**base, "HOME": str(home), "NO_COLOR": "1"},
+        capture_output=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    text = result.stdout.decode() + result.stderr.decode()
+    assert result.returncode == 2, text
+    assert "Traceback" not in text
+    assert "reefline.yaml:5:" in text and "[RL108]" in text, text
+    after = _tree(tmp_path) - {str(p.relative_to(tmp_path)) for p in workspace.rglob("*")}
+    assert after == outside
