@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -44,6 +43,8 @@ def report_text(exc: BaseException) -> str:
 
 def write_report(exc: BaseException) -> Path | None:
     """Write the report to the first folder that takes it; None when none does."""
+    import tempfile
+
     name = f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.txt"
     text = report_text(exc)
     for folder in (state_dir(), Path(tempfile.gettempdir())):
