@@ -94,6 +94,3 @@ def check_run_transition(run_id: int, current: RunState, new: RunState) -> None:
     if new not in _RUN_TRANSITIONS[current]:
         raise InvalidTransition(f"run {run_id} cannot go from {current} to {new}")
 
-
-def job_transition_allowed(current: JobState, new: JobState) -> bool:
-    return new in _JOB_TRANSITIONS[current]

@@ -30,6 +30,13 @@ def open_writer_db(project_dir: Path) -> sa.Engine:
     return engine
 
 
+def open_existing_db(project_dir: Path) -> sa.Engine:
+    """The project's database, migrated if older, but never created (``retry``, ``cancel``)."""
+    if not project_dir.is_dir():
+        raise NoRunsHere(f"no project at {project_dir}: the folder does not exist (see -C DIR)")
+    return db.open_database(db.database_url(project_dir, create=False), create=False)
+
+
 def open_project_db(project_dir: Path) -> sa.Engine:
     """The project's database, created and migrated if needed; recovers nothing (e.g. a dry run)."""
     return db.open_database(db.database_url(project_dir))

@@ -29,7 +29,11 @@ from reefline.executors.registry import get_executor
 from reefline.plan.ir import Plan, PythonCommand
 from reefline.services.compile import Compiled, compile_text, read_spec
 from reefline.services.dry_run import planned_statuses
-from reefline.services.project import open_project_db, open_reader_db, open_writer_db
+from reefline.services.project import (
+    open_existing_db,
+    open_project_db,
+    open_writer_db,
+)
 from reefline.services.types import PlannedStep, RunOptions, RunOutcome, ServiceError
 from reefline.services.workspace_lock import workspace_lock
 from reefline.store import repo
@@ -93,7 +97,7 @@ def retry_run(
     project_dir: Path, run_ref: str, options: RunOptions, observer: RunObserver, cancel: threading.Event
 ) -> RunOutcome:
     """Run again the failed, canceled, skipped and interrupted jobs of a finished run, in that same run."""
-    db = open_project_db(project_dir)
+    db = open_existing_db(project_dir)
     with db.connect() as conn:
         run = repo.get_run(conn, repo.resolve_run_ref(conn, run_ref, str(project_dir.resolve())))
     with workspace_lock(Path(run.workspace)):
@@ -180,7 +184,7 @@ def _retry(
 
 def cancel_run(project_dir: Path, run_ref: str) -> int:
     """Ask a run's engine to cancel it (it polls the flag); refuses a finished or orphaned run."""
-    db = open_reader_db(project_dir)
+    db = open_existing_db(project_dir)
     with db.begin() as conn:
         run_id = repo.resolve_run_ref(conn, run_ref, str(project_dir.resolve()))
         run = repo.get_run(conn, run_id)
