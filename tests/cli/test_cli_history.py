@@ -59,3 +59,14 @@ def test_show_json_has_the_state_history(runner: CliRunner, project: Path) -> No
     job_changes = [c["to"] for c in payload["history"] if c["job"] == name]
     assert job_changes == ["queued", "running", "success"]
     assert payload["last_started_at"] == payload["started_at"]
+
+
+def test_show_prints_control_characters_visibly(runner: CliRunner, project: Path) -> None:
+    (project / "reefline.yaml").write_text(
+        'version: 1\nname: odd\njobs:\n  a:\n    matrix: {v: ["x\\u001b[2Jy"]}\n    script: ["true"]\n'
+    )
+    assert runner.invoke(app, ["run", "--plain"]).exit_code == 0
+    result = runner.invoke(app, ["show", "last"])
+    assert "a[v=x\\x1b[2Jy]" in result.output and "\x1b" not in result.output
+    payload = json.loads(runner.invoke(app, ["show", "last", "--json"]).output)
+    assert payload["jobs"][0]["name"] == "a[v=x\x1b[2Jy]"  # JSON keeps the exact name

@@ -137,6 +137,15 @@ def format_ago(ts: float | None, now: float | None = None) -> str:
     return datetime.fromtimestamp(ts).strftime("%Y-%m-%d")
 
 
+_CONTROL = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F)}
+
+
+def visible(text: str) -> str:
+    """``text`` with control characters (NUL, ESC, …) written as ``\\xNN``: what a job or a file
+    name holds cannot move the cursor, recolour the terminal, or hide in a table."""
+    return text.translate(_CONTROL)
+
+
 STATE_STYLES: dict[str, str] = {
     JobState.PENDING: "dim",
     JobState.QUEUED: "dim",

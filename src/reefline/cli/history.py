@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
+from rich.markup import escape as markup_escape
 from rich.table import Table
 from rich.text import Text
 
@@ -40,6 +40,12 @@ $ reefline show last
 
 $ reefline show 12 --json | jq '.jobs[] | {name, state, metrics}'
 """
+
+
+def escape(text: str) -> str:
+    """Text from the store, safe in rich markup and on a terminal (control characters shown)."""
+    return markup_escape(common.visible(text))
+
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (shape in the description above).")]
 
