@@ -137,3 +137,20 @@ def test_a_full_log_cut_short_yields_what_it_has_and_says_so(tmp_path: Path) -> 
     lines = list(read_full_log(path))
     assert lines[0] == ("stdout", 0.0, "line 0")
     assert lines[-1][0] == "system" and "ends early" in lines[-1][2]
+
+
+def test_what_reefline_says_about_an_attempt_follows_the_jobs_own_lines(project: Project) -> None:
+    project.write(
+        """
+        version: 1
+        name: order
+        jobs:
+          m:
+            script: ["seq 1 3", "echo '{\\"loss\\": NaN}' > metrics.json", "echo done"]
+            metrics: metrics.json
+        """
+    )
+    assert project.run()[0].state is RunState.SUCCESS
+    stored = [row.text for _, row in iter_logs(project.path, "last", "m")]
+    assert stored[:4] == ["1", "2", "3", "done"]
+    assert "'loss' is NaN; not recorded" in stored[-1]

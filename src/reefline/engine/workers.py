@@ -97,27 +97,33 @@ class StepWorkers:
         log = AttemptLog(emit, self.pressure, self.log_limits, full_log, command)
         for problem in self.log_limits.problems:
             self._system(sid, attempt, problem)
+        notes: list[str] = []  # what Reefline says about the attempt: logged after the job's own lines
         collected = cache.Collected([], {})
         try:
-            result = self._run(step, ctx, log, started)
-            if result.ok:
-                collected = cache.collect_outputs(step, self.hasher)
-                for warning in collected.warnings:
-                    self._system(sid, attempt, warning)
-                if collected.error is None and step.cacheable:
-                    self._keep(step, attempt, collected.outputs)
+            result = self._run(step, ctx, log, started, notes)
         except Exception as exc:
-            result = self._internal(sid, attempt, started, exc)
-            collected = cache.Collected([], {})
+            result = self._internal(started, exc, notes)
         try:
             log.close()
         except Exception as exc:
-            result = self._internal(sid, attempt, started, exc)
-            collected = cache.Collected([], {})
+            result = self._internal(started, exc, notes)
+        if result.ok:
+            try:
+                collected = cache.collect_outputs(step, self.hasher)
+                notes.extend(collected.warnings)
+                if collected.error is None and step.cacheable:
+                    self._keep(collected.outputs, notes)
+            except Exception as exc:
+                result = self._internal(started, exc, notes)
+                collected = cache.Collected([], {})
+        for note in notes:
+            self._system(sid, attempt, note)
         report(("done", sid, result, collected.outputs, collected.metrics, collected.error))
 
-    def _run(self, step: Step, ctx: StepContext, log: AttemptLog, started: float) -> StepResult:
-        sid, attempt = step.id, ctx.attempt
+    def _run(
+        self, step: Step, ctx: StepContext, log: AttemptLog, started: float, notes: list[str]
+    ) -> StepResult:
+        sid = step.id
         try:
             handle = self.executor.start(step, ctx, log)
         except StartError as exc:
@@ -131,7 +137,7 @@ class StepWorkers:
                 self._cancel(handle, grace)
             result = self.executor.wait(handle)
         except Exception as exc:
-            result = self._internal(sid, attempt, started, exc)
+            result = self._internal(started, exc, notes)
         finally:
             with self._lock:
                 self._handles.pop(sid, None)
@@ -139,23 +145,23 @@ class StepWorkers:
                 self.executor.destroy(handle)
             except Exception as exc:
                 # The attempt's processes may still run: this attempt cannot count as a success.
-                destroyed = self._internal(sid, attempt, started, exc)
+                destroyed = self._internal(started, exc, notes)
                 if result is None or result.ok:
                     result = destroyed
         assert result is not None
         return result
 
-    def _internal(self, sid: str, attempt: int, started: float, exc: BaseException) -> StepResult:
+    @staticmethod
+    def _internal(started: float, exc: BaseException, notes: list[str]) -> StepResult:
         """The result of an attempt broken by ``exc``; its traceback goes to the job's log."""
-        for line in traceback_lines(exc):
-            self._system(sid, attempt, line)
+        notes.extend(traceback_lines(exc))
         return StepResult(None, started, time.time(), error=internal_error(exc))
 
     def _system(self, sid: str, attempt: int, text: str) -> None:
         stream: Stream = "system"
         self.report(("log", sid, attempt, stream, time.time(), text))
 
-    def _keep(self, step: Step, attempt: int, outputs: list[cache.ArtifactRecord]) -> None:
+    def _keep(self, outputs: list[cache.ArtifactRecord], notes: list[str]) -> None:
         """Copy the outputs into the artifact store; a failure costs a future cache hit, not the job."""
         if self.store is None:
             return
@@ -163,8 +169,7 @@ class StepWorkers:
             try:
                 self.store.save(self.hasher, out.path, out.sha256)
             except (OSError, ArtifactError) as exc:
-                message = f"could not keep a copy of {out.path} in the artifact store: {exc}"
-                self._system(step.id, attempt, message)
+                notes.append(f"could not keep a copy of {out.path} in the artifact store: {exc}")
 
     def _cancel(self, handle: StepHandle, grace: float) -> None:
         """Cancel one attempt; if the executor cannot, destroy it (kill) instead."""
