@@ -1,0 +1,75 @@
+"""Start-up stays cheap: what each command imports (timings live in bench/startup.py, not here)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SPEC = """\
+version: 1
+name: startup
+jobs:
+  hello:
+    script: echo hello
+"""
+# Runs the console-script entry point, then lists the modules that were imported.
+PROBE = """\
+import json, sys
+out, sys.argv = sys.argv[1], ["reefline", *sys.argv[2:]]
+from reefline.cli.main import main
+try:
+    main()
+except SystemExit:
+    pass
+with open(out, "w") as f:
+    json.dump(sorted(sys.modules), f)
+"""
+
+
+def imported(project: Path, *args: str) -> set[str]:
+    out = project / "modules.json"
+    env = {k: v for k, v in os.environ.items() if k not in ("REEFLINE_DATABASE_URL", "CI")}
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, str(out), *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.exists(), result.stderr
+    return set(json.loads(out.read_text()))
+
+
+def packages(modules: set[str]) -> set[str]:
+    return {m.split(".")[0] for m in modules} | {".".join(m.split(".")[:3]) for m in modules}
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "reefline.yaml").write_text(SPEC)
+    return tmp_path
+
+
+def test_version_answers_before_typer_and_rich(project: Path) -> None:
+    found = packages(imported(project, "--version"))
+    assert not found & {"typer", "rich", "pydantic", "sqlalchemy", "yaml"}
+
+
+def test_validate_opens_no_database(project: Path) -> None:
+    found = packages(imported(project, "validate"))
+    assert not found & {"sqlalchemy", "alembic"}
+    assert "reefline.cli.run" not in found and "reefline.cli.history" not in found
+
+
+def test_a_cold_run_creates_its_database_without_alembic(project: Path) -> None:
+    found = packages(imported(project, "run", "--plain"))
+    assert (project / ".reefline" / "reefline.db").is_file()
+    assert not found & {"alembic", "mako"}
+    assert "reefline.cli.history" not in found and "reefline.cli.init" not in found
