@@ -13,7 +13,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from reefline.services.types import ServiceError
-from reefline.store import db
+from reefline.store import db, read_only
 from reefline.store.errors import SchemaError
 
 
@@ -50,8 +50,12 @@ def open_reader_db(project_dir: Path) -> sa.Engine:
     if not project_dir.is_dir():
         raise NoRunsHere(f"no project at {project_dir}: the folder does not exist (see -C DIR)")
     url = db.database_url(project_dir, create=False)
+    sqlite_file = db.sqlite_path(url)
     try:
-        engine = db.open_database(url, migrate=False, create=False)
+        if sqlite_file is not None and read_only.folder_is_read_only(sqlite_file):
+            engine = read_only.open_read_only(sqlite_file)
+        else:
+            engine = db.open_database(url, migrate=False, create=False)
     except db.DatabaseMissing as exc:
         raise NoRunsHere(f"{exc}; start a run with `reefline run`") from None
     revision = db.current_revision(engine)
