@@ -157,6 +157,8 @@ def test_a_failure_in_an_early_stage_skips_later_stages_but_runs_handlers(projec
     )
     outcome, rec = project.run()
     assert outcome.state is RunState.FAILED
+    stored = {d.job.name: d.job.needs for d in project.detail().jobs}
+    assert stored["ship"] == ["after stage test"] and stored["ok"] == []  # one marker, not 3 jobs
     final = rec.final()
     assert final["unit"] is JobState.SKIPPED
     assert final["report"] is JobState.SUCCESS and final["alert"] is JobState.SUCCESS
