@@ -74,7 +74,7 @@ def check_unsupported(pipeline: Pipeline, r: Reporter) -> None:
             )
 
 
-_NAME_HINT = "use letters, digits, '_' and '-', e.g. `prepare_data`"
+_NAME_HINT = "use ASCII letters, digits, '_' and '-', e.g. `prepare_data`"
 
 
 def _name_problem(name: str) -> str:
@@ -87,7 +87,7 @@ def _name_problem(name: str) -> str:
         return "a job name cannot start with '-' (it would read as an option on the command line)"
     if "[" in name or "]" in name or "=" in name or "," in name:
         return "'[', ']', '=' and ',' are kept for matrix expansions such as `train[model=tree]`"
-    return "a job name has only letters, digits, '_' and '-'"
+    return "a job name has only ASCII letters, digits, '_' and '-'"
 
 
 def check_names_and_stages(pipeline: Pipeline, r: Reporter) -> None:
