@@ -276,3 +276,27 @@ def test_a_retry_keeps_earlier_successes_in_the_barrier_and_runs_what_was_skippe
     assert retried.state is RunState.SUCCESS
     assert again.final() == {"flaky": JobState.SUCCESS, "mid": JobState.SUCCESS, "last": JobState.SUCCESS}
     assert (project.path / "ok.log").read_text() == "ok\n"  # the earlier success is not run again
+
+
+def test_from_and_only_follow_the_barriers(project: Project) -> None:
+    project.write(
+        """
+        version: 1
+        name: select
+        stages: [one, two, three]
+        jobs:
+          first: {stage: one, script: ["echo first >> ran.log"]}
+          other: {stage: one, script: ["echo other >> ran.log"]}
+          mid: {stage: two, script: ["echo mid >> ran.log"]}
+          last: {stage: three, script: ["echo last >> ran.log"]}
+        """
+    )
+    outcome, rec = project.run(from_job="other", parallelism=1)
+    assert outcome.state is RunState.SUCCESS
+    assert set(rec.final()) == {"other", "mid", "last"}
+    assert (project.path / "ran.log").read_text().split() == ["other", "mid", "last"]
+    outcome, rec = project.run(only=("first", "last"))
+    assert set(rec.final()) == {"first", "last"}
+    order = [(e.name, e.state) for e in rec.events]
+    # `last` still waits for what is left of the earlier stages
+    assert order.index(("first", JobState.SUCCESS)) < order.index(("last", JobState.RUNNING))
