@@ -251,10 +251,11 @@ class Journal:
     def cancel_requested(self) -> bool:
         """Whether `reefline cancel` asked to stop; also notices a run closed by another process."""
         with self.db.connect() as conn:
-            run = repo.get_run(conn, self.run_id)
-        if RunState(run.state) in TERMINAL_RUN_STATES and self.closed_elsewhere is None:
-            self.closed_elsewhere = RunClosedElsewhere(self.run_id, RunState(run.state), run.reason)
-        return run.cancel_requested or self.closed_elsewhere is not None
+            state, reason = repo.get_run_state(conn, self.run_id)
+            requested = repo.is_cancel_requested(conn, self.run_id)
+        if RunState(state) in TERMINAL_RUN_STATES and self.closed_elsewhere is None:
+            self.closed_elsewhere = RunClosedElsewhere(self.run_id, RunState(state), reason)
+        return requested or self.closed_elsewhere is not None
 
 
 def _artifact_row(record: ArtifactRecord) -> dict[str, Any]:
