@@ -209,7 +209,7 @@ class _BrokenObserver(Recorder):
 
 
 def test_an_engine_thread_crash_during_a_log_flood_does_not_leave_workers_blocked(tmp_path: Path) -> None:
-    flood = Behavior.succeed(logs=[f"line {i}" for i in range(200_000)])
+    flood = Behavior.succeed(logs=[f"line {i}" for i in range(40_000)])  # more than 16 batches wait
     run = _Run(tmp_path, [_step("loud")], FakeExecutor({"loud": flood}))
     run.execution.observer = _BrokenObserver()
     with pytest.raises(RuntimeError, match="observer bug"):
