@@ -131,9 +131,12 @@ def test_real_processes_alive_dead_and_reused() -> None:
     me = repo_run_row(os.getpid(), own_token())
     assert own_token() is not None and own_token() == process_token(os.getpid())
     assert not Liveness().owner_gone(me)
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child = subprocess.Popen(["sleep", "30"])
+    token = process_token(child.pid)
+    assert token is not None and not Liveness().owner_gone(repo_run_row(child.pid, token))
+    child.kill()
     child.wait()
-    assert Liveness().owner_gone(repo_run_row(child.pid, None))
+    assert Liveness().owner_gone(repo_run_row(child.pid, token))  # even if the pid is reused by now
     assert Liveness().owner_gone(repo_run_row(os.getpid(), "another-boot:1"))
 
 
