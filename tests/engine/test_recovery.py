@@ -227,11 +227,14 @@ def test_the_migration_turns_old_interrupted_rows_into_interrupted(store_url: st
 
 
 def test_readers_show_a_dead_owners_run_interrupted_and_write_nothing(project: Project) -> None:
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child = subprocess.Popen(["sleep", "30"])
+    token = process_token(child.pid)
+    child.kill()
     child.wait()
     db = open_project_db(project.path)
     with db.begin() as conn:
-        run_id = _run(conn, host=Liveness().host, pid=child.pid, workspace=str(project.path.resolve()))
+        workspace = str(project.path.resolve())
+        run_id = _run(conn, host=Liveness().host, pid=child.pid, token=token, workspace=workspace)
         repo.insert_log_lines(
             conn,
             [{"run_id": run_id, "job_id": repo.list_jobs(conn, run_id)[0].id, "attempt": 1, "ts": 950.0,
