@@ -73,3 +73,15 @@ def test_a_cold_run_creates_its_database_without_alembic(project: Path) -> None:
     assert (project / ".reefline" / "reefline.db").is_file()
     assert not found & {"alembic", "mako"}
     assert "reefline.cli.history" not in found and "reefline.cli.init" not in found
+
+
+def test_commands_close_the_database_on_exit(project: Path) -> None:
+    """SQLite's -wal and -shm files go when the last connection closes; the CLI closes it at exit."""
+    env = {k: v for k, v in os.environ.items() if k not in ("REEFLINE_DATABASE_URL", "CI")}
+    reefline = Path(sys.executable).with_name("reefline")
+    for args in (["run", "--plain"], ["runs"], ["show", "last"], ["logs", "last"], ["run", "--plain"]):
+        result = subprocess.run(
+            [reefline, *args], cwd=project, env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+        assert result.returncode == 0, result.stderr
+        assert sorted(p.name for p in (project / ".reefline").glob("reefline.db*")) == ["reefline.db"], args

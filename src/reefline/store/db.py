@@ -11,6 +11,7 @@ snapshot; the engine is the single writer of state, so that is harmless.
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -117,6 +118,19 @@ def _create_engine(url: URL, **kwargs: Any) -> Engine:
         raise _DriverMissing(str(exc)) from exc
 
 
+_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def dispose_all() -> None:
+    """Close the connections of every engine opened here (the CLI does it at exit).
+
+    Closing the last connection to a SQLite database checkpoints its WAL and removes the -wal and
+    -shm files, which left to the garbage collector may not happen at exit.
+    """
+    for engine in list(_engines):
+        engine.dispose()
+
+
 def _open_database(url: str, *, migrate: bool, echo: bool, create: bool) -> Engine:
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"echo": echo}
@@ -134,6 +148,7 @@ def _open_database(url: str, *, migrate: bool, echo: bool, create: bool) -> Engi
     else:
         engine = _create_engine(parsed, **kwargs)
     event.listen(engine, "handle_error", _environment_error(url))
+    _engines.add(engine)
     if migrate:
         try:
             upgrade(engine)
