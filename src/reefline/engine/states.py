@@ -93,4 +93,3 @@ def check_job_transition(job: str, current: JobState, new: JobState) -> None:
 def check_run_transition(run_id: int, current: RunState, new: RunState) -> None:
     if new not in _RUN_TRANSITIONS[current]:
         raise InvalidTransition(f"run {run_id} cannot go from {current} to {new}")
-
