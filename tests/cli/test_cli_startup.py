@@ -85,3 +85,11 @@ def test_commands_close_the_database_on_exit(project: Path) -> None:
         )
         assert result.returncode == 0, result.stderr
         assert sorted(p.name for p in (project / ".reefline").glob("reefline.db*")) == ["reefline.db"], args
+
+
+@pytest.mark.parametrize("command", [["runs"], ["show", "last"], ["logs", "last"]])
+def test_readers_load_neither_the_spec_language_nor_alembic(project: Path, command: list[str]) -> None:
+    imported(project, "run", "--plain")
+    found = packages(imported(project, *command))
+    assert not found & {"reefline.spec", "yaml", "alembic", "mako"}
+    assert "reefline.cli.run" not in found and "reefline.cli.validate" not in found

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from reefline.engine.states import RunState
-from reefline.spec.diagnostics import Diagnostic
 from reefline.store.rows import AttemptRow, JobRow, MetricRow, OutputRow, RunRow, StateChangeRow
+
+if TYPE_CHECKING:  # importing reefline.spec costs readers (`runs`, `show`, `logs`) ~50 ms
+    from reefline.spec.diagnostics import Diagnostic
 
 
 @dataclass(frozen=True)
