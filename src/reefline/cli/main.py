@@ -20,7 +20,10 @@ from __future__ import annotations
 
 import gc
 import sys
-from typing import Any
+
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: `reefline --version` need not import typing
+if TYPE_CHECKING:
+    from typing import Any
 
 GC_THRESHOLDS = (50_000, 20, 100)
 
