@@ -13,8 +13,9 @@ from reefline.cli import common
 from reefline.cli.main import app, reflow
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-# The commands the README documents, from its table of commands (`| `reefline NAME ...` | ... |`).
-COMMANDS = re.findall(r"^\| `reefline ([a-z]+)\b", README.read_text(encoding="utf-8"), re.MULTILINE)
+# The commands the README documents: its table of commands (`| `reefline NAME ...` | ... |`) in "## Commands".
+_COMMANDS_SECTION = README.read_text(encoding="utf-8").split("\n## Commands\n", 1)[1].split("\n### ", 1)[0]
+COMMANDS = re.findall(r"^\| `reefline ([a-z]+)\b", _COMMANDS_SECTION, re.MULTILINE)
 WIDE = {"COLUMNS": "200", "TERMINAL_WIDTH": "200"}
 
 
