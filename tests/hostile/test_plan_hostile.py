@@ -143,3 +143,14 @@ jobs:
     result, _, _ = run_measured(tmp_path, "validate")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "✓ reefline.yaml is valid (4 jobs from 2 definitions)" in result.stdout
+
+
+def test_a_dry_run_in_a_project_that_never_ran_writes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "reefline.yaml").write_text(
+        "version: 1\nname: fresh\njobs:\n  a:\n    script: [echo hi > out.txt]\n"
+        "    outputs:\n      out: {path: out.txt, type: file}\n"
+    )
+    result, _, _ = run_measured(tmp_path, "run", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "would run" in result.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["reefline.yaml"]

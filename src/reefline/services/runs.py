@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from reefline.artifacts.hashing import Hasher
 from reefline.artifacts.store import LocalArtifactStore, default_root
+from reefline.engine.cache import CacheLookup
 from reefline.engine.events import RunObserver
 from reefline.engine.liveness import Liveness, own_token
 from reefline.engine.runner import RunExecution
@@ -29,11 +30,7 @@ from reefline.executors.registry import get_executor
 from reefline.plan.ir import Plan, PythonCommand
 from reefline.services.compile import Compiled, compile_text, read_spec
 from reefline.services.dry_run import planned_statuses
-from reefline.services.project import (
-    open_existing_db,
-    open_project_db,
-    open_writer_db,
-)
+from reefline.services.project import NoRunsHere, open_existing_db, open_reader_db, open_writer_db
 from reefline.services.types import PlannedStep, RunOptions, RunOutcome, ServiceError
 from reefline.services.workspace_lock import workspace_lock
 from reefline.store import repo
@@ -75,7 +72,7 @@ def plan_run(spec_path: Path, options: RunOptions) -> list[PlannedStep]:
     workspace = spec_path.parent
     hasher = Hasher(workspace)
     store = LocalArtifactStore(default_root(workspace))
-    lookup = None if options.no_cache else store_lookup(open_project_db(workspace))
+    lookup = None if options.no_cache else _reader_lookup(workspace)
     statuses = planned_statuses(compiled.plan, hasher, lookup, store)
     return [
         PlannedStep(
@@ -91,6 +88,14 @@ def plan_run(spec_path: Path, options: RunOptions) -> list[PlannedStep]:
         )
         for step in compiled.plan.steps
     ]
+
+
+def _reader_lookup(workspace: Path) -> CacheLookup | None:
+    """Earlier results to compare with; a project that never ran has none (and gets no database)."""
+    try:
+        return store_lookup(open_reader_db(workspace))
+    except NoRunsHere:
+        return None
 
 
 def retry_run(
