@@ -294,3 +294,19 @@ def test_deep_nesting_through_run(tmp_path: Path, command: list[str]) -> None:
     assert "reefline.yaml:5:" in text and "[RL108]" in text, text
     after = _tree(tmp_path) - {str(p.relative_to(tmp_path)) for p in workspace.rglob("*")}
     assert after == outside
+
+
+@pytest.mark.parametrize(
+    ("spec", "line", "col"),
+    [
+        (b'version: 1\nname: n\nvariables:\n  V: "a\\0b"\njobs:\n  a:\n    script: [echo]\n', 4, 8),
+        (b'version: 1\nname: n\njobs:\n  a:\n    matrix: {x: ["p\\0q"]}\n    script: [echo]\n', 5, 20),
+        (b'version: 1\nname: n\njobs:\n  a:\n    env: {E: "\\0"}\n    script: [echo]\n', 5, 15),
+        (b'version: 1\nname: n\njobs:\n  a:\n    script: ["echo \\0"]\n', 5, 20),
+    ],
+)
+def test_escaped_nul_bytes_that_would_reach_a_job(
+    validate: Callable[..., Outcome], spec: bytes, line: int, col: int
+) -> None:
+    """A NUL in a value a job receives (env, matrix, script) is refused before anything runs."""
+    assert_located(validate(spec), "RL106", line, col)

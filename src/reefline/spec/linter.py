@@ -25,6 +25,7 @@ from reefline.spec.lint_matrix import check_size
 from reefline.spec.lint_outputs import check_rendered_paths
 from reefline.spec.lint_refs import check_conditions, check_templates
 from reefline.spec.lint_report import Reporter
+from reefline.spec.lint_text import check_nul_bytes
 from reefline.spec.models import Pipeline
 from reefline.spec.types import TypeRegistry
 from reefline.spec.yaml_source import SourceMap
@@ -37,6 +38,7 @@ def lint(
     r = Reporter(source or SourceMap(), file)
     registry = TypeRegistry(pipeline.types)
     check_unsupported(pipeline, r)
+    check_nul_bytes(pipeline, r)
     check_names_and_stages(pipeline, r)
     check_params(pipeline, r)
     check_durations(pipeline, r)
