@@ -7,8 +7,6 @@ Every state written here goes through the transition table and into the state hi
 
 from __future__ import annotations
 
-import os
-import signal
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -22,31 +20,19 @@ from reefline.engine.states import (
     check_job_transition,
     check_run_transition,
 )
+from reefline.executors.procscan import PROC, kill_marked
 from reefline.store import repo
 from reefline.store.rows import RunRow
 from reefline.store.tables import runs as runs_table
 
 
-def kill_leftovers(run_id: int, workspace: str, proc: Path = Path("/proc")) -> list[int]:
+def kill_leftovers(run_id: int, workspace: str, proc: Path = PROC) -> list[int]:
     """Kill the job processes an interrupted run left behind on this host; returns their pids.
 
     Every job gets ``REEFLINE_RUN_ID`` and ``REEFLINE_WORKSPACE`` in its environment and passes
     them on to whatever it starts, so they find the whole tree without the dead engine's help.
     """
-    wanted = {b"REEFLINE_RUN_ID=" + str(run_id).encode(), b"REEFLINE_WORKSPACE=" + workspace.encode()}
-    killed = []
-    for entry in proc.glob("[0-9]*"):
-        try:
-            environ = set((entry / "environ").read_bytes().split(b"\0"))
-        except OSError:  # gone, or not ours to read
-            continue
-        if wanted <= environ:
-            try:
-                os.kill(int(entry.name), signal.SIGKILL)
-                killed.append(int(entry.name))
-            except ProcessLookupError:
-                continue
-    return killed
+    return kill_marked({"REEFLINE_RUN_ID": str(run_id), "REEFLINE_WORKSPACE": workspace}, proc)
 
 
 def recover_interrupted(db: sa.Engine, liveness: Liveness | None = None) -> list[int]:
