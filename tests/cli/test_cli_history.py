@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -70,3 +72,36 @@ def test_show_prints_control_characters_visibly(runner: CliRunner, project: Path
     assert "a[v=x\\x1b[2Jy]" in result.output and "\x1b" not in result.output
     payload = json.loads(runner.invoke(app, ["show", "last", "--json"]).output)
     assert payload["jobs"][0]["name"] == "a[v=x\x1b[2Jy]"  # JSON keeps the exact name
+
+
+def test_show_lines_up_its_columns_whatever_the_name_lengths(runner: CliRunner, project: Path) -> None:
+    _run(runner, project)
+    lines = runner.invoke(app, ["show", "last"]).output.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("job "))
+    table = lines[header : header + 3]
+    columns = [line.index("success") for line in table[1:]]
+    assert columns == [table[0].index("state")] * 2
+
+
+def test_show_into_a_pipe_that_closes_early_exits_0(project: Path) -> None:
+    """`reefline show last | head -c1`: the reader had enough; that is not a failed run (exit 1).
+
+    The output (1,000 jobs) is larger than a pipe's buffer, so the writer does meet a closed pipe.
+    """
+    reefline = str(Path(sys.executable).with_name("reefline"))
+    values = ", ".join(str(i) for i in range(1000))
+    (project / "reefline.yaml").write_text(
+        f"version: 1\nname: many\njobs:\n  t:\n    matrix: {{a: [{values}]}}\n    script: ['echo {LONG}']\n"
+    )
+    subprocess.run([reefline, "run", "--plain"], cwd=project, check=True, capture_output=True, timeout=120)
+    for command in ("show last", "logs last"):
+        proc = subprocess.run(
+            ["bash", "-c", f'"$0" {command} | head -c1 > /dev/null; echo "${{PIPESTATUS[0]}}"', reefline],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert proc.stdout.strip() == "0", (command, proc.stdout, proc.stderr)
+        assert "Traceback" not in proc.stderr

@@ -18,6 +18,7 @@ from __future__ import annotations
 import errno
 import importlib
 import inspect
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -119,8 +120,10 @@ class ReeflineGroup(TyperGroup):
         except (Exit, Abort, TyperException, EOFError):
             raise  # typer's own: exits, usage errors
         except OSError as exc:
-            if exc.errno == errno.EPIPE:
-                raise  # `reefline runs | head`: typer exits quietly
+            if exc.errno == errno.EPIPE:  # `reefline show last | head`: the reader has enough
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())  # no second EPIPE when Python flushes at exit
+                raise Exit(0) from None
             raise Exit(exit_code_for(exc, debug=bool(ctx.params.get("debug")))) from None
         except Exception as exc:
             raise Exit(exit_code_for(exc, debug=bool(ctx.params.get("debug")))) from None

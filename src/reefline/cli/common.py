@@ -5,6 +5,7 @@ Nothing here knows about runs or specs; it only formats and resolves paths.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import time
@@ -64,8 +65,14 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """`reefline show last | head`: the app's one EPIPE handler exits 0 (rich would exit 1)."""
+        raise BrokenPipeError(errno.EPIPE, "the reader of stdout went away")
+
+
 def stdout_console() -> Console:
-    return Console(highlight=False, soft_wrap=True)
+    return _Console(highlight=False, soft_wrap=True)
 
 
 def table_console() -> Console:
@@ -74,7 +81,7 @@ def table_console() -> Console:
     console = stdout_console()
     if console.is_terminal:
         return console
-    return Console(highlight=False, soft_wrap=False, width=100_000)
+    return _Console(highlight=False, soft_wrap=False, width=100_000)
 
 
 def stderr_console() -> Console:

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from reefline.cli import common
+from reefline.cli.text_table import Cell, Column, Line, cell, render_table
 from reefline.engine.states import JobState
 
 if TYPE_CHECKING:
@@ -234,33 +235,47 @@ def show_command(
     console.print(f"  trigger:  {escape(r.trigger)} · spec: {escape(spec)}")
     console.print()
 
+    sys.stdout.flush()
+    lines = render_table(_SHOW_COLUMNS, _job_rows(detail, now), color=common.color_enabled(sys.stdout))
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
+_SHOW_COLUMNS = (
+    Column("job"),
+    Column("state"),
+    Column("attempts", right=True),
+    Column("duration", right=True),
+    Column("exit", right=True),
+    Column("cached"),
+    Column("outputs / metrics"),
+)
+
+
+def _job_rows(detail: RunDetail, now: float) -> list[list[Cell]]:
+    """One row per job; names are never cut, so two matrix expansions never look the same."""
     by_job = _metrics_by_job(detail.metrics)
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("job", "state", "attempts", "duration", "exit", "cached", "outputs / metrics"):
-        table.add_column(
-            column,
-            justify="right" if column in ("attempts", "duration", "exit") else "left",
-            # Wrapped, never cut with "…": matrix expansions differ at the end of their names.
-            overflow="fold" if column == "job" else "ellipsis",
-        )
+    rows = []
     for j in detail.jobs:
         job = j.job
         cached = "-"
         if job.state == JobState.CACHED:
             source = j.cached_from_run_id
             cached = f"from run {source}" if source is not None else "yes"
-        lines = [f"{escape(o.path)} [dim]{_short(o.sha256)}[/]" for o in j.outputs]
-        lines += [f"{escape(k)} = {v:g}" for k, v in sorted(by_job.get(job.id, {}).items())]
-        state = common.state_markup(str(job.state))
+        extra: Cell = [[(common.visible(o.path) + " ", ""), (_short(o.sha256), "dim")] for o in j.outputs]
+        extra += [[(f"{common.visible(k)} = {v:g}", "")] for k, v in sorted(by_job.get(job.id, {}).items())]
+        state: Line = [(str(job.state), common.STATE_STYLES.get(str(job.state), ""))]
         if job.reason and job.state in _REASON_SHOWN:
-            state += f" [dim]({escape(job.reason)})[/]"
-        table.add_row(
-            escape(job.name),
-            state,
-            str(job.attempts),
-            common.format_duration(common.duration_seconds(job.started_at, job.finished_at, now)),
-            "-" if job.exit_code is None else str(job.exit_code),
-            cached,
-            "\n".join(lines) or "-",
+            state.append((f" ({common.visible(job.reason)})", "dim"))
+        duration = common.format_duration(common.duration_seconds(job.started_at, job.finished_at, now))
+        rows.append(
+            [
+                cell(common.visible(job.name)),
+                [state],
+                cell(str(job.attempts)),
+                cell(duration),
+                cell("-" if job.exit_code is None else str(job.exit_code)),
+                cell(cached),
+                extra or cell("-"),
+            ]
         )
-    console.print(table)
+    return rows
