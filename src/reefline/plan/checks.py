@@ -8,29 +8,18 @@ so the caller can point at it in the file.
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Iterable
 
 from reefline.plan.errors import PlanError
 from reefline.plan.ir import Step
+from reefline.spec.lint_outputs import rendered_path_problem
 
 FieldPath = tuple[str | int, ...]
 
 
 def escapes_workspace(path: str) -> str | None:
-    """Why a rendered workspace-relative ``path`` leaves the workspace, or None."""
-    if not path.strip():
-        return "is empty"
-    if path.startswith("~"):
-        return "starts with '~'"
-    if path.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:[\\/]", path):
-        return "is absolute"
-    if "\0" in path:
-        return "contains a NUL byte"
-    normal = posixpath.normpath(path.replace("\\", "/"))
-    if normal == ".." or normal.startswith("../"):
-        return "leaves the workspace through '..'"
-    return None
+    """Why a rendered workspace-relative ``path`` leaves the workspace, or None (the linter's rule)."""
+    return rendered_path_problem(path)
 
 
 def normalized(path: str) -> str:
