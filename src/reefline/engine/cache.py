@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reefline.artifacts.base import ArtifactStore
 from reefline.artifacts.hashing import ArtifactError, Digest, Hasher, resolve_inside
-from reefline.artifacts.store import LocalArtifactStore
 from reefline.engine import code_deps
 from reefline.engine.barriers import StageOutputs
 from reefline.engine.code_deps import code_files
@@ -63,7 +63,7 @@ def prepare(
     hasher: Hasher,
     upstream_outputs: Mapping[str, tuple[OutputRef, ...]],
     lookup: CacheLookup | None,
-    store: LocalArtifactStore | None = None,
+    store: ArtifactStore | None = None,
     *,
     dry_run: bool = False,
 ) -> Prepared:
@@ -107,7 +107,7 @@ def prepare(
     return Prepared(key, inputs)
 
 
-def _restore(hasher: Hasher, store: LocalArtifactStore, outputs: list[ArtifactRecord]) -> bool:
+def _restore(hasher: Hasher, store: ArtifactStore, outputs: list[ArtifactRecord]) -> bool:
     try:
         for out in outputs:
             if not _intact(hasher, [out]):

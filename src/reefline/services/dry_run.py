@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from reefline.artifacts.base import ArtifactStore
 from reefline.artifacts.hashing import Hasher
-from reefline.artifacts.store import LocalArtifactStore
 from reefline.engine import cache
 from reefline.engine.barriers import StageOutputs
 from reefline.plan.ir import OutputRef, Plan
@@ -13,7 +13,7 @@ WOULD_RUN = "would run"
 
 
 def planned_statuses(
-    plan: Plan, hasher: Hasher, lookup: cache.CacheLookup | None, store: LocalArtifactStore
+    plan: Plan, hasher: Hasher, lookup: cache.CacheLookup | None, store: ArtifactStore
 ) -> dict[str, str]:
     """A step is cached when its key matches an earlier success with intact (or restorable) outputs
     and everything upstream of it is cached too, its stage barrier included; else it would run

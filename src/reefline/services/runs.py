@@ -11,8 +11,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from reefline.artifacts.hashing import Hasher
-from reefline.artifacts.store import LocalArtifactStore, default_root
+from reefline.artifacts.base import ArtifactStore
+from reefline.artifacts.hashing import ArtifactError, Hasher
+from reefline.artifacts.locate import default_location, open_artifact_store
 from reefline.engine.cache import CacheLookup
 from reefline.engine.events import RunObserver
 from reefline.engine.liveness import Liveness, own_token
@@ -43,6 +44,7 @@ def start_run(
     spec_path = spec_path.resolve()
     compiled = compile_text(read_spec(spec_path), spec_path, options)
     workspace = spec_path.parent
+    artifacts = workspace_artifacts(workspace)
     with workspace_lock(workspace):
         # Recovery under the lock: a run of this workspace that still holds it is alive.
         db = open_writer_db(workspace)
@@ -58,7 +60,18 @@ def start_run(
             options=options,
             observer=observer,
             cancel=cancel,
+            artifacts=artifacts,
         )
+
+
+def workspace_artifacts(workspace: Path) -> ArtifactStore:
+    """The artifact store of this workspace (``$REEFLINE_ARTIFACTS_URL`` or the local folder), reached
+    before anything is recorded: a wrong URL is one error (exit 2), not a note on every job."""
+    location = default_location(workspace)
+    try:
+        return open_artifact_store(location)
+    except ArtifactError as exc:
+        raise ServiceError(f"artifact store {location}: {exc}") from exc
 
 
 def plan_run(spec_path: Path, options: RunOptions) -> list[PlannedStep]:
@@ -71,7 +84,7 @@ def plan_run(spec_path: Path, options: RunOptions) -> list[PlannedStep]:
     compiled = compile_text(read_spec(spec_path), spec_path, options)
     workspace = spec_path.parent
     hasher = Hasher(workspace)
-    store = LocalArtifactStore(default_root(workspace))
+    store = workspace_artifacts(workspace)
     lookup = None if options.no_cache else _reader_lookup(workspace)
     statuses = planned_statuses(compiled.plan, hasher, lookup, store)
     return [
@@ -105,13 +118,20 @@ def retry_run(
     db = open_existing_db(project_dir)
     with db.connect() as conn:
         run = repo.get_run(conn, repo.resolve_run_ref(conn, run_ref, str(project_dir.resolve())))
+    artifacts = workspace_artifacts(Path(run.workspace))
     with workspace_lock(Path(run.workspace)):
         db = open_writer_db(project_dir)  # recovers the run if its process is gone
-        return _retry(db, run.id, options, observer, cancel)
+        return _retry(db, run.id, options, observer, cancel, artifacts=artifacts)
 
 
 def _retry(
-    db: sa.Engine, run_id: int, options: RunOptions, observer: RunObserver, cancel: threading.Event
+    db: sa.Engine,
+    run_id: int,
+    options: RunOptions,
+    observer: RunObserver,
+    cancel: threading.Event,
+    *,
+    artifacts: ArtifactStore,
 ) -> RunOutcome:
     with db.connect() as conn:
         run = repo.get_run(conn, run_id)
@@ -184,6 +204,7 @@ def _retry(
         options=stored,
         observer=observer,
         cancel=cancel,
+        artifacts=artifacts,
     )
 
 
@@ -262,6 +283,7 @@ def _execute(
     options: RunOptions,
     observer: RunObserver,
     cancel: threading.Event,
+    artifacts: ArtifactStore,
 ) -> RunOutcome:
     execution = RunExecution(
         db=db,
@@ -276,7 +298,7 @@ def _execute(
         parallelism=options.parallelism or os.cpu_count() or 2,
         no_cache=options.no_cache,
         cancel=cancel,
-        artifacts=LocalArtifactStore(default_root(workspace)),
+        artifacts=artifacts,
     )
     result = execution.execute()
     return RunOutcome(run_id, result.state, result.reason)
