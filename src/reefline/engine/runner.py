@@ -21,8 +21,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from reefline.artifacts.base import ArtifactStore
 from reefline.artifacts.hashing import Hasher
-from reefline.artifacts.store import LocalArtifactStore
 from reefline.engine import cache
 from reefline.engine.barriers import StageBarriers
 from reefline.engine.decide import Upstream, decide, saw_failure
@@ -86,7 +86,7 @@ class RunExecution:
         cancel: threading.Event | None = None,
         base_env: Mapping[str, str] | None = None,
         grace: float = 5.0,
-        artifacts: LocalArtifactStore | None = None,
+        artifacts: ArtifactStore | None = None,
     ) -> None:
         self.run_id = run_id
         self.plan = plan

@@ -22,8 +22,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from reefline.artifacts.base import ArtifactStore
 from reefline.artifacts.hashing import ArtifactError, Hasher
-from reefline.artifacts.store import LocalArtifactStore
 from reefline.engine import cache
 from reefline.engine.failures import internal_error, traceback_lines
 from reefline.engine.logcap import AttemptLog, Backpressure, LogLimits, LogLine
@@ -58,7 +58,7 @@ class StepWorkers:
         hasher: Hasher,
         db: sa.Engine,
         report: Report,
-        store: LocalArtifactStore | None = None,
+        store: ArtifactStore | None = None,
         log_limits: LogLimits | None = None,
     ) -> None:
         self.executor = executor
