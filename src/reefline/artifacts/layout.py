@@ -149,8 +149,7 @@ class ContentStore(ABC):
         os.close(fd)
         try:
             self._fetch(key, Path(tmp))
-            if executable:
-                os.chmod(tmp, 0o755)
+            os.chmod(tmp, 0o755 if executable else 0o644)  # not mkstemp's 0600
             os.replace(tmp, target)
         finally:
             if os.path.exists(tmp):

@@ -67,11 +67,10 @@ def start_run(
 def workspace_artifacts(workspace: Path) -> ArtifactStore:
     """The artifact store of this workspace (``$REEFLINE_ARTIFACTS_URL`` or the local folder), reached
     before anything is recorded: a wrong URL is one error (exit 2), not a note on every job."""
-    location = default_location(workspace)
     try:
-        return open_artifact_store(location)
+        return open_artifact_store(default_location(workspace))
     except ArtifactError as exc:
-        raise ServiceError(f"artifact store {location}: {exc}") from exc
+        raise ServiceError(f"artifact store: {exc}") from exc
 
 
 def plan_run(spec_path: Path, options: RunOptions) -> list[PlannedStep]:
