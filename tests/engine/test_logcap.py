@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from reefline.engine.logcap import AttemptLog, Backpressure, LogLimits, LogLine, read_full_log
+from reefline.engine.logcap import AttemptLog, Backpressure, LogLimits, SeqLine, read_full_log
 from reefline.engine.states import RunState
 from reefline.services.full_log import iter_full_log
 from reefline.services.queries import iter_logs
@@ -18,11 +18,11 @@ if TYPE_CHECKING:
     from tests.engine.support import Project
 
 
-def _sink(tmp_path: Path, limits: LogLimits) -> tuple[AttemptLog, list[LogLine], Backpressure]:
-    got: list[LogLine] = []
+def _sink(tmp_path: Path, limits: LogLimits) -> tuple[AttemptLog, list[SeqLine], Backpressure]:
+    got: list[SeqLine] = []
     pressure = Backpressure()
 
-    def emit(batch: list[LogLine]) -> None:
+    def emit(batch: list[SeqLine]) -> None:
         got.extend(batch)
         pressure.release()  # what the engine does once it took a batch
 
@@ -34,13 +34,36 @@ def test_past_the_line_cap_head_and_tail_are_kept_with_a_marker(tmp_path: Path) 
     for i in range(1000):
         log("stdout", float(i), f"line {i}")
     log.close()
-    texts = [text for _, _, text in got]
+    texts = [text for _, _, text, _ in got]
     assert texts[:5] == [f"line {i}" for i in range(5)]
     assert texts[5] == "… 990 lines omitted (the whole log: reefline logs RUN JOB --full) …"
     assert texts[6:] == [f"line {i}" for i in range(995, 1000)]
     full = list(read_full_log(tmp_path / "1" / "7-1.log.gz"))
     assert [text for _, _, text in full] == [f"line {i}" for i in range(1000)]
     assert full[3] == ("stdout", 3.0, "line 3")
+    # Numbered where produced: the marker has the first omitted line's number, the others are missing.
+    assert [seq for *_, seq in got] == [*range(6), *range(995, 1000)]
+
+
+def test_lines_are_numbered_in_production_order_with_the_engines_lines(tmp_path: Path) -> None:
+    from reefline.engine.logcap import LogSeq
+
+    seq = LogSeq(attempt=2)
+    got: list[SeqLine] = []
+    pressure = Backpressure()
+
+    def emit(batch: list[SeqLine]) -> None:
+        got.extend(batch)
+        pressure.release()
+
+    log = AttemptLog(emit, pressure, LogLimits(), None, seq=seq)
+    numbers = [seq.next()]  # a line the engine writes about the attempt, before its output
+    for i in range(3):
+        log("stdout", 0.0, f"line {i}")
+    numbers.append(seq.next())
+    log.close()
+    assert [(text, number) for _, _, text, number in got] == [("line 0", 1), ("line 1", 2), ("line 2", 3)]
+    assert numbers == [0, 4]
 
 
 def test_the_byte_cap_counts_too(tmp_path: Path) -> None:
@@ -48,8 +71,8 @@ def test_the_byte_cap_counts_too(tmp_path: Path) -> None:
     for _ in range(100):
         log("stderr", 0.0, "x" * 99)
     log.close()
-    assert sum(len(text) + 1 for _, _, text in got if "omitted" not in text) <= 1000
-    assert any("lines omitted" in text for _, _, text in got)
+    assert sum(len(text) + 1 for _, _, text, _ in got if "omitted" not in text) <= 1000
+    assert any("lines omitted" in text for _, _, text, _ in got)
 
 
 def test_under_the_cap_nothing_is_omitted(tmp_path: Path) -> None:
@@ -57,7 +80,7 @@ def test_under_the_cap_nothing_is_omitted(tmp_path: Path) -> None:
     for i in range(50):
         log("stdout", 0.0, str(i))
     log.close()
-    assert [text for _, _, text in got] == [str(i) for i in range(50)]
+    assert [text for _, _, text, _ in got] == [str(i) for i in range(50)]
     assert not (tmp_path / "1").exists()  # a small log is in the store alone: no file per attempt
 
 
@@ -67,13 +90,13 @@ def test_a_full_log_that_cannot_be_written_costs_the_file_not_the_job(tmp_path: 
     for i in range(100):
         log("stdout", 0.0, f"line {i}")
     log.close()
-    marker = next(text for _, _, text in got if "omitted" in text)
+    marker = next(text for _, _, text, _ in got if "omitted" in text)
     assert marker.startswith("… 90 lines omitted (the whole log could not be kept: ")
 
 
 def test_a_flood_waits_for_the_engine_instead_of_queueing_without_bound(tmp_path: Path) -> None:
     pressure = Backpressure(limit=2)
-    queued: list[list[LogLine]] = []
+    queued: list[list[SeqLine]] = []
     log = AttemptLog(queued.append, pressure, LogLimits(), None)  # an engine that takes nothing
     done = threading.Event()
 

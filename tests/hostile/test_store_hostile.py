@@ -191,7 +191,7 @@ def test_readers_do_not_migrate_an_old_database(tmp_path: Path) -> None:
     from alembic import command
     from sqlalchemy import text
 
-    from reefline.store.db import alembic_config, open_database
+    from reefline.store.db import HEAD_REVISION, alembic_config, open_database
 
     env = {k: v for k, v in os.environ.items() if k not in ("REEFLINE_DATABASE_URL", "CI")}
     project = write(tmp_path / "old", "version: 1\nname: old\njobs:\n  a: {script: [true]}\n")
@@ -211,7 +211,7 @@ def test_readers_do_not_migrate_an_old_database(tmp_path: Path) -> None:
     assert reefline(project, env, "run").returncode == 0  # a writer upgrades it
     engine = open_database(f"sqlite:///{project / '.reefline' / 'reefline.db'}", migrate=False)
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD_REVISION
     engine.dispose()
 
 

@@ -20,6 +20,7 @@ def _lines(run_id: int, job_id: int, start: int, count: int) -> list[dict[str, A
             "run_id": run_id,
             "job_id": job_id,
             "attempt": 1,
+            "seq": i,
             "ts": float(i),
             "stream": "stderr" if i % 5 == 0 else "stdout",
             "text": f"line {i} ✓",

@@ -41,8 +41,16 @@ def test_log_lines_round_trip_byte_exactly(store_engine: Engine, new_run: RunFac
         repo.insert_log_lines(
             conn,
             [
-                {"run_id": run_id, "job_id": job_id, "attempt": 1, "ts": 1.0, "stream": "stdout", "text": t}
-                for t in NASTY
+                {
+                    "run_id": run_id,
+                    "job_id": job_id,
+                    "attempt": 1,
+                    "seq": i,
+                    "ts": 1.0,
+                    "stream": "stdout",
+                    "text": t,
+                }
+                for i, t in enumerate(NASTY)
             ],
         )
     with store_engine.connect() as conn:

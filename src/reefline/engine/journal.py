@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from reefline.engine.cache import ArtifactRecord
 from reefline.engine.states import TERMINAL_RUN_STATES, JobState, RunState, check_run_transition
 from reefline.executors.base import StepResult
-from reefline.store import repo
+from reefline.store import repo, repo_logs
 from reefline.store.errors import StoreError
 
 HEARTBEAT_EVERY = 2.0
@@ -109,17 +109,33 @@ class Journal:
             }
         )
 
-    def log(self, job_id: int, attempt: int, stream: str, ts: float, text: str) -> None:
+    def log(self, job_id: int, attempt: int, stream: str, ts: float, text: str, *, seq: int) -> None:
+        """Buffer a line numbered ``seq`` within its attempt (see :class:`reefline.engine.logcap.LogSeq`).
+
+        Written ignoring a line already stored with the same number: a flush retried after its
+        commit was lost writes no line twice.
+        """
         self._logs.append(
             {
                 "run_id": self.run_id,
                 "job_id": job_id,
                 "attempt": attempt,
+                "seq": seq,
                 "ts": ts,
                 "stream": stream,
                 "text": text,
             }
         )
+
+    def next_seq(self, job_id: int, attempt: int) -> int:
+        """The first free line number of an attempt begun before this process (0 for a new one)."""
+        try:
+            with self.db.connect() as conn:
+                high = repo_logs.max_log_seq(conn, job_id, attempt)
+        except (SQLAlchemyError, StoreError):
+            return 0  # the database is failing: the next flush says so
+        buffered = [r["seq"] for r in self._logs if r["job_id"] == job_id and r["attempt"] == attempt]
+        return int(max([-1 if high is None else high, *buffered])) + 1
 
     def outputs(self, job_id: int, records: list[ArtifactRecord]) -> None:
         self._outputs.append((job_id, [_artifact_row(r) for r in records]))

@@ -6,6 +6,13 @@ all, ``REEFLINE_LOG_MAX_LINES`` / ``REEFLINE_LOG_MAX_BYTES``), with one system l
 ``.reefline/logs/<run id>/<job id>-<attempt>.log.gz``, one ``<unix time> <stream> <text>`` line per
 line, which ``reefline logs RUN JOB --full`` reads.
 
+Every line of an attempt gets a sequence number, ``seq`` (0, 1, 2, …), from the attempt's one
+:class:`LogSeq` where it is produced: the job's own lines in the sink, Reefline's system lines for
+the attempt (notes, tracebacks, retry messages) when they are written. Lines keep their number
+through the engine's queue and the journal, and readers page by ``(attempt, seq)``. A capped log
+keeps head and tail: the marker takes the number of the first line it stands for, the numbers of
+the other omitted lines are simply missing (the marker says how many).
+
 Lines reach the engine in batches; at most :data:`MAX_IN_FLIGHT` batches of every attempt together
 wait in the engine's queue, so a flood blocks the job's output pipe (the job slows down) instead
 of filling the engine's memory.
@@ -36,7 +43,27 @@ MAX_IN_FLIGHT = 16
 _FILE_CHUNK = 256 * 1024
 
 LogLine = tuple[Stream, float, str]
-Emit = Callable[[list[LogLine]], None]
+SeqLine = tuple[Stream, float, str, int]
+"""A line with its sequence number within its attempt."""
+Emit = Callable[[list[SeqLine]], None]
+
+
+class LogSeq:
+    """The sequence numbers of one attempt's lines: ``next()`` from any thread, never twice the same.
+
+    ``start``: the first number (above what the store already has for an attempt begun earlier).
+    """
+
+    def __init__(self, attempt: int, start: int = 0) -> None:
+        self.attempt = attempt
+        self._next = start
+        self._lock = threading.Lock()
+
+    def next(self) -> int:
+        with self._lock:
+            value = self._next
+            self._next += 1
+            return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +157,10 @@ class AttemptLog:
         limits: LogLimits,
         full_path: Path | None,
         full_command: str = "reefline logs RUN JOB --full",
+        *,
+        seq: LogSeq | None = None,
     ) -> None:
+        self.seq = seq or LogSeq(0)
         self._full_command = full_command
         self._emit = emit
         self._pressure = pressure
@@ -139,12 +169,13 @@ class AttemptLog:
         self._tail_lines = limits.max_lines - self._head_lines
         self._tail_bytes = limits.max_bytes - self._head_bytes
         self._full = _FullLog(full_path) if full_path is not None else None
-        self._batch: list[LogLine] = []
+        self._batch: list[SeqLine] = []
         self._batch_bytes = 0
         self._kept_lines = 0
         self._kept_bytes = 0
         self._capped = False
-        self._tail: deque[tuple[LogLine, int]] = deque()
+        self._tail: deque[tuple[SeqLine, int]] = deque()
+        self._first_omitted: int | None = None  # the marker's number
         self._tail_size = 0
         self.omitted = 0
         self.lines = 0
@@ -156,7 +187,7 @@ class AttemptLog:
         self.lines += 1
         if self._full is not None:
             self._full.add(stream, ts, data)
-        line: LogLine = (stream, ts, text)
+        line: SeqLine = (stream, ts, text, self.seq.next())
         if not self._capped:
             if self._kept_lines < self._head_lines and self._kept_bytes + size <= self._head_bytes:
                 self._kept_lines += 1
@@ -169,8 +200,10 @@ class AttemptLog:
         self._tail.append((line, size))
         self._tail_size += size
         while len(self._tail) > self._tail_lines or self._tail_size > self._tail_bytes:
-            _, dropped = self._tail.popleft()
+            gone, dropped = self._tail.popleft()
             self._tail_size -= dropped
+            if self._first_omitted is None:
+                self._first_omitted = gone[3]
             self.omitted += 1
 
     def close(self) -> None:
@@ -189,7 +222,8 @@ class AttemptLog:
                 else:
                     where = f"the whole log: {self._full_command}"
                 marker = f"… {self.omitted} lines omitted ({where}) …"
-                self._batch.append(("system", time.time(), marker))
+                number = self._first_omitted if self._first_omitted is not None else self.seq.next()
+                self._batch.append(("system", time.time(), marker, number))
             self._batch.extend(line for line, _ in self._tail)
             self._tail.clear()
             if self._batch:

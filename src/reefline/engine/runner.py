@@ -29,7 +29,7 @@ from reefline.engine.decide import Upstream, decide, saw_failure
 from reefline.engine.events import JobEvent, RunObserver, StepInfo
 from reefline.engine.failures import internal_error, traceback_lines
 from reefline.engine.journal import Journal, JournalError, RunClosedElsewhere
-from reefline.engine.logcap import full_log_path, logs_root
+from reefline.engine.logcap import LogSeq, full_log_path, logs_root
 from reefline.engine.states import TERMINAL_JOB_STATES, JobState, RunState, check_job_transition
 from reefline.engine.workers import StepWorkers
 from reefline.executors.base import Executor, StepContext, StepResult
@@ -54,6 +54,7 @@ class _Job:
     failure_seen: bool = False
     downstream: list[str] = field(default_factory=list)
     prepared: cache.Prepared | None = None
+    seq: LogSeq | None = None  # the line numbers of the current attempt
 
 
 @dataclass(frozen=True)
@@ -218,12 +219,12 @@ class RunExecution:
             self.step_workers.pressure.release()
             _, sid, attempt, lines = event
             job_id = self.jobs[sid].job_id
-            for stream, ts, text in lines:
-                self.journal.log(job_id, attempt, stream, ts, text)
+            for stream, ts, text, seq in lines:
+                self.journal.log(job_id, attempt, stream, ts, text, seq=seq)
                 self.observer.log_line(self.run_id, sid, stream, ts, text)
         elif kind == "log":
-            _, sid, attempt, stream, ts, text = event
-            self.journal.log(self.jobs[sid].job_id, attempt, stream, ts, text)
+            _, sid, attempt, stream, ts, text, seq = event
+            self.journal.log(self.jobs[sid].job_id, attempt, stream, ts, text, seq=seq)
             self.observer.log_line(self.run_id, sid, stream, ts, text)
         elif kind == "prepared":
             self._awaiting.discard(("prepare", event[1], 0))
@@ -335,7 +336,8 @@ class RunExecution:
             self._transition(job, JobState.RUNNING, started_at=now, attempts=job.attempt, exit_code=None)
             ctx = StepContext(self.run_id, job.attempt, self.workspace, self._env(job))
             attempt, log_file = self.step_workers.attempt, self._full_log(job)
-            self._submit(self._workers, "attempt", job, attempt, job.step, ctx, log_file)
+            job.seq = LogSeq(job.attempt)
+            self._submit(self._workers, "attempt", job, attempt, job.step, ctx, log_file, job.seq)
 
     def _on_done(
         self,
@@ -463,7 +465,9 @@ class RunExecution:
 
     def _log_system(self, job: _Job, text: str) -> None:
         now = time.time()
-        self.journal.log(job.job_id, job.attempt, "system", now, text)
+        if job.seq is None or job.seq.attempt != job.attempt:  # an attempt begun before this execution
+            job.seq = LogSeq(job.attempt, self.journal.next_seq(job.job_id, job.attempt))
+        self.journal.log(job.job_id, job.attempt, "system", now, text, seq=job.seq.next())
         self.observer.log_line(self.run_id, job.step.id, "system", now, text)
 
     def _record_inputs(self, job: _Job, prepared: cache.Prepared) -> None:

@@ -1,8 +1,8 @@
 """The work done off the engine thread: hashing before a step, and one attempt of it.
 
 Workers never touch run state; they report through ``report`` (the engine's event queue):
-``("prepared", step id, Prepared)``, ``("log", step id, attempt, stream, ts, text)``,
-``("logs", step id, attempt, [(stream, ts, text), ...])`` (a batch of the job's own output; the
+``("prepared", step id, Prepared)``, ``("log", step id, attempt, stream, ts, text, seq)``,
+``("logs", step id, attempt, [(stream, ts, text, seq), ...])`` (a batch of the job's own output; the
 engine calls ``pressure.release()`` once per batch) and
 ``("done", step id, StepResult, outputs, metrics, error)``.
 
@@ -26,7 +26,7 @@ from reefline.artifacts.base import ArtifactStore
 from reefline.artifacts.hashing import ArtifactError, Hasher
 from reefline.engine import cache
 from reefline.engine.failures import internal_error, traceback_lines
-from reefline.engine.logcap import AttemptLog, Backpressure, LogLimits, LogLine
+from reefline.engine.logcap import AttemptLog, Backpressure, LogLimits, LogSeq, SeqLine
 from reefline.executors.base import Executor, StartError, StepContext, StepHandle, StepResult, Stream
 from reefline.plan.ir import OutputRef, Step
 from reefline.store import repo
@@ -82,21 +82,25 @@ class StepWorkers:
             prepared = cache.Prepared("", [], error=internal_error(exc), details=tuple(traceback_lines(exc)))
         self.report(("prepared", step.id, prepared))
 
-    def attempt(self, step: Step, ctx: StepContext, full_log: Path | None = None) -> None:
+    def attempt(
+        self, step: Step, ctx: StepContext, full_log: Path | None = None, seq: LogSeq | None = None
+    ) -> None:
         """Start, wait for and clean up one attempt; hash its outputs when it succeeded.
 
         ``full_log``: where the attempt's whole log is written (gzip), beside what the store keeps.
+        ``seq``: the attempt's line numbers, shared with the engine's own lines about the attempt.
         """
         started = time.time()
         sid, attempt, report = step.id, ctx.attempt, self.report
+        seq = seq or LogSeq(attempt)
 
-        def emit(lines: list[LogLine]) -> None:
+        def emit(lines: list[SeqLine]) -> None:
             report(("logs", sid, attempt, lines))
 
         command = f"reefline logs {ctx.run_id} {shlex.quote(sid)} --full"
-        log = AttemptLog(emit, self.pressure, self.log_limits, full_log, command)
+        log = AttemptLog(emit, self.pressure, self.log_limits, full_log, command, seq=seq)
         for problem in self.log_limits.problems:
-            self._system(sid, attempt, problem)
+            self._system(sid, seq, problem)
         notes: list[str] = []  # what Reefline says about the attempt: logged after the job's own lines
         collected = cache.Collected([], {})
         try:
@@ -117,7 +121,7 @@ class StepWorkers:
                 result = self._internal(started, exc, notes)
                 collected = cache.Collected([], {})
         for note in notes:
-            self._system(sid, attempt, note)
+            self._system(sid, seq, note)
         report(("done", sid, result, collected.outputs, collected.metrics, collected.error))
 
     def _run(
@@ -157,9 +161,9 @@ class StepWorkers:
         notes.extend(traceback_lines(exc))
         return StepResult(None, started, time.time(), error=internal_error(exc))
 
-    def _system(self, sid: str, attempt: int, text: str) -> None:
+    def _system(self, sid: str, seq: LogSeq, text: str) -> None:
         stream: Stream = "system"
-        self.report(("log", sid, attempt, stream, time.time(), text))
+        self.report(("log", sid, seq.attempt, stream, time.time(), text, seq.next()))
 
     def _keep(self, outputs: list[cache.ArtifactRecord], notes: list[str]) -> None:
         """Copy the outputs into the artifact store; a failure costs a future cache hit, not the job."""

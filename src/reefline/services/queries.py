@@ -17,11 +17,12 @@ from reefline.engine.liveness import Liveness, shown_state
 from reefline.engine.states import ACTIVE_RUN_STATES, TERMINAL_JOB_STATES, JobState, RunState
 from reefline.services.project import NoRunsHere, open_reader_db
 from reefline.services.types import JobDetail, RunDetail
-from reefline.store import repo
+from reefline.store import repo, repo_logs
 from reefline.store.errors import JobNotFound, RunNotFound
 from reefline.store.rows import JobRow, LogRow, RunRow
 
 FOLLOW_POLL = 0.2
+PAGE = 1000  # lines read per query
 NO_RUNS = "no runs yet: start one with `reefline run`"
 
 
@@ -123,18 +124,16 @@ def iter_logs(
         jobs = repo.list_jobs(conn, run_id)
     names = {j.id: j.name for j in jobs}
     wanted = _log_jobs(jobs, run_id, job) if job else None
-    job_id = next(iter(wanted)) if wanted is not None and len(wanted) == 1 else None
-    after = 0
+    if wanted is not None and len(wanted) == 1:
+        lines = _job_lines(db, next(iter(wanted)))
+    else:
+        lines = repo_logs.RunLogCursor(run_id).scan
     while True:
-        with db.connect() as conn:
+        with db.connect() as conn:  # before the lines: a run seen ended has all its lines stored
             run = repo.get_run(conn, run_id)
-            rows = repo.read_logs(conn, run_id, job_id=job_id, after_id=after)
-        for row in rows:
-            after = row.id
+        for row in lines(db):
             if wanted is None or row.job_id in wanted:
                 yield names.get(row.job_id, "?"), row
-        if rows:
-            continue
         state = RunState(run.state)
         if not follow or state not in ACTIVE_RUN_STATES:
             return
@@ -144,3 +143,21 @@ def iter_logs(
                 notice(f"{liveness.describe(run)}; the run is interrupted")
             return
         time.sleep(FOLLOW_POLL)
+
+
+def _job_lines(db: sa.Engine, job_id: int) -> Callable[[sa.Engine], Iterator[LogRow]]:
+    """One job's lines by (attempt, seq): a line that commits late still comes in its place."""
+    cursor = (0, -1)
+
+    def scan(db: sa.Engine) -> Iterator[LogRow]:
+        nonlocal cursor
+        while True:
+            with db.connect() as conn:
+                rows = repo_logs.read_job_logs(conn, job_id, after=cursor, limit=PAGE)
+            for row in rows:
+                cursor = (row.attempt, row.seq)
+                yield row
+            if len(rows) < PAGE:
+                return
+
+    return scan

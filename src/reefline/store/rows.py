@@ -98,6 +98,7 @@ class LogRow:
     ts: float
     stream: str  # stdout | stderr | system
     text: str
+    seq: int = 0  # the line's number within its attempt
 
 
 @dataclass(frozen=True, slots=True)

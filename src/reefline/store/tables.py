@@ -123,8 +123,10 @@ log_lines = Table(
     Column("ts", Float, nullable=False),
     Column("stream", String(8), nullable=False),  # stdout | stderr | system
     Column("text", SafeText, nullable=False),
+    Column("seq", BigInteger, nullable=False),  # 0, 1, 2, … within the attempt (see engine/logcap.py)
     Index("ix_log_lines_run", "run_id", "id"),
     Index("ix_log_lines_job", "job_id", "id"),
+    Index("ux_log_lines_seq", "job_id", "attempt", "seq", unique=True),
 )
 
 outputs = Table(
