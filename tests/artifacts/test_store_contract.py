@@ -7,6 +7,7 @@ The end-to-end cases run the installed ``reefline`` in a subprocess with ``REEFL
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -256,3 +257,21 @@ def test_an_invalid_or_unreachable_url_is_one_error_before_anything_runs(
     assert said in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert not (tmp_path / "out").exists(), "no job ran"
+
+
+@pytest.mark.parametrize("rel", ["../escape.txt", "sub/../../escape.txt", "/tmp/abs-escape.txt"])
+def test_a_tampered_manifest_cannot_write_beside_its_directory(
+    store: ArtifactStore, store_url: str, workspace: Path, rel: str
+) -> None:
+    """A shared store may be written by anyone: a manifest naming a path outside its directory is
+    refused, and nothing is written there."""
+    _tree(workspace)
+    hasher = Hasher(workspace)
+    dir_sha, file_sha = hasher.digest("out").sha256, hasher.digest("out/a.txt").sha256
+    store.save(hasher, "out", dir_sha)
+    fs, root = fsspec.core.url_to_fs(store_url)
+    fs.pipe_file(f"{root}/trees/{dir_sha[:2]}/{dir_sha}.json", json.dumps([[rel, file_sha, False]]).encode())
+    with pytest.raises(ArtifactError, match="outside"):
+        store.restore(workspace, "out", dir_sha)
+    assert not (workspace / "escape.txt").exists()
+    assert not Path("/tmp/abs-escape.txt").exists()

@@ -18,7 +18,7 @@ import os
 import shutil
 import tempfile
 from abc import ABC, abstractmethod
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO
 
 from reefline.artifacts.hashing import ArtifactError, Hasher, link_target, resolve_inside, walk_files
@@ -127,18 +127,27 @@ class ContentStore(ABC):
             elif target.exists() or target.is_symlink():
                 target.unlink()
             for rel, file_sha, executable, *link in entries:
+                dest = self._member(workspace, relpath, target, str(rel), sha256)
                 if link:
-                    self._restore_link(workspace, target / str(rel), str(link[0]))
+                    self._restore_link(workspace, dest, str(link[0]))
                     continue
-                self._restore_file(
-                    str(file_sha), resolve_inside(workspace, f"{relpath}/{rel}"), bool(executable)
-                )
+                self._restore_file(str(file_sha), dest, bool(executable))
         elif self._exists(object_key(sha256)):
             if target.is_dir():
                 shutil.rmtree(target)
             self._restore_file(sha256, target, False)
         else:
             raise ArtifactError(f"{relpath!r}: no stored copy of {sha256[:12]}")
+
+    @staticmethod
+    def _member(workspace: Path, relpath: str, target: Path, rel: str, sha256: str) -> Path:
+        """Where a manifest entry goes: inside the restored directory, whatever the manifest says
+        (a shared store may be written by anyone)."""
+        parts = PurePosixPath(rel).parts
+        dest = resolve_inside(workspace, f"{relpath}/{rel}")
+        if not parts or parts[0] == "/" or ".." in parts or target not in dest.parents:
+            raise ArtifactError(f"the stored manifest of {sha256[:12]} names {rel!r}, outside {relpath!r}")
+        return dest
 
     def _restore_file(self, sha256: str, target: Path, executable: bool) -> None:
         key = object_key(sha256)
