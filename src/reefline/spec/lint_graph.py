@@ -203,7 +203,9 @@ def check_types(pipeline: Pipeline, registry: TypeRegistry, r: Reporter) -> None
 
 def _known_type(tname: str, path: FieldPath, registry: TypeRegistry, r: Reporter) -> None:
     if not registry.known(tname):
-        hint = did_you_mean(tname, registry.names()) or "see `reefline types` for the predefined types"
+        hint = did_you_mean(tname, registry.names()) or (
+            f"known types: {', '.join(sorted(registry.names()))}; declare others under `types:`"
+        )
         r.value("RL302", f"unknown artifact type '{tname}'", path, hint)
 
 
