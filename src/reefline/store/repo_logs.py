@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Insert, and_, bindparam, func, or_, select
+from sqlalchemy import Connection, Engine, Insert, bindparam, func, select, tuple_
 
 from reefline.store._util import insert_ignoring_conflicts
 from reefline.store.rows import LogRow
@@ -43,14 +43,11 @@ _JOB_LINES = (
     .order_by(log_lines.c.id)
     .limit(bindparam("limit"))
 )
-_JOB_LINES_BY_SEQ = (
+_JOB_LINES_BY_SEQ = (  # a row-value comparison: one range of the unique index, on both dialects
     select(log_lines)
     .where(
         log_lines.c.job_id == bindparam("job_id"),
-        or_(
-            log_lines.c.attempt > bindparam("attempt"),
-            and_(log_lines.c.attempt == bindparam("attempt"), log_lines.c.seq > bindparam("seq")),
-        ),
+        tuple_(log_lines.c.attempt, log_lines.c.seq) > tuple_(bindparam("attempt"), bindparam("seq")),
     )
     .order_by(log_lines.c.attempt, log_lines.c.seq)
     .limit(bindparam("limit"))
