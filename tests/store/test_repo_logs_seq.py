@@ -68,7 +68,7 @@ def test_a_follower_sees_a_line_committed_late_exactly_once(
         run_id = new_run(conn)
         ids = repo.create_jobs(conn, run_id, job_rows(2))
         repo.insert_log_lines(conn, [_line(run_id, ids["job0"], 0), _line(run_id, ids["job1"], 0)])
-    cursor = repo_logs.RunLogCursor(run_id)
+    cursor = repo_logs.RunLogCursor(run_id, late_check_every=0.0)  # look for late lines at every scan
     assert _texts(list(cursor.scan(store_engine))) == [f"{ids['job0']}/1/0", f"{ids['job1']}/1/0"]
     slow, late = store_engine.connect(), f"{ids['job0']}/1/1"
     try:

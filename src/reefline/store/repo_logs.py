@@ -24,6 +24,8 @@ from reefline.store.tables import log_lines
 
 LATE_GRACE = 10.0
 """Seconds a line may commit after lines with higher ids and still be found by a follower."""
+LATE_CHECK_EVERY = 1.0
+"""Seconds between a follower's looks for late lines (an aggregate over the grace window)."""
 
 _UNIQUE = ["job_id", "attempt", "seq"]
 _INSERTS: dict[str, Insert] = {}
@@ -112,17 +114,27 @@ class RunLogCursor:
     ones were read (another writer's transaction was slower). It finds those with a high-water mark
     per (job, attempt), the highest ``seq`` yielded: one attempt's lines are written by one engine
     in ``seq`` order, so a line still to come is always above its attempt's mark. Late lines are
-    looked for among the ids of the last :data:`LATE_GRACE` seconds of scans (one aggregate query);
-    a line whose transaction commits later than that after its insert may be missed.
+    looked for among the ids of the last :data:`LATE_GRACE` seconds of scans (one aggregate query,
+    at most every :data:`LATE_CHECK_EVERY` seconds); a line whose transaction commits more than
+    ``LATE_GRACE - LATE_CHECK_EVERY`` seconds after its insert may be missed.
     """
 
-    def __init__(self, run_id: int, *, late_grace: float = LATE_GRACE, page: int = 1000) -> None:
+    def __init__(
+        self,
+        run_id: int,
+        *,
+        late_grace: float = LATE_GRACE,
+        late_check_every: float = LATE_CHECK_EVERY,
+        page: int = 1000,
+    ) -> None:
         self.run_id = run_id
         self.late_grace = late_grace
+        self.late_check_every = late_check_every
         self.page = page
         self.high: dict[tuple[int, int], int] = {}
         self.top = 0  # the highest id yielded
         self._marks: deque[tuple[float, int]] = deque()  # (scan start, top then), oldest first
+        self._late_checked = -late_check_every
 
     def _window_start(self) -> int:
         """Below this id, every line was committed more than the grace period ago and was seen."""
@@ -138,7 +150,9 @@ class RunLogCursor:
     def scan(self, db: Engine) -> Iterator[LogRow]:
         """The lines not yielded yet, late ones first, then new ones in id order (a connection per page)."""
         start, top = self._window_start(), self.top
-        if top > start:
+        now = time.monotonic()
+        if top > start and now - self._late_checked >= self.late_check_every:
+            self._late_checked = now
             with db.connect() as conn:
                 late = self._late_lines(conn, start, top)
             yield from self._taken(late)
