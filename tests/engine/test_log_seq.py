@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -12,6 +13,7 @@ from reefline.engine.states import RunState
 from reefline.services.project import open_project_db
 from reefline.services.queries import iter_logs
 from reefline.store import repo
+from reefline.store.db import open_database
 
 if TYPE_CHECKING:
     from tests.engine.support import Project
@@ -66,3 +68,30 @@ def test_a_log_flush_retried_after_its_commit_stores_each_line_once(
     outcome, _ = project.run()
     assert outcome.state is RunState.SUCCESS and len(lost) == 1
     assert [row.text for _, row in iter_logs(project.path, "last")] == ["one", "two"]
+
+
+def test_lines_for_an_attempt_begun_earlier_continue_above_its_numbers(tmp_path: Path) -> None:
+    """A retried run writes again about an attempt of the first execution (e.g. a failed prepare)."""
+    db = open_database(f"sqlite:///{tmp_path / 'r.db'}")
+    with db.begin() as conn:
+        pipeline = repo.get_or_create_pipeline(conn, "p", "/p/reefline.yml", 1.0)
+        run_id = repo.create_run(
+            conn, pipeline_id=pipeline, spec_text="", spec_path="/p/reefline.yml", spec_hash="0" * 64,
+            params={}, workspace="/p", options={}, trigger="cli", owner_host="h", owner_pid=1, now=1.0,
+        )  # fmt: skip
+        job = {"name": "a", "job": "a", "stage": "test", "position": 0, "matrix": {}, "needs": []}
+        job_id = repo.create_jobs(conn, run_id, [{**job, "state": "pending"}])["a"]
+        repo.insert_log_lines(
+            conn,
+            [{"run_id": run_id, "job_id": job_id, "attempt": 0, "seq": s, "ts": 1.0, "stream": "system",
+              "text": f"first {s}"} for s in range(3)],
+        )  # fmt: skip
+    journal = Journal(db, run_id)
+    assert journal.next_seq(job_id, 0) == 3
+    assert journal.next_seq(job_id, 1) == 0
+    journal.log(job_id, 0, "system", 2.0, "again", seq=3)
+    assert journal.next_seq(job_id, 0) == 4  # what is buffered counts too
+    journal.flush()
+    with db.connect() as conn:
+        assert [r.text for r in repo.read_logs(conn, run_id)] == ["first 0", "first 1", "first 2", "again"]
+    db.dispose()
