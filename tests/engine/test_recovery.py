@@ -234,11 +234,9 @@ def test_readers_show_a_dead_owners_run_interrupted_and_write_nothing(project: P
     with db.begin() as conn:
         workspace = str(project.path.resolve())
         run_id = _run(conn, host=Liveness().host, pid=child.pid, token=token, workspace=workspace)
-        repo.insert_log_lines(
-            conn,
-            [{"run_id": run_id, "job_id": repo.list_jobs(conn, run_id)[0].id, "attempt": 1, "seq": 0, "ts": 950.0,
-              "stream": "stdout", "text": "half way"}],
-        )  # fmt: skip
+        job_id = repo.list_jobs(conn, run_id)[0].id
+        line = {"run_id": run_id, "job_id": job_id, "attempt": 1, "seq": 0, "ts": 950.0}
+        repo.insert_log_lines(conn, [{**line, "stream": "stdout", "text": "half way"}])
 
     def snapshot() -> tuple[object, ...]:
         with db.connect() as conn:
