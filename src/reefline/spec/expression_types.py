@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from reefline.spec.expressions import Binary, Expr, ListExpr, Literal, Ref, Unary
+from reefline.spec.expressions import Binary, Expr, ListExpr, Literal, Ref, Unary, type_name
 
 # "number", "string", "bool", "null", "list", or "any" when not known statically.
 ANY = "any"
@@ -31,18 +31,6 @@ def param_type_word(ptype: str) -> str:
     return _PARAM_TYPES.get(ptype, ANY)
 
 
-def _literal_type(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return ANY
-
-
 class _Checker:
     def __init__(self, params: Mapping[str, str]) -> None:
         self.params = params  # param name -> "number", "string", ...
@@ -50,7 +38,7 @@ class _Checker:
 
     def type_of(self, expr: Expr) -> str:
         if isinstance(expr, Literal):
-            return _literal_type(expr.value)
+            return type_name(expr.value)
         if isinstance(expr, Ref):
             if expr.root == "params":
                 return self.params.get(expr.parts[0], ANY)
@@ -70,7 +58,7 @@ class _Checker:
     def shallow(self, expr: Expr) -> str:
         """The type of ``expr`` without reporting anything (its problems are reported once, elsewhere)."""
         if isinstance(expr, Literal):
-            return _literal_type(expr.value)
+            return type_name(expr.value)
         if isinstance(expr, Ref):
             return self.params.get(expr.parts[0], ANY) if expr.root == "params" else "string"
         return "list" if isinstance(expr, ListExpr) else "bool"
@@ -138,7 +126,7 @@ def _hint(expr: Binary, left: str, right: str) -> str | None:
     text_refs = [s for s in sides if isinstance(s, Ref) and s.root in ("matrix", "variables")]
     if text_refs and "number" in (left, right):
         ref = text_refs[0]
-        numbers = [s.value for s in sides if isinstance(s, Literal) and _literal_type(s.value) == "number"]
+        numbers = [s.value for s in sides if isinstance(s, Literal) and type_name(s.value) == "number"]
         example = (
             f", e.g. `{ref.text} {expr.op} '{numbers[0]}'`" if numbers and expr.op in ("==", "!=") else ""
         )

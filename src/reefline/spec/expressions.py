@@ -320,7 +320,8 @@ def ref_nodes(expr: Expr) -> list[Ref]:
     return []
 
 
-def _type_name(value: Any) -> str:
+def type_name(value: Any) -> str:
+    """The expression language's name for a value's type (null, bool, number, string, list)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -381,10 +382,10 @@ def _compare(op: str, left: Any, right: Any, offset: int) -> bool:
             found = left in right
         else:
             raise ExpressionError(
-                f"'{op}' needs a list or a string on the right, got {_type_name(right)}", offset
+                f"'{op}' needs a list or a string on the right, got {type_name(right)}", offset
             )
         return found if op == "in" else not found
-    lt, rt = _type_name(left), _type_name(right)
+    lt, rt = type_name(left), type_name(right)
     if lt != rt or lt not in ("number", "string"):
         raise ExpressionError(f"cannot compare {lt} {op} {rt}", offset)
     if op == "<":
