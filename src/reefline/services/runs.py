@@ -31,10 +31,11 @@ from reefline.executors.registry import get_executor
 from reefline.plan.ir import Plan, PythonCommand
 from reefline.services.compile import Compiled, compile_text, read_spec
 from reefline.services.dry_run import planned_statuses
-from reefline.services.project import NoRunsHere, open_existing_db, open_reader_db, open_writer_db
+from reefline.services.project import NoRunsHere, open_existing_db, open_writer_db
 from reefline.services.types import PlannedStep, RunOptions, RunOutcome, ServiceError
 from reefline.services.workspace_lock import workspace_lock
 from reefline.store import repo
+from reefline.store.db import DatabaseMissing
 
 
 def start_run(
@@ -103,10 +104,12 @@ def plan_run(spec_path: Path, options: RunOptions) -> list[PlannedStep]:
 
 
 def _reader_lookup(workspace: Path) -> CacheLookup | None:
-    """Earlier results to compare with; a project that never ran has none (and gets no database)."""
+    """Earlier results to compare with; a project that never ran has none (and gets no database).
+
+    An older database is brought up to date (as `run` would): its results still count."""
     try:
-        return store_lookup(open_reader_db(workspace))
-    except NoRunsHere:
+        return store_lookup(open_existing_db(workspace))
+    except (NoRunsHere, DatabaseMissing):
         return None
 
 
