@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 # Newest migration in migrations/versions. Bump it with every new migration: it lets an up-to-date
 # database skip loading Alembic (every CLI command opens the database). A test checks it.
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # pg_advisory_xact_lock key serializing migrations between processes ("REEFMIGR").
 _PG_MIGRATION_LOCK = 0x5245_4546_4D49_4752
@@ -200,13 +200,31 @@ def upgrade(engine: Engine) -> None:
     with engine.connect() as conn:
         dialect = conn.dialect.name
         if dialect == "sqlite":
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        elif dialect == "postgresql":
+            _upgrade_sqlite(conn)
+            return
+        if dialect == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
         else:
             conn.begin()
         _upgrade_locked(conn)
         conn.commit()
+
+
+def _upgrade_sqlite(conn: Connection) -> None:
+    """Migrations that alter a table recreate it on SQLite (copy, drop, rename): with foreign keys on,
+    dropping the old ``runs`` would cascade into every job and log line. So they are off meanwhile
+    (a pragma that only works outside a transaction), and checked before the commit."""
+    conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        _upgrade_locked(conn)
+        broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            conn.rollback()
+            raise SchemaError(f"the schema upgrade would break {len(broken)} references; nothing was changed")
+        conn.commit()
+    finally:
+        conn.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
 def _upgrade_locked(conn: Connection) -> None:

@@ -29,6 +29,8 @@ class RunRow:
     cancel_requested: bool
     owner_token: str | None = None
     last_started_at: float | None = None
+    revision_id: int | None = None
+    triggered_by: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 
@@ -31,14 +32,160 @@ metadata = MetaData(
     }
 )
 
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", SafeString(100), nullable=False, unique=True),
+    Column("display_name", SafeString(200)),
+    Column("password_hash", String(200)),  # argon2; None: the user signs in with tokens only
+    Column("is_admin", Boolean, nullable=False, default=False),  # site admin: every team, every route
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", Float, nullable=False),
+)
+
+teams = Table(
+    "teams",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", SafeString(100), nullable=False, unique=True),
+    Column("created_at", Float, nullable=False),
+)
+
+roles = Table(
+    "roles",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # None: a built-in role (owner, maintainer, developer, viewer), shared by every team.
+    Column("team_id", Integer, ForeignKey("teams.id", ondelete="CASCADE")),
+    Column("name", SafeString(100), nullable=False),
+    Column("permissions", JSON, nullable=False),  # sorted list of permission names, e.g. "pipeline.run"
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("team_id", "name"),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("team_id", Integer, ForeignKey("teams.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("role_id", Integer, ForeignKey("roles.id", ondelete="RESTRICT"), nullable=False),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("team_id", "user_id"),
+    Index("ix_memberships_user_id", "user_id"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", SafeString(100), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),  # sha256 of the secret part
+    Column("prefix", String(16), nullable=False),  # shown in listings to tell tokens apart
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float),
+    Column("last_used_at", Float),
+    Column("revoked_at", Float),
+    Index("ix_api_tokens_user_id", "user_id"),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),  # sha256 of the cookie value
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("remote", String(100)),
+    Index("ix_sessions_user_id", "user_id"),
+)
+
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", SafeString(100), nullable=False),
+    Column("remote", String(100)),
+    Column("at", Float, nullable=False),
+    Index("ix_login_failures_username", "username", "at"),
+)
+
+boards = Table(
+    "boards",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("team_id", Integer, ForeignKey("teams.id", ondelete="CASCADE"), nullable=False),
+    Column("name", SafeString(100), nullable=False),
+    Column("description", SafeText),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("team_id", "name"),
+)
+
 pipelines = Table(
     "pipelines",
     metadata,
     Column("id", Integer, primary_key=True),
     Column("name", SafeString(200), nullable=False),
+    # Where the pipeline lives: its spec file on a laptop, "team:<id>" on a server (so a name is
+    # unique per team).
     Column("source_path", SafeText, nullable=False),
     Column("created_at", Float, nullable=False),
+    Column("team_id", Integer, ForeignKey("teams.id", ondelete="CASCADE")),  # None on a laptop
+    Column("board_id", Integer, ForeignKey("boards.id", ondelete="SET NULL")),
+    Column("current_revision", Integer),  # revisions.number made current by a push or a rollback
     UniqueConstraint("name", "source_path"),
+    Index("ix_pipelines_team_id", "team_id"),
+    Index("ix_pipelines_board_id", "board_id"),
+)
+
+revisions = Table(
+    "revisions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("pipeline_id", Integer, ForeignKey("pipelines.id", ondelete="CASCADE"), nullable=False),
+    Column("number", Integer, nullable=False),  # 1, 2, 3 … per pipeline
+    Column("spec_text", SafeText, nullable=False),
+    Column("spec_hash", String(64), nullable=False),  # sha256 of spec_text
+    Column("author_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),  # None: a laptop run
+    Column("message", SafeText),
+    Column("created_at", Float, nullable=False),
+    Column("source_sha256", String(64)),  # the project's source tarball, in the artifact store
+    Column("source_size", BigInteger),
+    Column("rollback_of", Integer),  # the number of the revision this one restores
+    UniqueConstraint("pipeline_id", "number"),
+)
+
+secrets = Table(
+    "secrets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("team_id", Integer, ForeignKey("teams.id", ondelete="CASCADE"), nullable=False),
+    Column("board_id", Integer, ForeignKey("boards.id", ondelete="CASCADE")),  # None: the whole team
+    Column("pipeline_id", Integer, ForeignKey("pipelines.id", ondelete="CASCADE")),  # None: wider
+    Column("name", String(200), nullable=False),
+    Column("ciphertext", Text, nullable=False),  # Fernet token; the clear value is never stored
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("updated_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Index("ix_secrets_scope", "team_id", "board_id", "pipeline_id", "name"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", Float, nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("team_id", Integer, ForeignKey("teams.id", ondelete="SET NULL")),
+    Column("action", String(100), nullable=False),  # e.g. "pipeline.push", "secret.write"
+    Column("target", SafeText, nullable=False),  # what it acted on, e.g. "pipeline research/iris"
+    Column("details", JSON, nullable=False),  # never a secret's value
+    Column("remote", String(100)),  # client address
+    Index("ix_audit_log_team_id", "team_id", "id"),
 )
 
 runs = Table(
@@ -66,6 +213,8 @@ runs = Table(
     # taken for the owner (see engine/liveness.py). None where the platform cannot tell.
     Column("owner_token", String(100)),
     Column("last_started_at", Float),  # the latest start (a retry); started_at stays the first one
+    Column("revision_id", Integer, ForeignKey("revisions.id", ondelete="SET NULL")),
+    Column("triggered_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),  # None: a laptop
     Index("ix_runs_state", "state"),
     Index("ix_runs_pipeline_id", "pipeline_id"),  # list_runs(pipeline=...), cascade from pipelines
 )
