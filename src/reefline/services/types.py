@@ -49,10 +49,50 @@ class RunDetail:
 
 
 class ServiceError(Exception):
-    """A user-facing error: the message is shown as is; exit code 2 (usage/spec)."""
+    """A user-facing error: the message is shown as is; exit code 2 (usage/spec).
+
+    The API maps each kind to one status and ``code`` (``server/errors.py``); a plain ServiceError
+    is a 400 ``bad_request``. ``details`` is JSON-safe extra context (never a secret).
+    """
+
+    code = "bad_request"
+
+    def __init__(self, message: str, *, details: Mapping[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.details: dict[str, object] = dict(details or {})
 
 
-class SpecInvalid(ServiceError):
+class NotFound(ServiceError):
+    """No such thing, or one the caller may not see (the API answers 404 for both)."""
+
+    code = "not_found"
+
+
+class Conflict(ServiceError):
+    """The thing exists already, or changed meanwhile (a name taken, a run already finished)."""
+
+    code = "conflict"
+
+
+class Invalid(ServiceError):
+    """Well-formed but unacceptable input (a bad name, an invalid spec, a too-large upload)."""
+
+    code = "invalid"
+
+
+class Forbidden(ServiceError):
+    """The caller is known and may see the thing, but lacks the permission for this action."""
+
+    code = "forbidden"
+
+
+class Unauthenticated(ServiceError):
+    """No valid credentials: a wrong password, an expired or revoked token or session."""
+
+    code = "unauthenticated"
+
+
+class SpecInvalid(Invalid):
     def __init__(self, diagnostics: list[Diagnostic]) -> None:
         super().__init__(f"{sum(1 for d in diagnostics if d.severity == 'error')} error(s) in the spec")
         self.diagnostics = diagnostics
