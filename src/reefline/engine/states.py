@@ -23,7 +23,8 @@ class JobState(StrEnum):
 
 
 class RunState(StrEnum):
-    PENDING = "pending"
+    QUEUED = "queued"  # recorded, waiting for an engine host to claim it (a server run, a retry request)
+    PENDING = "pending"  # recorded by the process that will run it (a laptop run), about to start
     RUNNING = "running"
     CANCELING = "canceling"  # a cancel was decided; the jobs are being stopped
     SUCCESS = "success"
@@ -44,7 +45,7 @@ TERMINAL_JOB_STATES = frozenset(
 )
 SUCCESSFUL_JOB_STATES = frozenset({JobState.SUCCESS, JobState.CACHED})
 TERMINAL_RUN_STATES = frozenset({RunState.SUCCESS, RunState.FAILED, RunState.CANCELED, RunState.INTERRUPTED})
-ACTIVE_RUN_STATES = frozenset({RunState.PENDING, RunState.RUNNING, RunState.CANCELING})
+ACTIVE_RUN_STATES = frozenset({RunState.QUEUED, RunState.PENDING, RunState.RUNNING, RunState.CANCELING})
 """Runs an engine is (or should be) working on: the complement of TERMINAL_RUN_STATES."""
 
 _JOB_TRANSITIONS: dict[JobState, frozenset[JobState]] = {
@@ -67,16 +68,18 @@ _JOB_TRANSITIONS: dict[JobState, frozenset[JobState]] = {
 }
 
 _RUN_TRANSITIONS: dict[RunState, frozenset[RunState]] = {
+    # A queued run is started by the engine host that claimed it, or canceled before it started.
+    RunState.QUEUED: frozenset({RunState.RUNNING, RunState.CANCELED}),
     RunState.PENDING: frozenset({RunState.RUNNING, RunState.CANCELED, RunState.FAILED, RunState.INTERRUPTED}),
     RunState.RUNNING: frozenset(
         {RunState.SUCCESS, RunState.FAILED, RunState.CANCELING, RunState.CANCELED, RunState.INTERRUPTED}
     ),
     # A cancel ends canceled, unless the process dies first (or the journal fails: failed).
     RunState.CANCELING: frozenset({RunState.CANCELED, RunState.FAILED, RunState.INTERRUPTED}),
-    # `reefline retry` runs an unsuccessful run again.
-    RunState.FAILED: frozenset({RunState.RUNNING}),
-    RunState.CANCELED: frozenset({RunState.RUNNING}),
-    RunState.INTERRUPTED: frozenset({RunState.RUNNING}),
+    # A retry runs an unsuccessful run again: at once on a laptop, queued for an engine on a server.
+    RunState.FAILED: frozenset({RunState.RUNNING, RunState.QUEUED}),
+    RunState.CANCELED: frozenset({RunState.RUNNING, RunState.QUEUED}),
+    RunState.INTERRUPTED: frozenset({RunState.RUNNING, RunState.QUEUED}),
     RunState.SUCCESS: frozenset(),
 }
 

@@ -31,6 +31,8 @@ class RunRow:
     last_started_at: float | None = None
     revision_id: int | None = None
     triggered_by: int | None = None
+    lease_owner: str | None = None  # the engine host holding the run (None: a laptop run)
+    lease_expires_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

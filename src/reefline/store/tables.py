@@ -215,6 +215,10 @@ runs = Table(
     Column("last_started_at", Float),  # the latest start (a retry); started_at stays the first one
     Column("revision_id", Integer, ForeignKey("revisions.id", ondelete="SET NULL")),
     Column("triggered_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),  # None: a laptop
+    # The engine host that claimed the run, until when (engine/lease.py); None: a laptop run, owned
+    # by its process (owner_pid) instead.
+    Column("lease_owner", String(200)),
+    Column("lease_expires_at", Float),
     Index("ix_runs_state", "state"),
     Index("ix_runs_pipeline_id", "pipeline_id"),  # list_runs(pipeline=...), cascade from pipelines
 )
@@ -318,6 +322,14 @@ inputs = Table(
     Index("ix_inputs_job", "job_id"),
     # Lineage: who consumed what a job produced; also serves ON DELETE SET NULL.
     Index("ix_inputs_producer_job_id", "producer_job_id"),
+)
+
+engine_leases = Table(
+    "engine_leases",
+    metadata,
+    Column("name", String(100), primary_key=True),  # e.g. "leader": one engine host per database
+    Column("owner", String(200), nullable=False),
+    Column("expires_at", Float, nullable=False),
 )
 
 state_changes = Table(
