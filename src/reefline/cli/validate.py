@@ -16,9 +16,7 @@ from rich.text import Text
 from reefline.cli import common
 
 if TYPE_CHECKING:
-    from reefline.plan.ir import Plan
     from reefline.spec.diagnostics import Diagnostic
-    from reefline.spec.loader import LoadResult
 
 EPILOG = """\
 [bold]Examples[/]
@@ -58,17 +56,6 @@ def summary_line(
         jobs = f" ({_plural(job_count, 'job')}{origin})"
     text = f"✓ {name} is valid{jobs}"
     return text + (f", {_plural(warnings, 'warning')}" if warnings else "")
-
-
-def _job_counts(result: LoadResult, plan: Plan | None) -> tuple[int | None, int | None]:
-    """(jobs after matrix expansion, job definitions); the expansion is counted, never done, when
-    there is no plan (a spec with errors may have a matrix of a million)."""
-    if result.pipeline is None:
-        return None, None
-    from reefline.spec.matrix_size import expanded_job_count
-
-    definitions = len(result.pipeline.jobs)
-    return (len(plan.steps) if plan is not None else expanded_job_count(result.pipeline)), definitions
 
 
 def print_diagnostics(diagnostics: Sequence[Diagnostic], stream: TextIO) -> None:
@@ -114,7 +101,7 @@ def validate_command(
     [{"code", "severity", "message", "hint", "file", "line", "col", "end_line", "end_col", "path"}]}
     ("jobs" counts matrix expansions, "definitions" the jobs written in the file).
     """
-    from reefline.services.plan_check import check_plan
+    from reefline.services.validation import report_for
     from reefline.spec import load_spec_file
 
     path = common.spec_path(file)
@@ -122,11 +109,9 @@ def validate_command(
         raise common.CliError(f"{common.display_path(path)} not found (create one with `reefline init`)")
     # Load by the path as the user sees it, so diagnostics read `reefline.yaml:3:5`, not an absolute path.
     shown = common.display_path(path)
-    result = load_spec_file(Path(shown))
-    plan, plan_diagnostics = check_plan(result, shown)
-    diagnostics = [*result.diagnostics, *plan_diagnostics]
+    report, _ = report_for(load_spec_file(Path(shown)), shown)
+    diagnostics, jobs, definitions = report.diagnostics, report.jobs, report.definitions
     errors, _ = _counts(diagnostics)
-    jobs, definitions = _job_counts(result, plan)
     if as_json:
         payload: dict[str, Any] = {
             "file": shown,

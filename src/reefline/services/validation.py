@@ -1,0 +1,47 @@
+"""Validate spec text: every diagnostic at once plus the job counts, as ``reefline validate`` reports.
+
+Shared by the CLI, the API's validation endpoint and pushes, so all of them say the same thing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from reefline.spec.diagnostics import Diagnostic
+
+if TYPE_CHECKING:
+    from reefline.plan.ir import Plan
+    from reefline.spec.loader import LoadResult
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    file: str
+    diagnostics: list[Diagnostic]
+    jobs: int | None  # after matrix expansion (counted, never expanded, for a spec with errors)
+    definitions: int | None  # the jobs written in the file
+
+    @property
+    def valid(self) -> bool:
+        return not any(str(d.severity) == "error" for d in self.diagnostics)
+
+
+def validate_text(text: str, file: str = "reefline.yaml") -> ValidationReport:
+    from reefline.spec import load_spec
+
+    return report_for(load_spec(text, file), file)[0]
+
+
+def report_for(result: LoadResult, file: str) -> tuple[ValidationReport, Plan | None]:
+    """The report on a loaded spec, and its plan with the default params when it has no errors."""
+    from reefline.services.plan_check import check_plan
+    from reefline.spec.matrix_size import expanded_job_count
+
+    plan, plan_diagnostics = check_plan(result, file)
+    jobs: int | None = None
+    definitions: int | None = None
+    if result.pipeline is not None:
+        definitions = len(result.pipeline.jobs)
+        jobs = len(plan.steps) if plan is not None else expanded_job_count(result.pipeline)
+    return ValidationReport(file, [*result.diagnostics, *plan_diagnostics], jobs, definitions), plan
