@@ -77,19 +77,24 @@ def _open(project_dir: Path, run_ref: str) -> sa.Engine:
 def show_run(project_dir: Path, run_ref: str) -> RunDetail:
     db = _open(project_dir, run_ref)
     with db.connect() as conn:
-        stored = repo.get_run(conn, repo.resolve_run_ref(conn, run_ref, str(project_dir.resolve())))
-        run = as_shown(stored)
-        outputs = repo.list_outputs(conn, run.id)
-        jobs = [
-            JobDetail(
-                job if run is stored else _job_as_shown(job, run),
-                repo.list_attempts(conn, job.id),
-                outputs.get(job.id, []),
-                repo.get_job(conn, job.cached_from_job_id).run_id if job.cached_from_job_id else None,
-            )
-            for job in repo.list_jobs(conn, run.id)
-        ]
-        return RunDetail(run, jobs, repo.list_metrics(conn, run.id), repo.list_state_changes(conn, run.id))
+        return run_detail(conn, repo.resolve_run_ref(conn, run_ref, str(project_dir.resolve())))
+
+
+def run_detail(conn: sa.Connection, run_id: int) -> RunDetail:
+    """A run with its jobs, attempts, outputs, metrics and state history, as shown to a reader."""
+    stored = repo.get_run(conn, run_id)
+    run = as_shown(stored)
+    outputs = repo.list_outputs(conn, run.id)
+    jobs = [
+        JobDetail(
+            job if run is stored else _job_as_shown(job, run),
+            repo.list_attempts(conn, job.id),
+            outputs.get(job.id, []),
+            repo.get_job(conn, job.cached_from_job_id).run_id if job.cached_from_job_id else None,
+        )
+        for job in repo.list_jobs(conn, run.id)
+    ]
+    return RunDetail(run, jobs, repo.list_metrics(conn, run.id), repo.list_state_changes(conn, run.id))
 
 
 def _log_jobs(jobs: list[JobRow], run_id: int, name: str) -> set[int]:
