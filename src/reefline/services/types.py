@@ -92,6 +92,12 @@ class Unauthenticated(ServiceError):
     code = "unauthenticated"
 
 
+class RateLimited(ServiceError):
+    """Too many attempts (failed sign-ins); ``details["retry_after"]`` is the seconds to wait."""
+
+    code = "rate_limited"
+
+
 class SpecInvalid(Invalid):
     def __init__(self, diagnostics: list[Diagnostic]) -> None:
         super().__init__(f"{sum(1 for d in diagnostics if d.severity == 'error')} error(s) in the spec")
