@@ -136,6 +136,21 @@ class RunLogCursor:
         self._marks: deque[tuple[float, int]] = deque()  # (scan start, top then), oldest first
         self._late_checked = -late_check_every
 
+    @classmethod
+    def resume(cls, conn: Connection, run_id: int, top: int, **options: Any) -> RunLogCursor:
+        """A cursor that goes on after the line ``top`` (an SSE client's Last-Event-ID): its marks
+        are the highest ``seq`` per attempt among the lines up to ``top``."""
+        cursor = cls(run_id, **options)
+        c = log_lines.c
+        found = conn.execute(
+            select(c.job_id, c.attempt, func.max(c.seq))
+            .where(c.run_id == run_id, c.id <= top)
+            .group_by(c.job_id, c.attempt)
+        )
+        cursor.high = {(int(job_id), int(attempt)): int(seq) for job_id, attempt, seq in found}
+        cursor.top = top
+        return cursor
+
     def _window_start(self) -> int:
         """Below this id, every line was committed more than the grace period ago and was seen."""
         now = time.monotonic()

@@ -53,3 +53,14 @@ def insert_state_changes(conn: Connection, rows: list[dict[str, Any]]) -> None:
 def list_state_changes(conn: Connection, run_id: int) -> list[StateChangeRow]:
     """The run's history, oldest first: its own changes (job_id None) and its jobs'."""
     return [StateChangeRow(**row._mapping) for row in conn.execute(_LIST, {"run_id": run_id})]
+
+
+def state_changes_after(
+    conn: Connection, run_id: int, after_id: int, limit: int = 1000
+) -> list[StateChangeRow]:
+    """The run's changes with id above ``after_id``, oldest first (a follower's next page).
+
+    One run's changes are written by one engine at a time, in order, so ids commit in order.
+    """
+    query = _LIST.where(state_changes.c.id > after_id).limit(limit)
+    return [StateChangeRow(**row._mapping) for row in conn.execute(query, {"run_id": run_id})]
