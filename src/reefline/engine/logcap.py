@@ -31,7 +31,9 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from reefline.engine.masking import MaskStream, SecretMasker
 from reefline.executors.base import Stream
+from reefline.executors.lines import MAX_LINE_BYTES
 
 MAX_LINES_ENV = "REEFLINE_LOG_MAX_LINES"
 MAX_BYTES_ENV = "REEFLINE_LOG_MAX_BYTES"
@@ -159,8 +161,12 @@ class AttemptLog:
         full_command: str = "reefline logs RUN JOB --full",
         *,
         seq: LogSeq | None = None,
+        masker: SecretMasker | None = None,
     ) -> None:
         self.seq = seq or LogSeq(0)
+        # Secrets are masked before a line is kept anywhere (store, full log, live display).
+        self._masker = masker if masker else None
+        self._masking: dict[Stream, MaskStream] = {}
         self._full_command = full_command
         self._emit = emit
         self._pressure = pressure
@@ -182,6 +188,25 @@ class AttemptLog:
         self.closed = False
 
     def __call__(self, stream: Stream, ts: float, text: str) -> None:
+        if self._masker is not None:
+            masked = self._mask(stream, text)
+            if masked is None:
+                return
+            text = masked
+        self._add(stream, ts, text)
+
+    def _mask(self, stream: Stream, text: str) -> str | None:
+        assert self._masker is not None
+        masking = self._masking.get(stream)
+        if masking is None:
+            masking = self._masking[stream] = self._masker.stream()
+        # A line cut at MAX_LINE_BYTES goes on in the next one: a secret may straddle the cut, so
+        # the tail that could be its start waits for the next piece (see engine/masking.py).
+        if len(text) * 4 >= MAX_LINE_BYTES - 3 and len(text.encode("utf-8", "replace")) >= MAX_LINE_BYTES - 3:
+            return masking.feed(text) or None
+        return masking.feed(text) + masking.flush()
+
+    def _add(self, stream: Stream, ts: float, text: str) -> None:
         data = text.encode("utf-8", errors="replace")
         size = len(data) + 1
         self.lines += 1
@@ -210,6 +235,9 @@ class AttemptLog:
         """Send the buffered lines (head rest, marker, tail) and close the full log file."""
         if self.closed:
             return
+        for stream, masking in self._masking.items():
+            if masking.holding:
+                self._add(stream, time.time(), masking.flush())
         self.closed = True
         try:
             if self._full is not None:

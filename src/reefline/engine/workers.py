@@ -27,6 +27,7 @@ from reefline.artifacts.hashing import ArtifactError, Hasher
 from reefline.engine import cache
 from reefline.engine.failures import internal_error, traceback_lines
 from reefline.engine.logcap import AttemptLog, Backpressure, LogLimits, LogSeq, SeqLine
+from reefline.engine.masking import SecretMasker
 from reefline.executors.base import Executor, StartError, StepContext, StepHandle, StepResult, Stream
 from reefline.plan.ir import OutputRef, Step
 from reefline.store import repo
@@ -60,7 +61,9 @@ class StepWorkers:
         report: Report,
         store: ArtifactStore | None = None,
         log_limits: LogLimits | None = None,
+        masker: SecretMasker | None = None,
     ) -> None:
+        self.masker = masker  # the run's secrets: masked in every line before it is reported
         self.executor = executor
         self.hasher = hasher
         self.store = store
@@ -98,7 +101,7 @@ class StepWorkers:
             report(("logs", sid, attempt, lines))
 
         command = f"reefline logs {ctx.run_id} {shlex.quote(sid)} --full"
-        log = AttemptLog(emit, self.pressure, self.log_limits, full_log, command, seq=seq)
+        log = AttemptLog(emit, self.pressure, self.log_limits, full_log, command, seq=seq, masker=self.masker)
         for problem in self.log_limits.problems:
             self._system(sid, seq, problem)
         notes: list[str] = []  # what Reefline says about the attempt: logged after the job's own lines
@@ -163,6 +166,8 @@ class StepWorkers:
 
     def _system(self, sid: str, seq: LogSeq, text: str) -> None:
         stream: Stream = "system"
+        if self.masker is not None:
+            text = self.masker.mask_line(text)
         self.report(("log", sid, seq.attempt, stream, time.time(), text, seq.next()))
 
     def _keep(self, outputs: list[cache.ArtifactRecord], notes: list[str]) -> None:
