@@ -1,3 +1,21 @@
 """Reefline: typed, cached ML and CI pipelines from one YAML file."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from reefline.client import ApiError, Client
+
+__all__ = ["ApiError", "Client", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    # `reefline.Client` without importing httpx for every command.
+    if name in {"Client", "ApiError"}:
+        from reefline import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module 'reefline' has no attribute {name!r}")
