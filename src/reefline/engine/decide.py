@@ -20,7 +20,8 @@ class Upstream:
 
     @property
     def failed(self) -> bool:
-        return self.state is JobState.FAILED and not self.allow_failure
+        # An interrupted job (its engine died and no retry was left) counts as a failure.
+        return self.state in (JobState.FAILED, JobState.INTERRUPTED) and not self.allow_failure
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +42,8 @@ class Decision:
 def holds_back(name: str, up: Upstream) -> str | None:
     """Why a finished upstream step keeps an ``on_success`` step from running, or None."""
     if up.failed:
-        return f"upstream job {name!r} failed"
+        what = "was interrupted" if up.state is JobState.INTERRUPTED else "failed"
+        return f"upstream job {name!r} {what}"
     if up.state is JobState.CANCELED:
         return f"upstream job {name!r} was canceled"
     # A failure handler that had nothing to handle does not hold back what comes after it.

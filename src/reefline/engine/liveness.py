@@ -4,6 +4,12 @@ On the owner's host a live pid wins over the heartbeat (a suspended terminal or 
 delay the journal for minutes): the run is gone only when the pid is dead, or is now another
 process (its start time differs from the one recorded when the run began). On another host only
 the heartbeat can tell: older than :data:`STALE_AFTER` seconds means gone.
+
+A run claimed by an engine host (``lease_owner`` set) is the host's while its lease lasts: gone
+means the lease expired and (on the host's own machine) the host's pid is dead too. Such a run is
+taken over by the next engine host, not closed: readers show it ``interrupted`` meanwhile. A
+queued run always shows ``queued``, even with an expired lease (its host died before starting it):
+an engine host will claim it again.
 """
 
 from __future__ import annotations
@@ -79,6 +85,8 @@ class Liveness:
         """True when nobody can be working on ``run`` any more (whatever its state says)."""
         if run.owner_pid is None:
             return False  # queued for a server's engine: it has no owner yet
+        if run.lease_owner is not None and (run.lease_expires_at or 0.0) >= self.now:
+            return False  # an engine host holds it
         if run.owner_host == self.host:
             if not self.is_alive(run.owner_pid):
                 return True
@@ -86,12 +94,17 @@ class Liveness:
                 return False
             token = self.token_of(run.owner_pid)
             return token is not None and token != run.owner_token
+        if run.lease_owner is not None:
+            return True  # the lease expired, and only its host could have renewed it
         last_beat = run.heartbeat_at if run.heartbeat_at is not None else run.created_at
         return last_beat < self.now - self.stale_after
 
     def describe(self, run: RunRow) -> str:
         """Why the owner counts as gone, for the reason of an interrupted run."""
         where = f"pid {run.owner_pid} on {run.owner_host}"
+        if run.lease_owner is not None and run.owner_host != self.host:
+            expired = self.now - (run.lease_expires_at or run.created_at)
+            return f"the engine host holding the run ({where}) let its lease expire {expired:.0f}s ago"
         if run.owner_host == self.host:
             return f"the run's process ({where}) is gone"
         last_beat = run.heartbeat_at if run.heartbeat_at is not None else run.created_at
@@ -104,6 +117,8 @@ def shown_state(run: RunRow, liveness: Liveness) -> RunState:
     Readers never write; a writer (``run``, ``retry``) records it later (engine/recovery.py).
     """
     state = RunState(run.state)
+    if state is RunState.QUEUED:
+        return state  # waiting for an engine host, or to be claimed again: it will start
     if state in ACTIVE_RUN_STATES and liveness.owner_gone(run):
         return RunState.INTERRUPTED
     return state

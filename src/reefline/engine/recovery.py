@@ -1,12 +1,15 @@
-"""Runs whose process died (kill -9, power loss) are closed as interrupted, never left running.
+"""Runs whose process died (kill -9, power loss) are closed as interrupted, never left running;
+runs whose engine host died are taken over by another host and continue (:func:`take_over`).
 
-Only writers (``reefline run``, ``reefline retry``, later the server's engine) recover; readers
-show such a run as interrupted without writing (:func:`reefline.engine.liveness.shown_state`).
+Only writers (``reefline run``, ``reefline retry``, an engine host) recover; readers show such a
+run as interrupted without writing (:func:`reefline.engine.liveness.shown_state`).
 Every state written here goes through the transition table and into the state history.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -81,3 +84,80 @@ def close_interrupted(db: sa.Engine, run: RunRow, liveness: Liveness) -> bool:
                     )
         repo.insert_state_changes(conn, changes)
     return True
+
+
+@dataclass(frozen=True)
+class TakenOver:
+    """What a run taken over from a dead engine host continues with (see :func:`take_over`)."""
+
+    states: dict[str, JobState]
+    attempts: dict[str, int]
+    bases: dict[str, int]  # attempts made before the current retry budget began
+    job_ids: dict[str, int]
+    closed: bool  # the run was canceling: it is closed as canceled, nothing is left to run
+
+
+def retry_bases(conn: sa.Connection, run_id: int) -> dict[int, int]:
+    """Per job id, its attempt count when its latest retry (``reefline retry``) began; 0 if none."""
+    bases: dict[int, int] = {}
+    for change in repo.list_state_changes(conn, run_id):
+        if change.job_id is not None and change.to_state == JobState.PENDING and change.reason == "retry":
+            bases[change.job_id] = change.attempt or 0
+    return bases
+
+
+def take_over(
+    conn: sa.Connection, run: RunRow, retries: Mapping[str, int], *, reason: str, now: float
+) -> TakenOver:
+    """Continue ``run`` (leased to this host now) where its dead engine left it, in ``conn``'s transaction.
+
+    Successful, cached and otherwise finished jobs are kept. A job that was running loses that
+    attempt (``interrupted``) and goes back to ``queued`` for a new one if ``retries`` (its
+    ``retry.max`` by step id) allow, else ends ``interrupted``. A run that was canceling is closed
+    as canceled. Kill the old job processes first (:func:`kill_leftovers`).
+    """
+    bases = retry_bases(conn, run.id)
+    rows = repo.list_jobs(conn, run.id)
+    closing = RunState(run.state) is RunState.CANCELING
+    changes = []
+    states: dict[str, JobState] = {}
+    attempts: dict[str, int] = {}
+    for job in rows:
+        current = JobState(job.state)
+        new = current
+        if current is JobState.RUNNING or (closing and current not in TERMINAL_JOB_STATES):
+            for attempt in repo.list_attempts(conn, job.id):
+                if attempt.finished_at is None:
+                    repo.update_attempt(
+                        conn, attempt.id, state=str(JobState.INTERRUPTED), error=reason, finished_at=now
+                    )
+        if closing and current not in TERMINAL_JOB_STATES:
+            new = JobState.CANCELED
+        elif current is JobState.RUNNING:
+            allowed = job.attempts - bases.get(job.id, 0) <= retries.get(job.name, 0)
+            new = JobState.QUEUED if allowed else JobState.INTERRUPTED
+        if new is not current:
+            check_job_transition(job.name, current, new)
+            why = reason if new is not JobState.QUEUED else f"{reason}; attempt {job.attempts + 1} is due"
+            values: dict[str, object] = {"state": str(new), "reason": why}
+            if new in TERMINAL_JOB_STATES:
+                values["finished_at"] = now
+            repo.update_job(conn, job.id, **values)
+            changes.append(
+                repo.state_change(run.id, job.id, current, new, now, reason=why, attempt=job.attempts)
+            )
+        states[job.name], attempts[job.name] = new, job.attempts
+    if closing:
+        check_run_transition(run.id, RunState.CANCELING, RunState.CANCELED)
+        repo.update_run(
+            conn, run.id, state=str(RunState.CANCELED), reason=run.reason or reason, finished_at=now
+        )
+        changes.append(repo.state_change(run.id, None, run.state, RunState.CANCELED, now, reason=reason))
+    repo.insert_state_changes(conn, changes)
+    return TakenOver(
+        states,
+        attempts,
+        {job.name: bases.get(job.id, 0) for job in rows},
+        {job.name: job.id for job in rows},
+        closing,
+    )

@@ -30,6 +30,8 @@ from reefline.engine.events import JobEvent, RunObserver, StepInfo
 from reefline.engine.failures import internal_error, traceback_lines
 from reefline.engine.journal import Journal, JournalError, RunClosedElsewhere
 from reefline.engine.logcap import LogSeq, full_log_path, logs_root
+from reefline.engine.masking import SecretMasker
+from reefline.engine.slots import JobSlots
 from reefline.engine.states import TERMINAL_JOB_STATES, JobState, RunState, check_job_transition
 from reefline.engine.workers import StepWorkers
 from reefline.executors.base import Executor, StepContext, StepResult
@@ -67,7 +69,16 @@ class RunExecution:
     """Executes ``plan`` for the run ``run_id`` whose job rows already exist (``job_ids``).
 
     ``states`` gives the current state of every job (all pending for a new run; a retry passes
-    the earlier outcomes). Setting ``cancel`` (or ``reefline cancel`` from elsewhere) cancels.
+    the earlier outcomes; a run taken over from a dead engine may have ``queued`` jobs, which are
+    prepared and started again). ``attempts``: the attempts each job made so far; ``bases``: how
+    many of those were made before the current retry budget began (default: all of them).
+    Setting ``cancel`` (or ``reefline cancel`` from elsewhere) cancels.
+
+    ``slots``: the job-slot pool shared with the other runs of an engine host; an attempt starts
+    only with a free slot (and at most ``parallelism`` of this run at once). ``base_env``: the
+    environment jobs start from (default: this process's). ``secrets`` are added to every job's
+    environment, never to the plan (so never to a cache key), and masked (``****``) in every line
+    of the log: stored, in the full log file and shown live.
     """
 
     def __init__(
@@ -88,6 +99,9 @@ class RunExecution:
         base_env: Mapping[str, str] | None = None,
         grace: float = 5.0,
         artifacts: ArtifactStore | None = None,
+        slots: JobSlots | None = None,
+        secrets: Mapping[str, str] | None = None,
+        bases: Mapping[str, int] | None = None,
     ) -> None:
         self.run_id = run_id
         self.plan = plan
@@ -97,10 +111,22 @@ class RunExecution:
         self.parallelism = max(1, parallelism)
         self.no_cache = no_cache
         self.cancel_event = cancel or threading.Event()
+        self.cancel_reason = "canceled by the user"  # the reason recorded when cancel_event is set
         self.grace = grace
         self.base_env = dict(os.environ if base_env is None else base_env)
+        self.secrets = dict(secrets or {})
+        self.masker = SecretMasker(self.secrets.values()) if self.secrets else None
+        self.slots = slots or JobSlots(self.parallelism)
+        bases = bases or {}
         self.jobs: dict[str, _Job] = {
-            s.id: _Job(s, job_ids[s.id], i, states[s.id], attempts.get(s.id, 0), attempts.get(s.id, 0))
+            s.id: _Job(
+                s,
+                job_ids[s.id],
+                i,
+                states[s.id],
+                attempts.get(s.id, 0),
+                bases.get(s.id, attempts.get(s.id, 0)),
+            )
             for i, s in enumerate(plan.steps)
         }
         for job in self.jobs.values():
@@ -111,12 +137,18 @@ class RunExecution:
         self.journal = Journal(db, run_id)
         self._events: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
         self.step_workers = StepWorkers(
-            executor=executor, hasher=Hasher(workspace), db=db, report=self._events.put, store=artifacts
+            executor=executor,
+            hasher=Hasher(workspace),
+            db=db,
+            report=self._events.put,
+            store=artifacts,
+            masker=self.masker,
         )
         self._ready: list[tuple[float, int, str]] = []  # (not_before, position, step id)
         self._awaiting: set[tuple[str, str, int]] = set()  # (prepare | attempt, step id, attempt)
         self.logs_root = logs_root(workspace)
         self._running = 0
+        self._held_slots = 0
         self._preparing = 0
         self._open = 0
         self._canceling: str | None = None
@@ -136,6 +168,7 @@ class RunExecution:
                 self._begin()
                 self._loop()
             except BaseException as exc:
+                self._give_back_slots()
                 # A second Ctrl-C or a bug: stop every process now; the run stays open in the
                 # store and is closed as interrupted by the next command that opens it.
                 try:
@@ -146,7 +179,17 @@ class RunExecution:
                 if isinstance(exc, JournalError):
                     self._record_failure(str(exc))
                 raise
+            self._give_back_slots()
             return self._finish()
+
+    def _give_back_slots(self) -> None:
+        self.slots.forget(id(self))
+        self.slots.release(self._held_slots)
+        self._held_slots = 0
+
+    def _wake(self) -> None:
+        """A slot was given back (called from another run's thread)."""
+        self._events.put(("wake",))
 
     def _loop(self) -> None:
         while self._open:
@@ -175,7 +218,7 @@ class RunExecution:
         timeout = CANCEL_POLL_EVERY
         if self.journal.dirty:
             timeout = max(0.0, self._last_flush + FLUSH_EVERY - time.time())
-        if self._ready and self._running < self.parallelism:
+        if self._ready and self._running < self.parallelism and self.slots.used < self.slots.size:
             timeout = min(timeout, max(0.0, self._ready[0][0] - time.time()))
         return timeout
 
@@ -212,6 +255,13 @@ class RunExecution:
         for job in list(self.jobs.values()):
             if job.state is JobState.PENDING and job.waiting_on == 0:
                 self._consider(job)
+            elif job.state is JobState.QUEUED and job.waiting_on == 0:
+                # Decided by the engine that died; its cache check is redone here.
+                upstream = {up: self._upstream_of(up) for up in job.step.needs}
+                after = job.step.after_stage
+                stage = self.stages.outcome(after) if after is not None else None
+                job.failure_seen = saw_failure(upstream, stage)
+                self._queue(job)
 
     def _handle(self, event: tuple[Any, ...]) -> None:
         kind = event[0]
@@ -233,6 +283,8 @@ class RunExecution:
         elif kind == "done":
             self._awaiting.discard(("attempt", event[1], self.jobs[event[1]].attempt))
             self._running -= 1
+            self._held_slots -= 1
+            self.slots.release()
             _, sid, result, outputs, metrics, error = event
             self._on_done(self.jobs[sid], result, outputs, metrics, error)
         elif kind == "crashed":
@@ -285,6 +337,11 @@ class RunExecution:
             self._transition(job, JobState.SKIPPED, reason=decision.reason)
             return
         self._transition(job, JobState.QUEUED)
+        self._queue(job)
+
+    def _queue(self, job: _Job) -> None:
+        """A queued step: hash its inputs and look it up in the cache if it needs it, else wait for a slot."""
+        after = job.step.after_stage
         # Only a step that reads files or may be cached needs hashing before it runs.
         if job.step.inputs or job.step.cacheable:
             self._preparing += 1
@@ -325,8 +382,9 @@ class RunExecution:
     def _launch(self) -> None:
         now = time.time()
         while self._ready and self._running < self.parallelism and not self._canceling:
-            if self._ready[0][0] > now:
+            if self._ready[0][0] > now or not self.slots.try_acquire(id(self), self._wake):
                 return
+            self._held_slots += 1
             _, _, sid = heapq.heappop(self._ready)
             job = self.jobs[sid]
             job.attempt += 1
@@ -426,7 +484,7 @@ class RunExecution:
         now = time.time()
         reason = None
         if self.cancel_event.is_set():
-            reason = "canceled by the user"
+            reason = self.cancel_reason
         elif now - self._last_cancel_poll >= CANCEL_POLL_EVERY:
             self._last_cancel_poll = now
             if self.journal.cancel_requested():
@@ -458,6 +516,7 @@ class RunExecution:
     def _env(self, job: _Job) -> dict[str, str]:
         env = dict(self.base_env)
         env.update(job.step.env)
+        env.update(self.secrets)
         env["REEFLINE_RUN_ID"] = str(self.run_id)
         env["REEFLINE_ATTEMPT"] = str(job.attempt)
         env["REEFLINE_WORKSPACE"] = str(self.workspace)
@@ -465,6 +524,8 @@ class RunExecution:
 
     def _log_system(self, job: _Job, text: str) -> None:
         now = time.time()
+        if self.masker is not None:
+            text = self.masker.mask_line(text)
         if job.seq is None or job.seq.attempt != job.attempt:  # an attempt begun before this execution
             job.seq = LogSeq(job.attempt, self.journal.next_seq(job.job_id, job.attempt))
         self.journal.log(job.job_id, job.attempt, "system", now, text, seq=job.seq.next())
@@ -476,7 +537,9 @@ class RunExecution:
     def _finish(self) -> RunResult:
         self.journal.flush()
         failed = [
-            j.step.id for j in self.jobs.values() if j.state is JobState.FAILED and not j.step.allow_failure
+            j.step.id
+            for j in self.jobs.values()
+            if j.state in (JobState.FAILED, JobState.INTERRUPTED) and not j.step.allow_failure
         ]
         if self._canceling:
             state, reason = RunState.CANCELED, self._canceling

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, bindparam, func, select
+from sqlalchemy import Connection, Row, Select, bindparam, func, or_, select
 
 from reefline.engine.states import RunState
 from reefline.store._util import (
@@ -23,7 +23,7 @@ from reefline.store._util import (
 from reefline.store.errors import RunNotFound
 from reefline.store.repo_states import insert_state_changes, state_change
 from reefline.store.rows import RunRow
-from reefline.store.tables import pipelines, runs
+from reefline.store.tables import engine_leases, pipelines, runs
 
 _UPDATE_RUN = update_by_id(runs)
 _REQUEST_CANCEL = (
@@ -57,19 +57,26 @@ def create_run(
     workspace: str,
     options: dict[str, Any],
     trigger: str,
-    owner_host: str,
-    owner_pid: int,
+    owner_host: str | None,
+    owner_pid: int | None,
     now: float,
     owner_token: str | None = None,
+    state: RunState = RunState.PENDING,
+    revision_id: int | None = None,
+    triggered_by: int | None = None,
 ) -> int:
-    """A new run in state ``pending``, owned by ``owner_host``/``owner_pid``; its heartbeat is ``now``.
+    """A new run; its heartbeat is ``now``.
 
-    Its first state change (none → pending) goes into the history in the same transaction.
+    ``pending`` and owned by ``owner_host``/``owner_pid`` (a laptop run, started by its creator), or
+    ``queued`` without an owner (for an engine host to claim). Its first state change (none →
+    ``state``) goes into the history in the same transaction.
     """
     result = conn.execute(
         runs.insert().values(
             pipeline_id=pipeline_id,
-            state=str(RunState.PENDING),
+            state=str(state),
+            revision_id=revision_id,
+            triggered_by=triggered_by,
             trigger=trigger,
             spec_text=spec_text,
             spec_path=spec_path,
@@ -86,7 +93,7 @@ def create_run(
         )
     )
     run_id = inserted_id(result)
-    insert_state_changes(conn, [state_change(run_id, None, None, RunState.PENDING, now)])
+    insert_state_changes(conn, [state_change(run_id, None, None, state, now)])
     return run_id
 
 
@@ -200,7 +207,151 @@ def find_active_runs(conn: Connection, workspace: str | None = None) -> list[Run
 def find_interrupted_runs(conn: Connection, *, is_gone: Callable[[RunRow], bool]) -> list[RunRow]:
     """The unfinished owned runs whose owner ``is_gone`` (see ``engine/liveness.py``), oldest first.
 
-    Runs without an owner pid (queued for a server's engine) are never reported. The caller
+    Runs without an owner pid (queued for a server's engine) and runs held by an engine host's lease
+    (taken over by another host, see :func:`find_expired_leases`) are never reported. The caller
     decides what to do with them.
     """
-    return [run for run in find_active_runs(conn) if is_gone(run)]
+    return [run for run in find_active_runs(conn) if run.lease_owner is None and is_gone(run)]
+
+
+# ---------------------------------------------------------------------------------- engine leases
+
+_QUEUED = str(RunState.QUEUED)
+
+
+def claim_queued_runs(
+    conn: Connection,
+    *,
+    owner: str,
+    owner_host: str,
+    owner_pid: int,
+    owner_token: str | None,
+    now: float,
+    until: float,
+    limit: int,
+) -> list[int]:
+    """Lease up to ``limit`` queued runs (oldest first) to ``owner`` until ``until``; their ids.
+
+    One statement: an ``UPDATE … WHERE id IN (SELECT …) RETURNING id``. On PostgreSQL the rows are
+    picked ``FOR UPDATE SKIP LOCKED`` (two hosts never wait for nor get the same run); on SQLite
+    the update holds the database's write lock. A queued run whose lease expired (its host died
+    before starting it) is claimable again.
+    """
+    free = (runs.c.state == _QUEUED) & or_(runs.c.lease_owner.is_(None), runs.c.lease_expires_at < now)
+    pick = select(runs.c.id).where(free).order_by(runs.c.id).limit(limit)
+    if conn.dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    stmt = (
+        runs.update()
+        .where(runs.c.id.in_(pick.scalar_subquery()), free)
+        .values(
+            lease_owner=owner,
+            lease_expires_at=until,
+            owner_host=owner_host,
+            owner_pid=owner_pid,
+            owner_token=owner_token,
+            heartbeat_at=now,
+        )
+        .returning(runs.c.id)
+    )
+    return sorted(int(i) for i in conn.execute(stmt).scalars())
+
+
+def find_expired_leases(conn: Connection, now: float) -> list[RunRow]:
+    """Started runs (pending, running, canceling) held by a lease that expired, oldest first."""
+    started = [s for s in ACTIVE_RUN_STATES if s != _QUEUED]
+    query = (
+        _run_select().where(runs.c.state.in_(started), runs.c.lease_owner.is_not(None)).order_by(runs.c.id)
+    )
+    return [
+        run
+        for run in map(_run_row, conn.execute(query))
+        if run.lease_expires_at is None or run.lease_expires_at < now
+    ]
+
+
+def find_leased_runs(conn: Connection) -> list[RunRow]:
+    """Unfinished runs held by any engine host's lease (expired or not), oldest first."""
+    query = (
+        _run_select()
+        .where(runs.c.state.in_(ACTIVE_RUN_STATES), runs.c.lease_owner.is_not(None))
+        .order_by(runs.c.id)
+    )
+    return [_run_row(row) for row in conn.execute(query)]
+
+
+def take_over_lease(
+    conn: Connection,
+    run: RunRow,
+    *,
+    owner: str,
+    owner_host: str,
+    owner_pid: int,
+    owner_token: str | None,
+    now: float,
+    until: float,
+) -> bool:
+    """Move ``run``'s lease to ``owner`` if it is still the one read (compare-and-set); False if not."""
+    current = (
+        runs.c.lease_owner.is_(None) if run.lease_owner is None else runs.c.lease_owner == run.lease_owner
+    )
+    expires = (
+        runs.c.lease_expires_at.is_(None)
+        if run.lease_expires_at is None
+        else runs.c.lease_expires_at == run.lease_expires_at
+    )
+    stmt = (
+        runs.update()
+        .where(runs.c.id == run.id, runs.c.state == run.state, current, expires)
+        .values(
+            lease_owner=owner,
+            lease_expires_at=until,
+            owner_host=owner_host,
+            owner_pid=owner_pid,
+            owner_token=owner_token,
+            heartbeat_at=now,
+        )
+    )
+    return bool(conn.execute(stmt).rowcount)
+
+
+def renew_leases(conn: Connection, owner: str, run_ids: list[int], now: float, until: float) -> set[int]:
+    """Extend ``owner``'s leases on ``run_ids``; returns the ids it still held (the others were lost)."""
+    if not run_ids:
+        return set()
+    stmt = (
+        runs.update()
+        .where(runs.c.id.in_(run_ids), runs.c.lease_owner == owner)
+        .values(lease_expires_at=until, heartbeat_at=now)
+        .returning(runs.c.id)
+    )
+    return {int(i) for i in conn.execute(stmt).scalars()}
+
+
+def release_lease(conn: Connection, owner: str, run_id: int, *, expired_at: float | None = None) -> None:
+    """Drop ``owner``'s lease on a run: cleared, or (``expired_at``) left expired for a takeover."""
+    values: dict[str, Any] = (
+        {"lease_owner": None, "lease_expires_at": None}
+        if expired_at is None
+        else {"lease_expires_at": expired_at}
+    )
+    conn.execute(runs.update().where(runs.c.id == run_id, runs.c.lease_owner == owner).values(**values))
+
+
+def hold_named_lease(conn: Connection, name: str, owner: str, now: float, until: float) -> bool:
+    """Take or renew the named lease (e.g. ``leader``) for ``owner``; False while another holds it."""
+    stmt = insert_ignoring_conflicts(conn, engine_leases, ["name"])
+    conn.execute(stmt, {"name": name, "owner": owner, "expires_at": until})
+    taken = conn.execute(
+        engine_leases.update()
+        .where(
+            engine_leases.c.name == name,
+            or_(engine_leases.c.owner == owner, engine_leases.c.expires_at < now),
+        )
+        .values(owner=owner, expires_at=until)
+    ).rowcount
+    return bool(taken)
+
+
+def release_named_lease(conn: Connection, name: str, owner: str) -> None:
+    conn.execute(engine_leases.delete().where(engine_leases.c.name == name, engine_leases.c.owner == owner))
