@@ -219,7 +219,7 @@ def load_principal(conn: Connection, user_id: int) -> Principal:
 
 def _wait_text(seconds: int) -> str:
     if seconds < 90:
-        return f"{seconds} seconds"
+        return "1 second" if seconds == 1 else f"{seconds} seconds"
     return f"{math.ceil(seconds / 60)} minutes"
 
 
@@ -532,7 +532,7 @@ def _team_for_change(
             authorize(principal, team_id, perm)
         elif not principal.is_admin and team_id not in principal.roles:
             raise NotFound("team not found", details={"team_id": team_id})
-    team = repo.get_team(conn, team_id, for_update=True)  # one membership change of a team at a time
+    team = repo.get_team(conn, team_id) if repo.lock_team(conn, team_id) else None
     if team is None:
         raise NotFound("team not found", details={"team_id": team_id})
     return team
@@ -569,13 +569,15 @@ def _member(conn: Connection, team: TeamRow, username: str) -> MemberRow:
     return member
 
 
-def _keep_an_owner(conn: Connection, team: TeamRow, username: str) -> None:
-    """Called after the change (so two concurrent ones cannot both see another owner left)."""
+def _keep_an_owner(conn: Connection, team: TeamRow, member: MemberRow) -> None:
+    """Refuse to take the owner role from the team's last owner (the team is locked: no race)."""
+    if member.role_name != OWNER:
+        return
     owner = _role(conn, team.id, team.name, OWNER)
-    if repo.count_members_with_role(conn, owner.id, team_id=team.id) == 0:
+    if member.role_id == owner.id and repo.count_members_with_role(conn, owner.id, team_id=team.id) <= 1:
         raise Conflict(
-            f"{username} is the last owner of team {team.name}: make another member owner first",
-            details={"username": username},
+            f"{member.username} is the last owner of team {team.name}: make another member owner first",
+            details={"username": member.username},
         )
 
 
@@ -629,8 +631,8 @@ def set_member_role(
     _check_grant(principal, team_id, role, "give")
     if role.id == member.role_id:
         return member
+    _keep_an_owner(conn, team, member)
     repo.set_membership_role(conn, team_id, member.user_id, role.id)
-    _keep_an_owner(conn, team, username)
     audit.record(
         conn,
         who,
@@ -653,8 +655,8 @@ def remove_member(conn: Connection, actor: Caller, team_id: int, username: str) 
     member = _member(conn, team, username)
     if not leaving:
         _check_grant(principal, team_id, _role(conn, team_id, team.name, member.role_name), "take away")
+    _keep_an_owner(conn, team, member)
     repo.delete_membership(conn, team_id, member.user_id)
-    _keep_an_owner(conn, team, username)
     audit.record(
         conn,
         who,

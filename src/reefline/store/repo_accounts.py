@@ -158,13 +158,20 @@ def insert_team(conn: Connection, *, name: str, created_at: float) -> int:
     return inserted_id(conn.execute(teams.insert().values(name=name, created_at=created_at)))
 
 
-def get_team(conn: Connection, team_id: int, *, for_update: bool = False) -> TeamRow | None:
-    """The team; ``for_update`` locks its row (PostgreSQL) so membership changes of one team serialize."""
-    query = select(teams).where(teams.c.id == team_id)
-    if for_update:
-        query = query.with_for_update()
-    row = conn.execute(query).first()
+def get_team(conn: Connection, team_id: int) -> TeamRow | None:
+    row = conn.execute(select(teams).where(teams.c.id == team_id)).first()
     return None if row is None else TeamRow(**row._mapping)
+
+
+def lock_team(conn: Connection, team_id: int) -> bool:
+    """Hold the team's row until the transaction ends, so changes to one team's members serialize
+    and what is read next stays true; False if there is no such team.
+
+    A no-op UPDATE rather than ``SELECT … FOR UPDATE``: SQLite has no row locks, and pysqlite begins
+    the transaction (taking the database's write lock) only at the first write.
+    """
+    result = conn.execute(teams.update().where(teams.c.id == team_id).values(name=teams.c.name))
+    return int(result.rowcount) == 1
 
 
 def get_team_by_name(conn: Connection, name: str) -> TeamRow | None:
@@ -444,8 +451,8 @@ def insert_login_failure(conn: Connection, *, username: str, remote: str | None,
 def login_failures_since(
     conn: Connection, since: float, *, username: str | None = None, remote: str | None = None
 ) -> list[float]:
-    """Times of the failed sign-ins since ``since`` for a username or from a remote, oldest first."""
-    query = select(login_failures.c.at).where(login_failures.c.at >= since).order_by(login_failures.c.at)
+    """Times of the failed sign-ins after ``since`` for a username or from a remote, oldest first."""
+    query = select(login_failures.c.at).where(login_failures.c.at > since).order_by(login_failures.c.at)
     if username is not None:
         query = query.where(login_failures.c.username == username)
     if remote is not None:
