@@ -1,0 +1,1 @@
+"""The Reefline server: a FastAPI app over the same services the CLI uses (``reefline server``)."""

@@ -1,0 +1,143 @@
+"""Request-scoped dependencies: the database transaction, who is asking, and what they may do.
+
+Every route declares what it needs (``routing.SecureRouter``); the check below runs before the route:
+
+- ``PUBLIC``: nobody needs to sign in (health, sign-in);
+- ``SIGNED_IN``: any signed-in user (their own profile and tokens, creating a team, validating YAML);
+- a :class:`~reefline.services.permissions.Permission`: the caller's role in the team that owns the
+  resource (named by the path's ``{team}``, or found from its ``{run_id}``) must grant it. A resource
+  of a team the caller is not in is a 404, exactly like one that does not exist.
+
+Credentials: ``Authorization: Bearer <token>`` (CLI, SDK, editor) or the session cookie (browser). A
+cookie-authenticated request that changes something must echo the session's CSRF token in
+``X-CSRF-Token``.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import Depends, Request
+from sqlalchemy import Connection
+
+from reefline.services import accounts
+from reefline.services.audit import Actor
+from reefline.services.permissions import Permission, Principal, authorize
+from reefline.services.types import Forbidden, NotFound, Unauthenticated
+from reefline.store import repo_scope
+
+PUBLIC = "public"
+SIGNED_IN = "signed-in"
+SESSION_COOKIE = "reefline_session"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class Access:
+    """What the authorization check established for this request."""
+
+    principal: Principal | None
+    team_id: int | None
+    remote: str | None
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.principal.user_id if self.principal else None, self.remote)
+
+    @property
+    def team(self) -> int:
+        if self.team_id is None:  # only routes without {team} or {run_id} have none, and they do not ask
+            raise NotFound("no team in this route")
+        return self.team_id
+
+    @property
+    def user(self) -> Principal:
+        if self.principal is None:  # only PUBLIC routes have none, and they do not ask
+            raise Unauthenticated("sign in first")
+        return self.principal
+
+
+def database(request: Request) -> sa.Engine:
+    engine: sa.Engine = request.app.state.db
+    return engine
+
+
+def transaction(request: Request) -> Iterator[Connection]:
+    """One transaction per request: committed when the route returns, rolled back when it raises."""
+    with database(request).begin() as conn:
+        yield conn
+
+
+def _remote(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _principal(request: Request, conn: Connection) -> Principal:
+    header = request.headers.get("authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("the Authorization header must be `Bearer <token>`")
+        return accounts.resolve_token(conn, token.strip())
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        principal, csrf = accounts.resolve_session(conn, cookie)
+        if request.method not in SAFE_METHODS:
+            sent = request.headers.get(CSRF_HEADER, "")
+            if not sent or not hmac.compare_digest(sent, csrf):
+                raise Forbidden(f"missing or wrong {CSRF_HEADER} header for a cookie-authenticated change")
+        return principal
+    raise Unauthenticated("sign in first: `reefline login`, or send `Authorization: Bearer <token>`")
+
+
+def _team_in_path(request: Request, conn: Connection, principal: Principal) -> int | None:
+    """The team owning the path's resource. One not visible to ``principal`` is reported exactly as
+    one that does not exist."""
+    params = request.path_params
+    if "team" in params:
+        team_id = repo_scope.team_id_by_name(conn, str(params["team"]))
+        missing = NotFound(f"no team {params['team']!r}")
+    elif "run_id" in params:
+        raw = str(params["run_id"])
+        team_id = repo_scope.team_of_run(conn, int(raw)) if raw.isdecimal() and len(raw) < 19 else None
+        missing = NotFound(f"no run {raw}")
+    else:
+        return None
+    if team_id is None or not (principal.is_admin or team_id in principal.roles):
+        raise missing
+    return team_id
+
+
+Transaction = Annotated[Connection, Depends(transaction)]
+
+
+def authorizer(permission: str) -> Callable[[Request, Connection], None]:
+    """The dependency that checks ``permission`` (see the module docstring) for one route."""
+
+    def check(request: Request, conn: Transaction) -> None:
+        remote = _remote(request)
+        if permission == PUBLIC:
+            request.state.access = Access(None, None, remote)
+            return
+        principal = _principal(request, conn).with_remote(remote)
+        team_id = _team_in_path(request, conn, principal)
+        if permission != SIGNED_IN:
+            if team_id is None:
+                if not principal.is_admin:  # a site-wide resource: site admins only
+                    raise Forbidden("only site admins may do this")
+            else:
+                authorize(principal, team_id, Permission(permission))
+        request.state.access = Access(principal, team_id, remote)
+
+    return check
+
+
+def access(request: Request) -> Access:
+    """The result of the route's authorization check (which always runs first)."""
+    found: Access = request.state.access
+    return found

@@ -1,0 +1,370 @@
+"""The API's response shapes (pydantic): a documented contract, shown in the OpenAPI schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="machine-readable kind: not_found, conflict, invalid, forbidden, …")
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+    role: str
+    database: str
+
+
+class DiagnosticOut(BaseModel):
+    code: str
+    severity: str
+    message: str
+    hint: str | None = None
+    file: str
+    line: int
+    col: int
+    end_line: int | None = None
+    end_col: int | None = None
+    path: list[str | int] = Field(default_factory=list)
+
+
+class ValidationOut(BaseModel):
+    file: str
+    valid: bool
+    jobs: int | None
+    definitions: int | None
+    diagnostics: list[DiagnosticOut]
+
+
+class ValidateIn(BaseModel):
+    text: str = Field(description="the YAML of a pipeline", max_length=5_000_000)
+    file: str = Field(default="reefline.yaml", max_length=500, description="the name diagnostics use")
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": description}
+    for status, description in (
+        (400, "bad request"),
+        (401, "not signed in"),
+        (403, "not allowed"),
+        (404, "not found (or of a team you are not in)"),
+        (409, "conflict"),
+        (422, "invalid input"),
+    )
+}
+
+
+class RunOut(BaseModel):
+    id: int
+    pipeline: str
+    state: str = Field(
+        description="queued, pending, running, canceling, success, failed, canceled, interrupted"
+    )
+    trigger: str
+    reason: str | None
+    params: dict[str, Any]
+    revision_id: int | None
+    triggered_by: int | None
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+
+    @classmethod
+    def of(cls, run: Any) -> RunOut:
+        return cls(
+            id=run.id,
+            pipeline=run.pipeline_name,
+            state=run.state,
+            trigger=run.trigger,
+            reason=run.reason,
+            params=run.params,
+            revision_id=run.revision_id,
+            triggered_by=run.triggered_by,
+            created_at=run.created_at,
+            started_at=run.started_at,
+            finished_at=run.finished_at,
+        )
+
+
+class AttemptOut(BaseModel):
+    number: int
+    state: str
+    exit_code: int | None
+    error: str | None
+    started_at: float | None
+    finished_at: float | None
+    cpu_seconds: float | None
+    peak_rss_bytes: int | None
+
+
+class OutputOut(BaseModel):
+    name: str
+    path: str
+    type: str
+    sha256: str
+    size: int
+
+
+class JobOut(BaseModel):
+    id: int
+    name: str = Field(description='the step id, e.g. "train[model=tree]"')
+    job: str = Field(description="the job's key in the spec")
+    stage: str
+    state: str
+    reason: str | None
+    needs: list[str]
+    matrix: dict[str, Any]
+    attempts: list[AttemptOut]
+    exit_code: int | None
+    started_at: float | None
+    finished_at: float | None
+    cached_from_run: int | None
+    outputs: list[OutputOut]
+
+
+class MetricOut(BaseModel):
+    job_id: int
+    key: str
+    value: float
+
+
+class StateChangeOut(BaseModel):
+    id: int
+    job: str | None = Field(description="None: a change of the run's state")
+    from_state: str | None
+    to_state: str
+    at: float
+    reason: str | None
+    attempt: int | None
+
+
+class RunDetailOut(BaseModel):
+    run: RunOut
+    jobs: list[JobOut]
+    metrics: list[MetricOut]
+    history: list[StateChangeOut]
+
+    @classmethod
+    def of(cls, detail: Any) -> RunDetailOut:
+        return cls(
+            run=RunOut.of(detail.run),
+            jobs=[
+                JobOut(
+                    id=d.job.id,
+                    name=d.job.name,
+                    job=d.job.job,
+                    stage=d.job.stage,
+                    state=d.job.state,
+                    reason=d.job.reason,
+                    needs=d.job.needs,
+                    matrix=d.job.matrix,
+                    attempts=[AttemptOut.model_validate(a, from_attributes=True) for a in d.attempts],
+                    exit_code=d.job.exit_code,
+                    started_at=d.job.started_at,
+                    finished_at=d.job.finished_at,
+                    cached_from_run=d.cached_from_run_id,
+                    outputs=[OutputOut.model_validate(o, from_attributes=True) for o in d.outputs],
+                )
+                for d in detail.jobs
+            ],
+            metrics=[MetricOut(job_id=m.job_id, key=m.key, value=m.value) for m in detail.metrics],
+            history=[
+                StateChangeOut(
+                    id=c.id,
+                    job=c.job_name,
+                    from_state=c.from_state,
+                    to_state=c.to_state,
+                    at=c.at,
+                    reason=c.reason,
+                    attempt=c.attempt,
+                )
+                for c in detail.history
+            ],
+        )
+
+
+class LogLineOut(BaseModel):
+    job: str
+    attempt: int
+    seq: int
+    ts: float
+    stream: str
+    text: str
+
+
+class TeamRoleOut(BaseModel):
+    name: str
+    role: str | None
+
+
+class MeOut(BaseModel):
+    id: int
+    username: str
+    display_name: str | None
+    is_admin: bool
+    teams: list[TeamRoleOut]
+
+
+class TokenOut(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    created_at: float
+    expires_at: float | None
+    last_used_at: float | None
+    revoked_at: float | None
+
+    @classmethod
+    def of(cls, row: Any) -> TokenOut:
+        return cls.model_validate(row, from_attributes=True)
+
+
+class TeamOut(BaseModel):
+    id: int
+    name: str
+    role: str | None = Field(description="your role in it (None: you see it as a site admin)")
+
+
+class MemberOut(BaseModel):
+    username: str
+    display_name: str | None
+    role: str
+    since: float
+
+    @classmethod
+    def of(cls, row: Any) -> MemberOut:
+        return cls(
+            username=row.username, display_name=row.display_name, role=row.role_name, since=row.created_at
+        )
+
+
+class RoleOut(BaseModel):
+    name: str
+    builtin: bool
+    permissions: list[str]
+
+    @classmethod
+    def of(cls, row: Any) -> RoleOut:
+        return cls(name=row.name, builtin=row.builtin, permissions=list(row.permissions))
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: float
+    user: str | None
+    action: str
+    target: str
+    details: dict[str, Any]
+    remote: str | None
+
+    @classmethod
+    def of(cls, row: Any) -> AuditOut:
+        return cls(
+            id=row.id,
+            at=row.at,
+            user=row.username,
+            action=row.action,
+            target=row.target,
+            details=row.details,
+            remote=row.remote,
+        )
+
+
+class BoardOut(BaseModel):
+    id: int
+    name: str
+    description: str | None
+    created_at: float
+
+    @classmethod
+    def of(cls, row: Any) -> BoardOut:
+        return cls(id=row.id, name=row.name, description=row.description, created_at=row.created_at)
+
+
+class PipelineOut(BaseModel):
+    id: int
+    name: str
+    board: str | None
+    current_revision: int | None
+    created_at: float
+
+    @classmethod
+    def of(cls, row: Any) -> PipelineOut:
+        return cls(
+            id=row.id,
+            name=row.name,
+            board=row.board_name,
+            current_revision=row.current_revision,
+            created_at=row.created_at,
+        )
+
+
+class RevisionOut(BaseModel):
+    number: int
+    spec_hash: str
+    author: str | None
+    message: str | None
+    created_at: float
+    source_sha256: str | None
+    source_size: int | None
+    rollback_of: int | None
+    spec_text: str | None = Field(default=None, description="the YAML (only when one revision is asked for)")
+
+    @classmethod
+    def of(cls, row: Any, *, with_text: bool = False) -> RevisionOut:
+        return cls(
+            number=row.number,
+            spec_hash=row.spec_hash,
+            author=row.author,
+            message=row.message,
+            created_at=row.created_at,
+            source_sha256=row.source_sha256,
+            source_size=row.source_size,
+            rollback_of=row.rollback_of,
+            spec_text=row.spec_text if with_text else None,
+        )
+
+
+class PushOut(BaseModel):
+    pipeline: PipelineOut
+    revision: RevisionOut
+    created: bool = Field(description="False: the text and source equal the current revision's")
+    warnings: list[DiagnosticOut]
+
+    @classmethod
+    def of(cls, result: Any) -> PushOut:
+        return cls(
+            pipeline=PipelineOut.of(result.pipeline),
+            revision=RevisionOut.of(result.revision),
+            created=result.created,
+            warnings=[DiagnosticOut.model_validate(d.to_json()) for d in result.warnings],
+        )
+
+
+class SecretOut(BaseModel):
+    name: str
+    board: str | None
+    pipeline: str | None
+    created_at: float
+    updated_at: float
+    updated_by: str | None
+
+    @classmethod
+    def of(cls, row: Any) -> SecretOut:
+        return cls(
+            name=row.name,
+            board=row.board_name,
+            pipeline=row.pipeline_name,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            updated_by=row.updated_by_name,
+        )

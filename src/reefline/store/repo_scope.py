@@ -1,0 +1,22 @@
+"""Which team a resource belongs to: what the API's authorization resolves from a route's path."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, select
+
+from reefline.store.tables import pipelines, runs, teams
+
+
+def team_id_by_name(conn: Connection, name: str) -> int | None:
+    value = conn.execute(select(teams.c.id).where(teams.c.name == name)).scalar()
+    return None if value is None else int(value)
+
+
+def team_of_run(conn: Connection, run_id: int) -> int | None:
+    """The team of a server run; None for an unknown run or a laptop run (no team)."""
+    value = conn.execute(
+        select(pipelines.c.team_id)
+        .select_from(runs.join(pipelines, runs.c.pipeline_id == pipelines.c.id))
+        .where(runs.c.id == run_id)
+    ).scalar()
+    return None if value is None else int(value)
