@@ -218,3 +218,32 @@ def test_a_server_pipeline_name_cannot_hold_a_slash(store_engine: Engine) -> Non
             svc.push_revision(conn, actor, team_id=team_id, spec_text=spec(name="a/b"))
     first = caught.value.diagnostics[0]
     assert (first.code, first.line, first.col) == ("RL106", 2, 7)
+
+
+def test_two_pushes_at_once_get_revisions_one_after_the_other(store_engine: Engine) -> None:
+    import threading
+
+    with store_engine.begin() as conn:
+        team_id, _, actor = setup_team(conn)
+    barrier = threading.Barrier(3)
+    results: list[svc.PushResult] = []
+    errors: list[BaseException] = []
+
+    def push(echo: str) -> None:
+        barrier.wait()
+        try:
+            with store_engine.begin() as conn:
+                results.append(svc.push_revision(conn, actor, team_id=team_id, spec_text=spec(echo=echo)))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=push, args=(f"n{i}",)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert sorted(r.revision.number for r in results) == [1, 2, 3]
+    assert sum(r.pipeline_created for r in results) == 1
+    with store_engine.connect() as conn:
+        assert len(svc.list_pipelines(conn, team_id)) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import os
 import shutil
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from reefline.services.home import ServerHome
-from reefline.services.source_bundle import bundle_path, pack, store_bundle, unpack
+from reefline.services.source_bundle import bundle_path, pack, run_workspace, store_bundle, unpack
 from reefline.services.types import Invalid
 
 
@@ -248,3 +249,29 @@ def test_unpack_into_a_folder_that_is_not_empty_is_refused(tmp_path: Path) -> No
     with pytest.raises(Invalid, match="not an empty folder"):
         unpack(source, dest)
     assert (dest / "there.txt").exists()
+
+
+def test_a_run_workspace_holds_the_source_and_is_kept_when_the_run_resumes(
+    project: Path, tmp_path: Path
+) -> None:
+    home = ServerHome(tmp_path / "home").create()
+    sha = store_bundle(home, pack(project).data)
+    workspace = run_workspace(home, 12, sha)
+    assert workspace == home.workspace(12)
+    assert (workspace / "train.py").read_text() == "print('hi')\n"
+    (workspace / "out.txt").write_text("a finished job wrote this")
+    assert run_workspace(home, 12, sha) == workspace  # taken over after a crash: kept as it is
+    assert (workspace / "out.txt").exists()
+    assert list(run_workspace(home, 13, None).iterdir()) == []
+    assert sorted(p.name for p in home.workspaces.iterdir()) == ["12", "13"]  # no scratch left
+
+
+def test_a_run_workspace_of_a_hostile_source_is_not_made(tmp_path: Path) -> None:
+    home = ServerHome(tmp_path / "home").create()
+    bad = tmp_path / "bad.tar.gz"
+    bad.write_bytes(tarball(file("../x")))
+    sha = hashlib.sha256(bad.read_bytes()).hexdigest()
+    bad.rename(bundle_path(home, sha))  # kept by an older server that did not check
+    with pytest.raises(Invalid, match="leads outside"):
+        run_workspace(home, 5, sha)
+    assert list(home.workspaces.iterdir()) == []

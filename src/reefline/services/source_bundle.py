@@ -284,6 +284,39 @@ def unpack(
         raise Invalid(f"the source tarball {path} is missing") from None
 
 
+def run_workspace(
+    home: ServerHome,
+    run_id: int,
+    source_sha256: str | None,
+    *,
+    limit_bytes: int = DEFAULT_LIMIT_BYTES,
+    max_files: int = DEFAULT_MAX_FILES,
+) -> Path:
+    """The run's own workspace, ``workspaces/<run id>``, holding its revision's source (empty without).
+
+    Unpacked beside it first and renamed into place, so a workspace that exists is complete: a run
+    taken over after a crash keeps its workspace (and what its finished jobs wrote there).
+    """
+    final = home.workspace(run_id)
+    if final.is_dir():
+        return final
+    home.workspaces.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(dir=home.workspaces, prefix=f".{run_id}-"))
+    try:
+        if source_sha256 is not None:
+            unpack(source_sha256, scratch / "tree", home=home, limit_bytes=limit_bytes, max_files=max_files)
+        else:
+            (scratch / "tree").mkdir()
+        try:
+            os.rename(scratch / "tree", final)
+        except OSError:
+            if not final.is_dir():  # not another process that made it meanwhile
+                raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return final
+
+
 def _verify(path: Path, sha256: str) -> None:
     digest = hashlib.sha256()
     try:
