@@ -47,6 +47,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "logs": ("reefline.cli.logs", "logs_command", "EPILOG"),
     "retry": ("reefline.cli.run", "retry_command", "RETRY_EPILOG"),
     "cancel": ("reefline.cli.run", "cancel_command", "CANCEL_EPILOG"),
+    "admin": ("reefline.cli.admin", "admin_app", "EPILOG"),  # a group: `reefline admin create-user …`
 }
 # errno values of OSErrors that are the environment's doing (permissions, read-only or full disks).
 _ENVIRONMENT_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT})
@@ -186,6 +187,9 @@ def _register(app: typer.Typer, name: str) -> None:
     module_name, function, epilog = COMMANDS[name]
     module = importlib.import_module(module_name)
     func: Callable[..., None] = getattr(module, function)
+    if isinstance(func, typer.Typer):  # a group of subcommands
+        app.add_typer(func, name=name, epilog=reflow(getattr(module, epilog)))
+        return
     app.command(
         name,
         cls=ReeflineCommand,

@@ -204,7 +204,9 @@ class AttemptLog:
         # the tail that could be its start waits for the next piece (see engine/masking.py).
         if len(text) * 4 >= MAX_LINE_BYTES - 3 and len(text.encode("utf-8", "replace")) >= MAX_LINE_BYTES - 3:
             return masking.feed(text) or None
-        return masking.feed(text) + masking.flush()
+        if masking.holding:
+            return masking.feed(text) + masking.flush()
+        return self._masker.mask_line(text)  # the common case: a whole line, nothing held
 
     def _add(self, stream: Stream, ts: float, text: str) -> None:
         data = text.encode("utf-8", errors="replace")
