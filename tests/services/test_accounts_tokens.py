@@ -11,6 +11,7 @@ from sqlalchemy import Engine, select
 from reefline.services import accounts, audit, credentials
 from reefline.services.audit import Actor
 from reefline.services.types import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
+from reefline.store.repo_accounts import TokenRow
 from reefline.store.tables import api_tokens, audit_log
 
 SYSTEM = Actor.system()
@@ -23,9 +24,7 @@ def alice(store_engine: Engine) -> int:
         return accounts.create_user(conn, SYSTEM, "alice").id
 
 
-def new_token(
-    engine: Engine, user_id: int, name: str = "ci", **kwargs: object
-) -> tuple[accounts.TokenRow, str]:
+def new_token(engine: Engine, user_id: int, name: str = "ci", **kwargs: object) -> tuple[TokenRow, str]:
     with engine.begin() as conn:
         return accounts.create_token(conn, SYSTEM, user_id, name, now=T0, **kwargs)  # type: ignore[arg-type]
 
@@ -48,7 +47,7 @@ def test_a_token_is_shown_once_stored_as_sha256_and_resolves_to_its_user(
         None,
         None,
     )
-    assert "hash" not in {f.name for f in dataclasses.fields(accounts.TokenRow)}
+    assert "hash" not in {f.name for f in dataclasses.fields(TokenRow)}
     with store_engine.connect() as conn:
         stored = conn.execute(select(api_tokens)).one()
         logged = conn.execute(select(audit_log)).all()
