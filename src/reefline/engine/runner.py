@@ -252,16 +252,18 @@ class RunExecution:
             job.waiting_on = sum(1 for up in job.step.needs if self.jobs[up].state not in TERMINAL_JOB_STATES)
             after = job.step.after_stage
             job.waiting_on += 1 if after is not None and not self.stages.closed(after) else 0
+        # Queued by an engine that died (the run was taken over): its cache check is redone here.
+        # Taken before the others are considered, which may queue their dependents.
+        taken_over = [j for j in self.jobs.values() if j.state is JobState.QUEUED and j.waiting_on == 0]
         for job in list(self.jobs.values()):
             if job.state is JobState.PENDING and job.waiting_on == 0:
                 self._consider(job)
-            elif job.state is JobState.QUEUED and job.waiting_on == 0:
-                # Decided by the engine that died; its cache check is redone here.
-                upstream = {up: self._upstream_of(up) for up in job.step.needs}
-                after = job.step.after_stage
-                stage = self.stages.outcome(after) if after is not None else None
-                job.failure_seen = saw_failure(upstream, stage)
-                self._queue(job)
+        for job in taken_over:
+            upstream = {up: self._upstream_of(up) for up in job.step.needs}
+            after = job.step.after_stage
+            stage = self.stages.outcome(after) if after is not None else None
+            job.failure_seen = saw_failure(upstream, stage)
+            self._queue(job)
 
     def _handle(self, event: tuple[Any, ...]) -> None:
         kind = event[0]
