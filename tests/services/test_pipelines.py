@@ -143,6 +143,8 @@ def test_a_new_pipeline_needs_a_known_board(store_engine: Engine) -> None:
         assert moved.pipeline.board_id == prod
         assert [p.name for p in svc.list_pipelines(conn, team_id, board_id=prod)] == ["iris"]
         assert svc.list_pipelines(conn, team_id, board_id=board_id) == []
+        with pytest.raises(Invalid, match="at most 10000 characters"):
+            svc.push_revision(conn, actor, team_id=team_id, spec_text=spec(echo="4"), message="m" * 10_001)
 
 
 def test_names_are_unique_per_team_but_two_teams_may_share_one(store_engine: Engine) -> None:

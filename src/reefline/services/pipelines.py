@@ -28,6 +28,7 @@ from reefline.store.tables import teams
 BOARD_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 BOARD_NAME_RULE = "1 to 63 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit"
 MAX_DESCRIPTION = 2000
+MAX_MESSAGE = 10_000
 # A server pipeline's name appears in URLs and in `team/name` references: no '/', no controls.
 PIPELINE_NAME = re.compile(r"[^\s/\x00-\x1f\x7f]([^/\x00-\x1f\x7f]{0,198}[^\s/\x00-\x1f\x7f])?")
 
@@ -132,6 +133,7 @@ def push_revision(
     create nothing (``created`` False). Errors: SpecInvalid (the diagnostics, with positions),
     Invalid (no board named, or an unknown one in ``board:``), NotFound (``board_id`` not the team's).
     """
+    _check_message(message)
     warnings, name, spec_board, board_span = _validate(spec_text, filename)
     board: BoardRow | None = None
     if board_id is not None:
@@ -224,6 +226,7 @@ def rollback(
 ) -> PushResult:
     """Make revision ``number`` current again, as a new revision with its text and source
     (``rollback_of=number``). Nothing is created when the current revision has them already."""
+    _check_message(message)
     pipeline = get_pipeline_by_id(conn, pipeline_id)
     old = get_revision(conn, pipeline_id, number)
     repo.lock_pipeline(conn, pipeline_id)
@@ -286,6 +289,11 @@ def _validate(text: str, filename: str) -> tuple[list[Diagnostic], str, str | No
     span = loaded.source.locate(("board",))
     warnings = [d for d in diagnostics if d.severity == Severity.WARNING]
     return warnings, name, loaded.pipeline.board, f"{span.line}:{span.col}"
+
+
+def _check_message(message: str | None) -> None:
+    if message is not None and len(message) > MAX_MESSAGE:
+        raise Invalid(f"a revision message has at most {MAX_MESSAGE} characters ({len(message)} given)")
 
 
 def _same(revision: RevisionRow, spec_sha256: str, source: SourceRef | None) -> bool:
