@@ -145,7 +145,7 @@ def test_create_team_and_add_member(home: Path, database: Callable[[], Engine]) 
 def test_help_explains_each_command(home: Path) -> None:
     group = admin(home, "--help")
     assert group.returncode == 0
-    for command in ("create-user", "create-token", "create-team", "add-member"):
+    for command in ("create-user", "create-token", "create-team", "add-member", "set-password"):
         assert command in group.stdout
         detail = admin(home, command, "--help")
         assert detail.returncode == 0 and "$ reefline admin " + command in detail.stdout
@@ -171,3 +171,18 @@ def test_admin_help_loads_only_the_admin_commands(tmp_path: Path) -> None:
         "reefline.cli.history",
         "reefline.services.accounts",
     }
+
+
+def test_set_password_gives_a_locked_out_user_a_new_one(home: Path, database: Callable[[], Engine]) -> None:
+    assert admin(home, "create-user", "alice", "--admin").returncode == 0
+    result = admin(home, "set-password", "alice")
+    assert result.returncode == 0, result.stderr
+    assert "set the password of alice" in result.stderr and "shown once" in result.stderr
+    chosen = admin(home, "set-password", "alice", "--password-stdin", stdin="my own password\n")
+    assert (chosen.returncode, chosen.stdout) == (0, "")
+    missing = admin(home, "set-password", "nobody")
+    assert (missing.returncode, missing.stderr) == (2, "error: no user named nobody\n")
+    engine = database()
+    with engine.begin() as conn:
+        assert accounts.authenticate(conn, "alice", "my own password", None).username == "alice"
+        assert [e.action for e in audit.entries(conn, team_id=None)][:2] == ["user.password", "user.password"]

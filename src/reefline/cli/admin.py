@@ -29,6 +29,7 @@ EPILOG = """\
   $ reefline admin create-token alice --name ci --expires-days 90
   $ reefline admin create-team research --owner alice
   $ reefline admin add-member research bob --role developer
+  $ reefline admin set-password alice               # prints a new one-time password
 
 Run them on the server's machine, with the server's REEFLINE_HOME (and REEFLINE_DATABASE_URL, if set).
 """
@@ -190,3 +191,31 @@ def add_member_command(
         found = accounts.find_team(conn, team)
         member = accounts.add_member(conn, Actor.system(), found.id, user, role)
     sys.stdout.write(f"added {member.username} to team {found.name} as {member.role_name}\n")
+
+
+@_command(
+    "set-password",
+    "  $ reefline admin set-password alice\n  $ reefline admin set-password alice --password-stdin < pw",
+)
+def set_password_command(
+    name: Annotated[str, typer.Argument(help="Username.", show_default=False)],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin.")
+    ] = False,
+) -> None:
+    """Set a user's password (a locked-out admin, a forgotten password) and end their sessions.
+    Unless --password-stdin gives one, a one-time password is generated and printed on stdout, once."""
+    from reefline.services import accounts, credentials
+    from reefline.services.audit import Actor
+
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else ""
+    generated = not password
+    if generated:
+        password = credentials.generate_password()
+    with _transaction() as conn:
+        user = accounts.find_user(conn, name)
+        accounts.set_password(conn, Actor.system(), user.id, password)
+    _say(f"set the password of {user.username}; their sessions ended")
+    if generated:
+        _say(f"one-time password of {user.username} (shown once; sign in and change it):")
+        _secret(password)
