@@ -37,7 +37,9 @@ class Api:
 
 
 @pytest.fixture
-def make_api(store_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], Api]]:
+def make_api(
+    store_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[], Api]]:
     monkeypatch.delenv("REEFLINE_SECRET_KEY", raising=False)
     monkeypatch.delenv("REEFLINE_SECRET_KEY_FILE", raising=False)
     home = ServerHome(tmp_path / "home")

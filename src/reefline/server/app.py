@@ -19,9 +19,9 @@ API = "/api"
 
 
 def _routers() -> list[Any]:
-    from reefline.server.routes import auth, meta, pipelines, secrets, teams
+    from reefline.server.routes import auth, meta, pipelines, runs, secrets, teams
 
-    return [meta.router, auth.router, teams.router, pipelines.router, secrets.router]
+    return [meta.router, auth.router, teams.router, pipelines.router, runs.router, secrets.router]
 
 
 def create_app(

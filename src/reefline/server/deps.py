@@ -68,9 +68,17 @@ def database(request: Request) -> sa.Engine:
 
 
 def transaction(request: Request) -> Iterator[Connection]:
-    """One transaction per request: committed when the route returns, rolled back when it raises."""
+    """One transaction per request: committed when the route returns, rolled back when it raises;
+    then the route's :func:`after_commit` callbacks run (e.g. waking the engine for a new run)."""
+    request.state.after_commit = []
     with database(request).begin() as conn:
         yield conn
+    for callback in request.state.after_commit:
+        callback()
+
+
+def after_commit(request: Request, callback: Callable[[], None]) -> None:
+    request.state.after_commit.append(callback)
 
 
 def _remote(request: Request) -> str | None:

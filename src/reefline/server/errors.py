@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from reefline.services import types as kinds
+from reefline.store.errors import JobNotFound, RunNotFound, StoreError
 
 log = logging.getLogger("reefline.server")
 
@@ -77,6 +78,13 @@ def install(app: FastAPI) -> None:
         return JSONResponse(
             error_body(exc.code, str(exc), _service_details(exc)), status_of(exc), headers=headers
         )
+
+    @app.exception_handler(StoreError)
+    async def store_error(request: Request, exc: StoreError) -> JSONResponse:
+        if isinstance(exc, RunNotFound | JobNotFound):
+            return JSONResponse(error_body("not_found", str(exc)), 404)
+        log.error("database problem on %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse(error_body("unavailable", f"the database is unavailable: {exc}"), 503)
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

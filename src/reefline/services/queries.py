@@ -97,7 +97,7 @@ def run_detail(conn: sa.Connection, run_id: int) -> RunDetail:
     return RunDetail(run, jobs, repo.list_metrics(conn, run.id), repo.list_state_changes(conn, run.id))
 
 
-def _log_jobs(jobs: list[JobRow], run_id: int, name: str) -> set[int]:
+def log_jobs(jobs: list[JobRow], run_id: int, name: str) -> set[int]:
     """The jobs a name selects: the job of that name, or every expansion of a matrix job."""
     exact = [j.id for j in jobs if j.name == name]
     if exact:
@@ -128,7 +128,7 @@ def iter_logs(
         run_id = repo.resolve_run_ref(conn, run_ref, str(project_dir.resolve()))
         jobs = repo.list_jobs(conn, run_id)
     names = {j.id: j.name for j in jobs}
-    wanted = _log_jobs(jobs, run_id, job) if job else None
+    wanted = log_jobs(jobs, run_id, job) if job else None
     if wanted is not None and len(wanted) == 1:
         lines = _job_lines(db, next(iter(wanted)))
     else:

@@ -20,3 +20,11 @@ def team_of_run(conn: Connection, run_id: int) -> int | None:
         .where(runs.c.id == run_id)
     ).scalar()
     return None if value is None else int(value)
+
+
+def revision_source(conn: Connection, revision_id: int) -> str | None:
+    """The sha256 of the source tarball a revision runs with (None: it has none)."""
+    from reefline.store.tables import revisions
+
+    value = conn.execute(select(revisions.c.source_sha256).where(revisions.c.id == revision_id)).scalar()
+    return None if value is None else str(value)
