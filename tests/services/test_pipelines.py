@@ -172,6 +172,13 @@ def test_diff_shows_the_change_between_two_revisions(store_engine: Engine) -> No
         assert svc.diff_revisions(conn, pid, 2, 2) == ""
         with pytest.raises(NotFound, match="revisions are 1 to 2"):
             svc.diff_revisions(conn, pid, 1, 9)
+        for number in (0, -1, 2**64):  # whatever an API client sends: never a database error
+            with pytest.raises(NotFound):
+                svc.get_revision(conn, pid, number)
+            with pytest.raises(NotFound):
+                svc.get_pipeline_by_id(conn, number)
+            with pytest.raises(NotFound):
+                svc.get_board_by_id(conn, team_id, number)
     assert diff.splitlines()[:2] == ["--- rev 1", "+++ rev 2"]
     assert "-    script: echo hello" in diff.splitlines()
     assert "+    script: echo world" in diff.splitlines()

@@ -139,6 +139,8 @@ def test_bad_names_values_and_scopes_are_refused(store_engine: Engine, box: Secr
             put(value="")
         with pytest.raises(Invalid, match="NUL"):
             put(value="a\0b")
+        with pytest.raises(Invalid, match="lone surrogate"):
+            put(value="abc\udc80")
         with pytest.raises(Invalid, match="not both"):
             put(board_id=board_id, pipeline_id=pid)
         with pytest.raises(NotFound):

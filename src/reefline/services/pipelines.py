@@ -77,7 +77,7 @@ def get_board(conn: Connection, team_id: int, name: str) -> BoardRow:
 
 def get_board_by_id(conn: Connection, team_id: int, board_id: int) -> BoardRow:
     """The team's board ``board_id``; another team's board is NotFound like a missing one."""
-    board = repo.board_by_id(conn, board_id)
+    board = repo.board_by_id(conn, board_id) if _storable(board_id) else None
     if board is None or board.team_id != team_id:
         raise NotFound(f"no board {board_id} in this team", details={"board_id": board_id})
     return board
@@ -98,7 +98,7 @@ def get_pipeline(conn: Connection, team_id: int, name: str) -> PipelineRow:
 
 def get_pipeline_by_id(conn: Connection, pipeline_id: int, team_id: int | None = None) -> PipelineRow:
     """The pipeline ``pipeline_id`` (of ``team_id`` when given: another team's is NotFound)."""
-    pipeline = repo.pipeline_by_id(conn, pipeline_id)
+    pipeline = repo.pipeline_by_id(conn, pipeline_id) if _storable(pipeline_id) else None
     if pipeline is None or (team_id is not None and pipeline.team_id != team_id):
         raise NotFound(f"no pipeline {pipeline_id}", details={"pipeline_id": pipeline_id})
     return pipeline
@@ -197,7 +197,7 @@ def list_revisions(conn: Connection, pipeline_id: int) -> list[RevisionRow]:
 
 
 def get_revision(conn: Connection, pipeline_id: int, number: int) -> RevisionRow:
-    revision = repo.get_revision(conn, pipeline_id, number)
+    revision = repo.get_revision(conn, pipeline_id, number) if _storable(number) else None
     if revision is None:
         latest = repo.latest_revision(conn, pipeline_id)
         known = f"revisions are 1 to {latest.number}" if latest else "it has no revisions yet"
@@ -289,6 +289,11 @@ def _validate(text: str, filename: str) -> tuple[list[Diagnostic], str, str | No
     span = loaded.source.locate(("board",))
     warnings = [d for d in diagnostics if d.severity == Severity.WARNING]
     return warnings, name, loaded.pipeline.board, f"{span.line}:{span.col}"
+
+
+def _storable(number: int) -> bool:
+    """Whether an id or number given by a caller can be in the database (SQLite refuses bigger ints)."""
+    return 0 < number < 2**63
 
 
 def _check_message(message: str | None) -> None:

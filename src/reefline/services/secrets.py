@@ -51,6 +51,8 @@ def set_secret(
             f"the value of secret {name} is {size} bytes; at most {MAX_VALUE_BYTES} (64 KiB) are allowed",
             details={"name": name, "limit_bytes": MAX_VALUE_BYTES},
         )
+    if re.search("[\ud800-\udfff]", value):
+        raise Invalid(f"the value of secret {name} is not valid text (it has a lone surrogate)")
     if "\x00" in value:
         raise Invalid(
             f"the value of secret {name} contains a NUL character, which no environment variable can"
