@@ -149,6 +149,7 @@ class EngineHost:
         self._threads: dict[int, threading.Thread] = {}  # every hosted run (claimed by the loop)
         self._results: dict[int, RunResult] = {}
         self._stopping = threading.Event()
+        self._wakeup = threading.Event()
         self._loop_thread: threading.Thread | None = None
         self._last_renew = 0.0
 
@@ -218,6 +219,7 @@ class EngineHost:
         over by the next host (restart-resume).
         """
         self._stopping.set()
+        self._wakeup.set()
         if self._loop_thread is not None:
             self._loop_thread.join()
             self._loop_thread = None
@@ -253,7 +255,12 @@ class EngineHost:
                 self.poll()
             except Exception:  # the database is away: try again next round
                 log.exception("engine host %s: a round of claiming failed", self.owner)
-            self._stopping.wait(self.poll_every)
+            self._wakeup.wait(self.poll_every)
+            self._wakeup.clear()
+
+    def wake(self) -> None:
+        """Look for queued runs and cancel requests now, not at the next poll (a run was just queued)."""
+        self._wakeup.set()
 
     def _room(self) -> int:
         with self._lock:

@@ -181,10 +181,21 @@ def get_run(conn: Connection, run_id: int) -> RunRow:
 
 
 def list_runs(
-    conn: Connection, limit: int = 50, pipeline: str | None = None, workspace: str | None = None
+    conn: Connection,
+    limit: int = 50,
+    pipeline: str | None = None,
+    workspace: str | None = None,
+    *,
+    team_id: int | None = None,
+    before_id: int | None = None,
 ) -> list[RunRow]:
-    """The newest runs first; optionally only those of pipelines named ``pipeline``, or of ``workspace``."""
+    """The newest runs first; optionally only those of pipelines named ``pipeline``, of ``workspace``,
+    of a team's pipelines, or older than run ``before_id`` (the next page)."""
     query = _run_select().order_by(runs.c.id.desc()).limit(limit)
+    if team_id is not None:
+        query = query.where(pipelines.c.team_id == team_id)
+    if before_id is not None:
+        query = query.where(runs.c.id < before_id)
     if workspace is not None:
         query = query.where(runs.c.workspace == workspace)
     if pipeline is not None:
