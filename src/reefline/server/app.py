@@ -8,7 +8,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 
 from reefline import __version__
 from reefline.server import errors
@@ -77,7 +76,10 @@ def create_app(
 
 
 def _check_every_route_is_secured(app: FastAPI) -> None:
-    """Deny by default: a route that does not declare its permission is a bug caught at start-up."""
-    for route in app.routes:
-        if isinstance(route, APIRoute) and "x-permission" not in (route.openapi_extra or {}):
-            raise RuntimeError(f"route {route.path} declares no permission (use SecureRouter)")
+    """Deny by default: an operation that does not declare its permission is a bug caught at start-up.
+
+    Read from the OpenAPI document, which lists every operation of every included router."""
+    for path, operations in app.openapi()["paths"].items():
+        for method, operation in operations.items():
+            if "x-permission" not in operation:
+                raise RuntimeError(f"{method.upper()} {path} declares no permission (use SecureRouter)")
