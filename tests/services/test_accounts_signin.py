@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -105,6 +106,31 @@ def test_the_sixth_attempt_is_refused_even_with_the_right_password_until_the_win
     with store_engine.connect() as conn:
         left = conn.execute(select(login_failures.c.at).where(login_failures.c.username == "alice")).all()
     assert left == []
+
+
+def test_parallel_guesses_count_at_once(store_engine: Engine, alice: int) -> None:
+    """Each attempt is written before its (slow) password check, so ten guesses at the same moment
+    cannot all pass the check of the failures so far: at most five get to try a password."""
+    start = threading.Barrier(10)
+    outcomes: list[type[Exception]] = []
+
+    def guess() -> None:
+        start.wait()
+        try:
+            sign_in(store_engine, "alice", "wrong password", now=T0)
+        except (Unauthenticated, RateLimited) as exc:
+            outcomes.append(type(exc))
+
+    threads = [threading.Thread(target=guess) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(outcomes) == 10
+    assert outcomes.count(Unauthenticated) <= 5
+    with store_engine.connect() as conn:
+        failures = conn.execute(select(login_failures.c.id)).all()
+    assert len(failures) == outcomes.count(Unauthenticated)  # a refused attempt leaves no row
 
 
 def test_failures_are_counted_per_remote_across_usernames(store_engine: Engine, alice: int) -> None:

@@ -1,6 +1,7 @@
 """Accounts: users, sign-in, sessions, API tokens, teams, members and roles.
 
-Every verb takes a connection first and never commits (except :func:`authenticate`, see there).
+Every verb takes a connection first and never commits (:func:`authenticate` records each attempt
+in a transaction of its own, see there).
 Mutating verbs take the caller as ``actor``, either
 
 - a :class:`Principal` (the API: a signed-in user; its ``remote`` goes to the audit log),
@@ -223,16 +224,19 @@ def _wait_text(seconds: int) -> str:
     return f"{math.ceil(seconds / 60)} minutes"
 
 
-def _check_rate(conn: Connection, username: str, remote: str | None, now: float) -> None:
+def _check_rate(conn: Connection, username: str, remote: str | None, now: float, attempt: int | None) -> None:
+    """``RateLimited`` when the failures in the window, besides ``attempt``, reach a limit."""
     since = now - LOGIN_WINDOW
     waits: list[tuple[float, str]] = []
-    by_name = repo.login_failures_since(conn, since, username=username)
-    if len(by_name) >= MAX_FAILURES_PER_USERNAME:
-        waits.append((by_name[-MAX_FAILURES_PER_USERNAME] + LOGIN_WINDOW - now, f"for {username}"))
+    checks = [(f"for {username}", {"username": username}, MAX_FAILURES_PER_USERNAME)]
     if remote is not None:
-        by_remote = repo.login_failures_since(conn, since, remote=remote)
-        if len(by_remote) >= MAX_FAILURES_PER_REMOTE:
-            waits.append((by_remote[-MAX_FAILURES_PER_REMOTE] + LOGIN_WINDOW - now, "from your address"))
+        checks.append(("from your address", {"remote": remote}, MAX_FAILURES_PER_REMOTE))
+    for whose, where, limit in checks:
+        others = [
+            at for failure_id, at in repo.login_failures_since(conn, since, **where) if failure_id != attempt
+        ]
+        if len(others) >= limit:
+            waits.append((others[-limit] + LOGIN_WINDOW - now, whose))
     if waits:
         wait, whose = max(waits)
         seconds = max(1, math.ceil(wait))
@@ -249,25 +253,31 @@ def authenticate(
     (the same for an unknown user, whose check takes as long), or ``RateLimited`` after 5 failures
     for the username, or 20 from ``remote``, in 15 minutes (then even the right password is refused).
 
-    A failure is recorded and COMMITTED before raising, so the caller's rollback cannot forget it:
-    call this in a transaction of its own. Success forgets the username's failures, and rehashes
-    a password hashed with older parameters. Needs: nothing.
+    Each attempt is recorded as a failure in a transaction of its own, committed before the password
+    is checked: parallel guesses count at once, and the caller's rollback (it raises) cannot forget
+    them. So call this before the caller's transaction writes anything (on SQLite that transaction
+    would hold the write lock the attempt waits for). Success forgets the username's failures, its
+    own attempt included, and rehashes a password hashed with older parameters. Needs: nothing.
     """
     at = _now(now)
     name = username.strip().lower()[:100] if isinstance(username, str) else ""
     password = password if isinstance(password, str) else ""
-    _check_rate(conn, name, remote, at)
+    _check_rate(conn, name, remote, at, None)  # refused without writing anything
+    with repo.attempts_engine(conn.engine).begin() as own:
+        attempt = repo.insert_login_failure(own, username=name, remote=remote, at=at)
+        repo.delete_login_failures(own, before=at - LOGIN_WINDOW)
+    try:
+        _check_rate(conn, name, remote, at, attempt)  # counts the attempts made meanwhile
+    except RateLimited:
+        with repo.attempts_engine(conn.engine).begin() as own:
+            repo.delete_login_failure(own, attempt)  # a refused attempt does not prolong the wait
+        raise
     user = repo.get_user_by_name(conn, name) if name else None
     stored = repo.password_hash(conn, user.id) if user is not None else None
     if user is None or stored is None or len(password) > MAX_PASSWORD:
         credentials.burn_verify(password[:MAX_PASSWORD])
-        ok = False
-    else:
-        ok = credentials.verify_password(stored, password)
-    if not ok or user is None or stored is None:
-        repo.insert_login_failure(conn, username=name, remote=remote, at=at)
-        repo.delete_login_failures(conn, before=at - LOGIN_WINDOW)
-        conn.commit()
+        raise Unauthenticated(WRONG_CREDENTIALS)
+    if not credentials.verify_password(stored, password):
         raise Unauthenticated(WRONG_CREDENTIALS)
     if not user.active:
         raise Unauthenticated("this account is deactivated: ask a site admin")

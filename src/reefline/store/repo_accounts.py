@@ -10,9 +10,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
+from sqlalchemy.pool import NullPool
 
 from reefline.store._util import inserted_id
+from reefline.store.db import sqlite_path
 from reefline.store.tables import api_tokens, login_failures, memberships, roles, sessions, teams, users
 
 
@@ -443,21 +445,57 @@ def delete_sessions(conn: Connection, user_id: int, *, expired_before: float | N
 
 # --- failed sign-ins -----------------------------------------------------------------------------
 
+_ATTEMPT_ENGINES: dict[str, Engine] = {}
 
-def insert_login_failure(conn: Connection, *, username: str, remote: str | None, at: float) -> None:
-    conn.execute(login_failures.insert().values(username=username, remote=remote, at=at))
+
+def attempts_engine(engine: Engine) -> Engine:
+    """An unpooled engine on the same database, for writing sign-in attempts beside a caller's open
+    transaction. A second connection from the caller's own pool could exhaust it under a burst of
+    sign-ins (each caller holds one while it waits for the other); a private one per attempt cannot.
+    """
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and sqlite_path(url.render_as_string(hide_password=False)) is None:
+        return engine  # in memory: one shared connection, another engine would see another database
+    key = url.render_as_string(hide_password=False)
+    found = _ATTEMPT_ENGINES.get(key)
+    if found is None:
+        found = create_engine(url, poolclass=NullPool)
+        if url.get_backend_name() == "sqlite":
+            event.listen(found, "connect", _wait_for_locks)
+        found = _ATTEMPT_ENGINES.setdefault(key, found)
+    return found
+
+
+def _wait_for_locks(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA busy_timeout=10000")
+    finally:
+        cursor.close()
+
+
+def insert_login_failure(conn: Connection, *, username: str, remote: str | None, at: float) -> int:
+    return inserted_id(conn.execute(login_failures.insert().values(username=username, remote=remote, at=at)))
+
+
+def delete_login_failure(conn: Connection, failure_id: int) -> None:
+    conn.execute(login_failures.delete().where(login_failures.c.id == failure_id))
 
 
 def login_failures_since(
     conn: Connection, since: float, *, username: str | None = None, remote: str | None = None
-) -> list[float]:
-    """Times of the failed sign-ins after ``since`` for a username or from a remote, oldest first."""
-    query = select(login_failures.c.at).where(login_failures.c.at > since).order_by(login_failures.c.at)
+) -> list[tuple[int, float]]:
+    """``(id, at)`` of the failed sign-ins after ``since`` for a username or from a remote, oldest first."""
+    query = (
+        select(login_failures.c.id, login_failures.c.at)
+        .where(login_failures.c.at > since)
+        .order_by(login_failures.c.at, login_failures.c.id)
+    )
     if username is not None:
         query = query.where(login_failures.c.username == username)
     if remote is not None:
         query = query.where(login_failures.c.remote == remote)
-    return [float(at) for at in conn.execute(query).scalars()]
+    return [(int(failure_id), float(at)) for failure_id, at in conn.execute(query)]
 
 
 def delete_login_failures(
