@@ -20,22 +20,19 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from enum import StrEnum
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
 
 import sqlalchemy as sa
 
 from reefline.artifacts.base import ArtifactStore
 from reefline.engine.events import NullObserver, RunObserver
 from reefline.engine.journal import Journal, RunClosedElsewhere
-from reefline.engine.liveness import Liveness, own_token
+from reefline.engine.lease import Leases
+from reefline.engine.liveness import Liveness
 from reefline.engine.recovery import kill_leftovers, retry_bases, take_over
+from reefline.engine.run_setup import JobEnv, Prepare, RunSetup, clean_env, plan_of, stored_workspace
 from reefline.engine.runner import RunExecution, RunResult
 from reefline.engine.slots import JobSlots
 from reefline.engine.states import (
@@ -47,56 +44,12 @@ from reefline.engine.states import (
 )
 from reefline.executors.base import Executor
 from reefline.plan.ir import Plan
-from reefline.store import repo, repo_runs
+from reefline.store import repo
 from reefline.store.rows import RunRow
 
+__all__ = ["EngineHost", "JobEnv", "Prepare", "RunSetup", "clean_env", "plan_of"]
+
 log = logging.getLogger(__name__)
-
-LEADER = "leader"
-
-
-class JobEnv(StrEnum):
-    """What environment jobs start from."""
-
-    INHERIT = "inherit"  # this process's (a laptop: the user's shell)
-    CLEAN = "clean"  # PATH, HOME and TMPDIR inside the workspace, LANG: never the server's secrets
-
-
-def clean_env(workspace: Path) -> dict[str, str]:
-    """The environment of a server job before the spec's env, params and secrets are added.
-
-    ``HOME`` and ``TMPDIR`` are folders inside the run's workspace (created here); ``PATH`` and
-    ``LANG`` are this process's (or defaults). Nothing else of the server's environment
-    (``REEFLINE_DATABASE_URL``, ``REEFLINE_SECRET_KEY*``, an admin's variables) gets through.
-    """
-    home, tmp = workspace / ".reefline" / "home", workspace / ".reefline" / "tmp"
-    for folder in (home, tmp):
-        folder.mkdir(parents=True, exist_ok=True)
-    return {
-        "PATH": os.environ.get("PATH") or os.defpath,
-        "HOME": str(home),
-        "LANG": os.environ.get("LANG") or "C.UTF-8",
-        "TMPDIR": str(tmp),
-    }
-
-
-@dataclass(frozen=True)
-class RunSetup:
-    """Where and with what a claimed run executes; returned by the host's ``prepare`` hook."""
-
-    workspace: Path
-    secrets: Mapping[str, str] = field(default_factory=dict)
-    artifacts: ArtifactStore | None = None  # None: the host's store
-
-
-Prepare = Callable[[RunRow], RunSetup]
-"""Called in the run's thread before it executes, also again when a run is taken over after a
-restart (so it must be idempotent): e.g. unpack the revision's source into the workspace and
-decrypt the secrets. An exception fails the run with its message."""
-
-
-def _stored_workspace(run: RunRow) -> RunSetup:
-    return RunSetup(Path(run.workspace))
 
 
 class EngineHost:
@@ -131,19 +84,15 @@ class EngineHost:
         self.slots = JobSlots(slots or os.cpu_count() or 2)
         self.max_runs = max(1, max_runs)
         self.job_env = JobEnv(job_env)
-        self.prepare = prepare or _stored_workspace
+        self.prepare = prepare or stored_workspace
         self.artifacts = artifacts
         self.executor = executor
         self.observer = observer or (lambda run_id: NullObserver())
-        self.lease_ttl = lease_ttl
         self.poll_every = poll_every
         self.grace = grace
-        self.host = socket.gethostname()
-        self.pid = os.getpid()
-        self.token = own_token()
-        self.owner = f"{self.host}:{self.pid}:{os.urandom(4).hex()}"
+        self.leases = Leases(db, lease_ttl)
+        self.owner = self.leases.owner
         """This host's name in ``runs.lease_owner`` and ``engine_leases.owner``."""
-        self.is_leader = False
         self._lock = threading.Lock()
         self._executions: dict[int, RunExecution] = {}  # hosted runs that got as far as executing
         self._threads: dict[int, threading.Thread] = {}  # every hosted run (claimed by the loop)
@@ -166,29 +115,21 @@ class EngineHost:
         """One round of the loop: renew leases, hold the leader lease, take over expired runs and
         claim queued ones while there is room. Returns the ids of the runs it began hosting."""
         now = time.time()
-        if now - self._last_renew >= self.lease_ttl / 4:
-            self._renew(now)
+        if now - self._last_renew >= self.leases.ttl / 4:
+            self._last_renew = now
+            for run_id in self.leases.renew(self.hosted(), now):
+                self._lost(run_id)
         started: list[int] = []
-        for run in self._expired(now):
-            if self._room() and self._take(run, now):
+        if self._stopping.is_set():
+            return started
+        for run in self.leases.due_for_takeover(set(self.hosted()), now):
+            if self._room() and self.leases.take_over(run, now):
+                self._host(run.id, run)
                 started.append(run.id)
-        room = self._room()
-        if room and not self._stopping.is_set():
-            with self.db.begin() as conn:
-                claimed = repo_runs.claim_queued_runs(
-                    conn,
-                    owner=self.owner,
-                    owner_host=self.host,
-                    owner_pid=self.pid,
-                    owner_token=self.token,
-                    now=now,
-                    until=now + self.lease_ttl,
-                    limit=room,
-                )
-            for run_id in claimed:
-                self._host(run_id, None)
-            started.extend(claimed)
-        return started
+        claimed = self.leases.claim_queued(self._room(), now)
+        for run_id in claimed:
+            self._host(run_id, None)
+        return started + claimed
 
     def hosted(self) -> list[int]:
         """The runs this host is executing now."""
@@ -238,10 +179,12 @@ class EngineHost:
                             execution.cancel_reason = "canceled: the engine host stopped"
                             execution.cancel_event.set()
             time.sleep(0.05)
-        if self.is_leader:
-            with contextlib.suppress(sa.exc.SQLAlchemyError), self.db.begin() as conn:
-                repo_runs.release_named_lease(conn, LEADER, self.owner)
-            self.is_leader = False
+        self.leases.release_leader()
+
+    @property
+    def is_leader(self) -> bool:
+        """Whether this host held the database's ``leader`` lease at its last renewal."""
+        return self.leases.is_leader
 
     def __enter__(self) -> EngineHost:
         return self.start()
@@ -266,15 +209,6 @@ class EngineHost:
         with self._lock:
             return max(0, self.max_runs - len(self._threads))
 
-    def _renew(self, now: float) -> None:
-        self._last_renew = now
-        with self.db.begin() as conn:
-            self.is_leader = repo_runs.hold_named_lease(conn, LEADER, self.owner, now, now + self.lease_ttl)
-            ids = self.hosted()
-            held = repo_runs.renew_leases(conn, self.owner, ids, now, now + self.lease_ttl)
-        for run_id in set(ids) - held:
-            self._lost(run_id)
-
     def _lost(self, run_id: int) -> None:
         """Another host took the run over: stop its jobs here, and write nothing more about it."""
         with self._lock:
@@ -287,39 +221,6 @@ class EngineHost:
         )
         execution.cancel_event.set()
 
-    def _expired(self, now: float) -> list[RunRow]:
-        """Started runs of other (dead or late) hosts that are due for a takeover."""
-        with self.db.connect() as conn:
-            leased = repo_runs.find_leased_runs(conn)
-        liveness = Liveness(host=self.host, now=now)
-        hosted = set(self.hosted())
-        due = []
-        for run in leased:
-            if run.state == RunState.QUEUED or run.id in hosted or run.lease_owner == self.owner:
-                continue
-            expired = run.lease_expires_at is None or run.lease_expires_at < now
-            # On this machine a dead host is seen at once, without waiting for its lease to expire.
-            gone_here = run.owner_host == self.host and liveness.owner_gone(replace(run, lease_owner=None))
-            if expired or gone_here:
-                due.append(run)
-        return due
-
-    def _take(self, run: RunRow, now: float) -> bool:
-        with self.db.begin() as conn:
-            taken = repo_runs.take_over_lease(
-                conn,
-                run,
-                owner=self.owner,
-                owner_host=self.host,
-                owner_pid=self.pid,
-                owner_token=self.token,
-                now=now,
-                until=now + self.lease_ttl,
-            )
-        if taken:
-            self._host(run.id, run)
-        return taken
-
     def _host(self, run_id: int, previous: RunRow | None) -> None:
         def target() -> None:
             try:
@@ -327,8 +228,7 @@ class EngineHost:
             except Exception:
                 log.exception("engine host %s: run %d broke off", self.owner, run_id)
             finally:
-                with contextlib.suppress(sa.exc.SQLAlchemyError), self.db.begin() as conn:
-                    repo_runs.release_lease(conn, self.owner, run_id)
+                self.leases.release(run_id)
                 with self._lock:
                     self._threads.pop(run_id, None)
                     self._executions.pop(run_id, None)
@@ -342,7 +242,7 @@ class EngineHost:
         """Execute a run this host claimed (``previous``: the row as its dead host left it)."""
         with self.db.connect() as conn:
             run = repo.get_run(conn, run_id)
-        if previous is not None and previous.owner_host == self.host:
+        if previous is not None and previous.owner_host == self.leases.host:
             kill_leftovers(run_id, previous.workspace)
         if RunState(run.state) is RunState.QUEUED and run.cancel_requested:
             self._cancel_queued(run)
@@ -383,13 +283,13 @@ class EngineHost:
         with self.db.connect() as conn:
             run = repo.get_run(conn, run_id)
         plan = plan if plan is not None else plan_of(run)
-        setup = setup or _stored_workspace(run)
+        setup = setup or stored_workspace(run)
         retries = {step.id: step.retry.max for step in plan.steps}
         with self.db.begin() as conn:
             if str(setup.workspace) != run.workspace:
                 repo.update_run(conn, run_id, workspace=str(setup.workspace))
             if taken_over is not None:
-                reason = f"interrupted: {Liveness(host=self.host).describe(taken_over)}"
+                reason = f"interrupted: {Liveness(host=self.leases.host).describe(taken_over)}"
                 resumed = take_over(conn, run, retries, reason=reason, now=time.time())
                 states, attempts, bases = resumed.states, resumed.attempts, resumed.bases
                 job_ids = resumed.job_ids
@@ -487,25 +387,6 @@ class EngineHost:
             journal.set_run(RunState.FAILED, reason=reason, finished_at=time.time())
         with self._lock:
             self._results[run.id] = RunResult(RunState.FAILED, reason)
-
-
-def plan_of(run: RunRow) -> Plan:
-    """The plan of a recorded run: its stored spec text, params and selection, compiled again.
-
-    Raises ValueError naming the problem when the stored spec no longer compiles.
-    """
-    from reefline.plan.compiler import compile_plan
-    from reefline.plan.selection import select
-    from reefline.spec import load_spec
-    from reefline.spec.diagnostics import has_errors
-
-    loaded = load_spec(run.spec_text, run.spec_path)
-    if loaded.pipeline is None or has_errors(loaded.diagnostics):
-        first = next((d for d in loaded.diagnostics if d.severity == "error"), None)
-        raise ValueError(f"its spec is invalid: {first.message if first else 'it does not load'}")
-    options: dict[str, Any] = run.options
-    plan = compile_plan(loaded.pipeline, dict(run.params))
-    return select(plan, only=tuple(options.get("only") or ()), from_job=options.get("from_job"))
 
 
 def _local_executor() -> Executor:
