@@ -8,17 +8,19 @@ import textwrap
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from reefline.engine.host import EngineHost, RunSetup
+from reefline.engine.liveness import Liveness, shown_state
 from reefline.engine.states import TERMINAL_RUN_STATES, RunState
 from reefline.services.compile import compile_text
 from reefline.services.runs import create_run, request_cancel
 from reefline.services.types import RunOptions
-from reefline.store import repo
+from reefline.store import repo, repo_runs
 from reefline.store.db import open_database
 from reefline.store.rows import RunRow
 from tests.engine.support import Project
@@ -232,3 +234,28 @@ def test_stop_cancels_the_hosted_runs_and_releases_their_leases(db: sa.Engine, t
     run = get_run(db, run_id)
     assert run.state == "canceled" and run.reason == "canceled: the engine host stopped"
     assert run.lease_owner is None
+
+
+def test_readers_show_a_run_whose_host_let_its_lease_expire_as_interrupted_but_a_queued_one_as_queued(
+    db: sa.Engine, tmp_path: Path
+) -> None:
+    run_id = queue_run(db, tmp_path / "w", 'version: 1\nname: r\njobs:\n  a: {script: ["true"]}\n')
+    now = time.time()
+    with db.begin() as conn:  # claimed by a host on another machine, whose lease ran out
+        repo_runs.claim_queued_runs(
+            conn,
+            owner="far:7:x",
+            owner_host="far-away",
+            owner_pid=7,
+            owner_token=None,
+            now=now - 60,
+            until=now - 45,
+            limit=1,
+        )
+    queued = get_run(db, run_id)
+    assert shown_state(queued, Liveness()) is RunState.QUEUED  # another host will claim it
+    running = replace(queued, state="running")
+    assert shown_state(running, Liveness()) is RunState.INTERRUPTED
+    assert "let its lease expire" in Liveness().describe(running)
+    held = replace(running, lease_expires_at=now + 10)
+    assert shown_state(held, Liveness()) is RunState.RUNNING

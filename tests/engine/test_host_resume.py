@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from reefline.engine.host import EngineHost
 from reefline.executors.procscan import find_marked
-from reefline.store import repo
+from reefline.store import repo, repo_runs
 from reefline.store.db import open_database
 from tests.conftest import fresh_postgres_database
 from tests.engine.test_host import get_run, queue_run, wait_ended, wait_for
@@ -158,8 +158,6 @@ def test_a_queued_run_claimed_by_a_host_that_died_before_starting_it_is_claimed_
     db: sa.Engine, tmp_path: Path
 ) -> None:
     run_id = queue_run(db, tmp_path / "w", 'version: 1\nname: c\njobs:\n  a: {script: ["true"]}\n')
-    from reefline.store import repo_runs
-
     now = time.time()
     with db.begin() as conn:  # what a host leaves behind when it dies right after claiming
         assert repo_runs.claim_queued_runs(
