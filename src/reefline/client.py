@@ -115,8 +115,8 @@ class Client:
         return self.request("GET", f"/teams/{team}/pipelines/{pipeline}/revisions")
 
     def diff(self, team: str, pipeline: str, a: int, b: int) -> str:
-        result: str = self.request("GET", f"/teams/{team}/pipelines/{pipeline}/diff", params={"a": a, "b": b})
-        return result
+        result = self.request("GET", f"/teams/{team}/pipelines/{pipeline}/diff", params={"a": a, "b": b})
+        return str(result["diff"])
 
     def rollback(self, team: str, pipeline: str, revision: int, message: str | None = None) -> Any:
         body = {"revision": revision, "message": message}

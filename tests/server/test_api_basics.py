@@ -117,7 +117,8 @@ def test_push_revisions_diff_and_rollback(api: Api) -> None:
         (1, "alice", "first"),
     ]
     diff = api.client.get("/api/teams/lab/pipelines/demo/diff?a=1&b=2", headers=api.as_(token))
-    assert "-    script: cat data.txt" in diff.text and "+    script: wc -c data.txt" in diff.text
+    text_diff = diff.json()["diff"]
+    assert "-    script: cat data.txt" in text_diff and "+    script: wc -c data.txt" in text_diff
     back = api.client.post(
         "/api/teams/lab/pipelines/demo/rollback", json={"revision": 1}, headers=api.as_(token)
     ).json()

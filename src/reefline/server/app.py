@@ -72,6 +72,7 @@ def create_app(
     for router in _routers():
         app.include_router(router, prefix=API)
     _check_every_route_is_secured(app)
+    app.state.path_methods = errors.path_methods(app)
     return app
 
 

@@ -9,6 +9,7 @@ shape; an unexpected exception is a 500 ``internal`` without its traceback (logg
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -66,6 +67,23 @@ def _service_details(exc: kinds.ServiceError) -> Any:
     return jsonable_encoder(details)
 
 
+def _methods_of(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for pattern, allowed in request.app.state.path_methods:
+        if pattern.fullmatch(request.url.path):
+            methods |= allowed
+    return sorted(methods)
+
+
+def path_methods(app: FastAPI) -> list[tuple[re.Pattern[str], frozenset[str]]]:
+    """(path regex, methods) of every documented path, for the ``Allow`` header of a 405."""
+    found = []
+    for path, operations in app.openapi()["paths"].items():
+        regex = re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(path))
+        found.append((re.compile(regex), frozenset(m.upper() for m in operations)))
+    return found
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(kinds.ServiceError)
     async def service_error(request: Request, exc: kinds.ServiceError) -> JSONResponse:
@@ -102,7 +120,10 @@ def install(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         if exc.status_code == 404 and message == "Not Found":
             message = f"no route {request.method} {request.url.path} (see /api/docs)"
-        return JSONResponse(error_body(code, message), exc.status_code, headers=exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # every method of the path, not only those of its first route
+            headers["Allow"] = ", ".join(_methods_of(request))
+        return JSONResponse(error_body(code, message), exc.status_code, headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

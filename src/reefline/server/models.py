@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, Field
+from pydantic.json_schema import JsonDict
 
 
 class ErrorDetail(BaseModel):
@@ -49,6 +50,12 @@ class ValidateIn(BaseModel):
     text: str = Field(description="the YAML of a pipeline", max_length=5_000_000)
     file: str = Field(default="reefline.yaml", max_length=500, description="the name diagnostics use")
 
+
+NAME_RULE: JsonDict = {"pattern": "^[a-z0-9][a-z0-9._-]{0,62}$"}
+"""Documents the rule of user, team, role and board names; the services check it with friendlier
+messages than a schema error, so it is not enforced here."""
+LABEL_RULE: JsonDict = {"pattern": "^[ -~]{1,100}$"}
+"""Documents token names: printable text (the service accepts any printable characters)."""
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse, "description": description}
@@ -368,3 +375,9 @@ class SecretOut(BaseModel):
             updated_at=row.updated_at,
             updated_by=row.updated_by_name,
         )
+
+
+class DiffOut(BaseModel):
+    a: int
+    b: int
+    diff: str = Field(description="unified diff of the YAML, headed `rev A` / `rev B`; empty when equal")

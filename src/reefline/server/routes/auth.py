@@ -8,7 +8,7 @@ from fastapi import Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from reefline.server.deps import PUBLIC, SESSION_COOKIE, SIGNED_IN, Access, Transaction, access
-from reefline.server.models import MeOut, TeamRoleOut, TokenOut
+from reefline.server.models import LABEL_RULE, MeOut, TeamRoleOut, TokenOut
 from reefline.server.routing import SecureRouter
 from reefline.services import accounts
 from reefline.services.permissions import Principal
@@ -18,8 +18,8 @@ Caller = Annotated[Access, Depends(access)]
 
 
 class LoginIn(BaseModel):
-    username: str = Field(max_length=200)
-    password: str = Field(max_length=1024)
+    username: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=1, max_length=1024)
 
 
 class LoginOut(BaseModel):
@@ -28,7 +28,7 @@ class LoginOut(BaseModel):
 
 
 class NewTokenIn(BaseModel):
-    name: str = Field(max_length=100)
+    name: str = Field(min_length=1, max_length=100, json_schema_extra=LABEL_RULE)
     expires_in_days: int | None = Field(default=None, ge=1, le=3650)
 
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, File, Form, Query, Request, UploadFile
-from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from reefline.server.bodies import MAX_SPEC_BYTES, TooLarge
 from reefline.server.deps import Access, Transaction, access
-from reefline.server.models import BoardOut, PipelineOut, PushOut, RevisionOut
+from reefline.server.models import NAME_RULE, BoardOut, DiffOut, PipelineOut, PushOut, RevisionOut
 from reefline.server.routing import SecureRouter
 from reefline.services import pipelines, source_bundle
 from reefline.services.permissions import Permission
@@ -23,7 +22,7 @@ PIPELINE = TEAM + "/pipelines/{name}"
 
 
 class BoardIn(BaseModel):
-    name: str = Field(max_length=100)
+    name: str = Field(min_length=1, max_length=100, json_schema_extra=NAME_RULE)
     description: str | None = Field(default=None, max_length=2000)
 
 
@@ -117,7 +116,7 @@ def get_revision(team: str, name: str, number: int, conn: Transaction, caller: C
     return RevisionOut.of(pipelines.get_revision(conn, pipeline.id, number), with_text=True)
 
 
-@router.get(PIPELINE + "/diff", permission=Permission.PIPELINE_READ, response_class=PlainTextResponse)
+@router.get(PIPELINE + "/diff", permission=Permission.PIPELINE_READ, response_model=DiffOut)
 def diff(
     team: str,
     name: str,
@@ -125,10 +124,10 @@ def diff(
     caller: Caller,
     a: Annotated[int, Query(ge=1, le=2**31)],
     b: Annotated[int, Query(ge=1, le=2**31)],
-) -> str:
+) -> DiffOut:
     """A unified diff of the YAML from revision ``a`` to ``b`` (empty when they are equal)."""
     pipeline = pipelines.get_pipeline(conn, caller.team, name)
-    return pipelines.diff_revisions(conn, pipeline.id, a, b)
+    return DiffOut(a=a, b=b, diff=pipelines.diff_revisions(conn, pipeline.id, a, b))
 
 
 @router.post(PIPELINE + "/rollback", permission=Permission.PIPELINE_EDIT, response_model=PushOut)

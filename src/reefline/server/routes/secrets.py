@@ -23,7 +23,7 @@ Scope = Annotated[
 
 
 class SecretIn(BaseModel):
-    value: str = Field(max_length=65536)
+    value: str = Field(min_length=1, max_length=65536)
 
 
 def _scope(

@@ -8,7 +8,7 @@ from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 
 from reefline.server.deps import SIGNED_IN, Access, Transaction, access
-from reefline.server.models import AuditOut, MemberOut, RoleOut, TeamOut
+from reefline.server.models import NAME_RULE, AuditOut, MemberOut, RoleOut, TeamOut
 from reefline.server.routing import SecureRouter
 from reefline.services import accounts, audit
 from reefline.services.permissions import Permission
@@ -18,19 +18,20 @@ Caller = Annotated[Access, Depends(access)]
 
 
 class TeamIn(BaseModel):
-    name: str = Field(max_length=100)
+    name: str = Field(min_length=1, max_length=100, json_schema_extra=NAME_RULE)
 
 
 class MemberIn(BaseModel):
     role: str = Field(
+        min_length=1,
         max_length=100,
         description="a built-in role (owner, maintainer, developer, viewer) or one of the team's",
     )
 
 
 class RoleIn(BaseModel):
-    name: str = Field(max_length=100)
-    permissions: list[str] = Field(max_length=64)
+    name: str = Field(min_length=1, max_length=100, json_schema_extra=NAME_RULE)
+    permissions: list[Permission] = Field(max_length=64)
 
 
 @router.get("/teams", permission=SIGNED_IN, response_model=list[TeamOut])
@@ -78,7 +79,9 @@ def list_roles(team: str, conn: Transaction, caller: Caller) -> list[RoleOut]:
     "/teams/{team}/roles", permission=Permission.ROLE_MANAGE, response_model=RoleOut, status_code=201
 )
 def create_role(team: str, body: RoleIn, conn: Transaction, caller: Caller) -> RoleOut:
-    return RoleOut.of(accounts.create_role(conn, caller.user, caller.team, body.name, body.permissions))
+    return RoleOut.of(
+        accounts.create_role(conn, caller.user, caller.team, body.name, [str(p) for p in body.permissions])
+    )
 
 
 @router.delete("/teams/{team}/roles/{name}", permission=Permission.ROLE_MANAGE, status_code=204)
