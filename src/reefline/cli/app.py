@@ -47,6 +47,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "logs": ("reefline.cli.logs", "logs_command", "EPILOG"),
     "retry": ("reefline.cli.run", "retry_command", "RETRY_EPILOG"),
     "cancel": ("reefline.cli.run", "cancel_command", "CANCEL_EPILOG"),
+    "login": ("reefline.cli.login", "login_command", "LOGIN_EPILOG"),
+    "logout": ("reefline.cli.login", "logout_command", "LOGOUT_EPILOG"),
+    "push": ("reefline.cli.push", "push_command", "EPILOG"),
+    "revisions": ("reefline.cli.revisions", "revisions_command", "REVISIONS_EPILOG"),
+    "diff": ("reefline.cli.revisions", "diff_command", "DIFF_EPILOG"),
+    "rollback": ("reefline.cli.revisions", "rollback_command", "ROLLBACK_EPILOG"),
     "admin": ("reefline.cli.admin", "admin_app", "EPILOG"),  # a group: `reefline admin create-user …`
 }
 # errno values of OSErrors that are the environment's doing (permissions, read-only or full disks).

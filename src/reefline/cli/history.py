@@ -13,7 +13,7 @@ from rich.markup import escape as markup_escape
 from rich.table import Table
 from rich.text import Text
 
-from reefline.cli import common
+from reefline.cli import common, remote
 from reefline.cli.text_table import Cell, Column, Line, cell, render_table
 from reefline.engine.states import JobState
 
@@ -145,13 +145,20 @@ def runs_command(
         int, typer.Option("--limit", "-n", min=1, help="Show at most N runs, newest first.")
     ] = 20,
     as_json: JsonOpt = False,
+    server: remote.ServerOpt = None,
+    team: remote.TeamOpt = None,
 ) -> None:
     """List the latest runs of the project, newest first.
 
     With --json: a list of {"id": int, "pipeline": str, "state": str, "reason": str|null,
     "trigger": str, "params": {...}, "spec_path": str, "created_at", "started_at", "last_started_at",
     "finished_at": ISO 8601 strings or null, "duration": seconds or null}.
+
+    With --server (or REEFLINE_SERVER): the team's runs on the server; --json prints the API's JSON.
     """
+    if remote.server_option(server):
+        remote.runs(server, team, limit, as_json)
+        return
     from reefline.services.queries import list_runs, status_of
 
     rows = list_runs(common.project_dir(), limit)
@@ -189,6 +196,8 @@ def _short(sha: str) -> str:
 def show_command(
     run: Annotated[str, typer.Argument(help="A run id, or `last`.", metavar="RUN")],
     as_json: JsonOpt = False,
+    server: remote.ServerOpt = None,
+    team: remote.TeamOpt = None,
 ) -> None:
     """Show one run: its state, params and times, and a table of its jobs.
 
@@ -203,7 +212,12 @@ def show_command(
     "duration", "cpu_seconds", "peak_rss_bytes"}]}, plus "last_started_at" (a retry's start; "started_at"
     stays the first) and "history": every state change of the run ("job": null) and of its jobs, oldest
     first: [{"job", "from", "to", "at", "reason", "attempt"}].
+
+    With --server (or REEFLINE_SERVER): a run on the server; --json prints the API's JSON.
     """
+    if remote.server_option(server):
+        remote.show(server, team, run, as_json)
+        return
     from reefline.services.queries import show_run
 
     detail = show_run(common.project_dir(), run)

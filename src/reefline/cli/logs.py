@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from reefline.cli import common
+from reefline.cli import common, remote
 
 EPILOG = r"""
 [bold]Examples[/]
@@ -21,6 +21,8 @@ $ reefline logs 12 'train\[model=tree]'  [dim]# one job; quote matrix names[/]
 $ reefline logs last -f  [dim]# follow a run from another terminal[/]
 
 $ reefline logs last train --full  [dim]# also the lines left out past the log cap[/]
+
+$ reefline logs 12 -f --server http://127.0.0.1:8420  [dim]# a run on a server, live[/]
 """
 
 # Foreground colours for job prefixes (no red: it reads as an error).
@@ -39,7 +41,7 @@ def _notice(message: str) -> None:
     sys.stderr.flush()
 
 
-def logs_command(
+def logs_command(  # noqa: PLR0917 - typer maps parameters to options
     run: Annotated[str, typer.Argument(help="A run id, or `last`.", metavar="RUN")],
     job: Annotated[
         str | None,
@@ -55,6 +57,8 @@ def logs_command(
         bool,
         typer.Option("--full", help="The job's whole log, also the lines left out past the log cap."),
     ] = False,
+    server: remote.ServerOpt = None,
+    team: remote.TeamOpt = None,
 ) -> None:
     """Print the log of a run's jobs.
 
@@ -63,7 +67,15 @@ def logs_command(
     each prefixed with `name | ` (coloured per job on a terminal). With -f, waits for new lines until
     the run is finished, so it can follow a run started in another terminal; it stops (saying so on
     stderr) if the run's process is gone.
+
+    With --server (or REEFLINE_SERVER): a run on the server; -f follows its live events and resumes
+    where it stopped after a dropped connection.
     """
+    if remote.server_option(server):
+        if full:
+            raise common.CliError("--full is not available with --server yet")
+        remote.logs(server, team, run, job, follow)
+        return
     from reefline.services.queries import iter_logs
 
     if full:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from reefline.cli import common
+from reefline.cli import common, remote
 from reefline.cli.progress import Progress, make_progress
 
 if TYPE_CHECKING:
@@ -34,6 +34,8 @@ $ reefline run --only train -j 2  [dim]# only train, 2 jobs at a time[/]
 $ reefline run --from train --no-cache  [dim]# train and all after it[/]
 
 $ reefline run --dry-run  [dim]# what would run, what is cached[/]
+
+$ reefline run --server http://127.0.0.1:8420 iris -p seed=7  [dim]# on a server (see `reefline push`)[/]
 
 Exit codes: 0 the run succeeded, 1 it failed or was canceled elsewhere, 2 invalid spec, usage or
 environment error, 3 internal error (a bug), 130 interrupted with Ctrl-C, 143 by SIGTERM (the run
@@ -173,6 +175,16 @@ def run_command(  # noqa: PLR0917 - typer maps parameters to options
     ] = False,
     plain: PlainOpt = False,
     verbose: VerboseOpt = False,
+    server: remote.ServerOpt = None,
+    team: remote.TeamOpt = None,
+    follow: Annotated[
+        bool,
+        typer.Option(
+            "--follow/--no-follow",
+            help="With --server: print the run's progress until it ends (Ctrl-C stops following; "
+            "the run goes on).",
+        ),
+    ] = True,
 ) -> None:
     """Run a pipeline locally, with live progress.
 
@@ -181,9 +193,16 @@ def run_command(  # noqa: PLR0917 - typer maps parameters to options
     outputs are restored and nothing runs. Every run is recorded in .reefline/ in the project (the
     spec's directory): see `reefline runs`, `reefline show`, `reefline logs`. Ctrl-C cancels the run
     cleanly, stopping every job's processes.
+
+    With --server (or REEFLINE_SERVER), FILE is the name of a pipeline pushed there (default: the name
+    in the project's spec): the server runs its current revision; exit 0/1 by the run's outcome.
     """
     from reefline.services.types import RunOptions
 
+    if remote.server_option(server):
+        pipeline = None if file is None else remote.read_pipeline_name(file) if file.is_file() else str(file)
+        params = parse_params(param or [])
+        raise typer.Exit(remote.run(server, team, pipeline, params, follow=follow, no_cache=no_cache))
     path = common.spec_path(file)
     if not path.is_file():
         raise common.CliError(f"{common.display_path(path)} not found (create one with `reefline init`)")
@@ -208,15 +227,22 @@ def run_command(  # noqa: PLR0917 - typer maps parameters to options
     raise typer.Exit(code)
 
 
-def retry_command(
-    run: RunRef, jobs: JobsOpt = None, plain: PlainOpt = False, verbose: VerboseOpt = False
+def retry_command(  # noqa: PLR0917 - typer maps parameters to options
+    run: RunRef,
+    jobs: JobsOpt = None,
+    plain: PlainOpt = False,
+    verbose: VerboseOpt = False,
+    server: remote.ServerOpt = None,
+    team: remote.TeamOpt = None,
 ) -> None:
     """Run the failed, canceled and skipped jobs of a run again.
 
     Jobs that succeeded (or were cached) keep their results; the others go back to pending and run
     in the same run, with the same params and spec text as the first time, and the same live
-    progress as `reefline run`.
+    progress as `reefline run`. With --server, the server retries it and this follows it.
     """
+    if remote.server_option(server):
+        raise typer.Exit(remote.retry(server, team, run))
     from reefline.services.runs import retry_run
     from reefline.services.types import RunOptions
 
@@ -227,12 +253,15 @@ def retry_command(
     raise typer.Exit(code)
 
 
-def cancel_command(run: RunRef) -> None:
+def cancel_command(run: RunRef, server: remote.ServerOpt = None, team: remote.TeamOpt = None) -> None:
     """Cancel a run that is going on in another terminal.
 
     Asks the process running it to stop: it terminates every job's process tree and records the
-    run as canceled. Exits 2 if the run has already finished.
+    run as canceled. Exits 2 if the run has already finished. With --server, asks the server.
     """
+    if remote.server_option(server):
+        remote.cancel(server, team, run)
+        return
     from reefline.services.runs import cancel_run
 
     run_id = cancel_run(common.project_dir(), run)
