@@ -11,6 +11,7 @@ from sqlalchemy import Engine, select
 from reefline.services import accounts, audit, credentials
 from reefline.services.audit import Actor
 from reefline.services.types import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
+from reefline.store import repo_accounts
 from reefline.store.repo_accounts import TokenRow
 from reefline.store.tables import api_tokens, audit_log
 
@@ -156,3 +157,19 @@ def test_a_token_for_an_unknown_or_deactivated_user_cannot_be_made(store_engine:
         accounts.deactivate_user(conn, SYSTEM, alice)
     with pytest.raises(Invalid, match="alice is deactivated"):
         new_token(store_engine, alice)
+
+
+def test_noting_the_last_use_keeps_the_request_a_reader_and_outlives_its_rollback(
+    store_engine: Engine, alice: int
+) -> None:
+    row, clear = new_token(store_engine, alice)
+    with store_engine.connect() as conn:
+        with conn.begin():
+            accounts.resolve_token(conn, clear, now=T0 + 100)
+            # Another writer touching the same row is not held up by this still open request.
+            with store_engine.begin() as other:
+                if other.dialect.name == "postgresql":
+                    other.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
+                repo_accounts.update_token(other, row.id, revoked_at=None)
+            conn.rollback()
+        assert accounts.list_tokens(conn, alice)[0].last_used_at == T0 + 100

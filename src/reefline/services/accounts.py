@@ -255,21 +255,21 @@ def authenticate(
 
     Each attempt is recorded as a failure in a transaction of its own, committed before the password
     is checked: parallel guesses count at once, and the caller's rollback (it raises) cannot forget
-    them. So call this before the caller's transaction writes anything (on SQLite that transaction
-    would hold the write lock the attempt waits for). Success forgets the username's failures, its
-    own attempt included, and rehashes a password hashed with older parameters. Needs: nothing.
+    them (on SQLite only if the caller's transaction has not written yet: call this first). Success
+    forgets the username's failures, its own attempt included, and rehashes a password hashed with
+    older parameters. Needs: nothing.
     """
     at = _now(now)
     name = username.strip().lower()[:100] if isinstance(username, str) else ""
     password = password if isinstance(password, str) else ""
     _check_rate(conn, name, remote, at, None)  # refused without writing anything
-    with repo.attempts_engine(conn.engine).begin() as own:
+    with repo.beside(conn) as own:
         attempt = repo.insert_login_failure(own, username=name, remote=remote, at=at)
         repo.delete_login_failures(own, before=at - LOGIN_WINDOW)
     try:
         _check_rate(conn, name, remote, at, attempt)  # counts the attempts made meanwhile
     except RateLimited:
-        with repo.attempts_engine(conn.engine).begin() as own:
+        with repo.beside(conn) as own:
             repo.delete_login_failure(own, attempt)  # a refused attempt does not prolong the wait
         raise
     user = repo.get_user_by_name(conn, name) if name else None
@@ -466,7 +466,10 @@ def resolve_token(
         raise Unauthenticated(f"the API token {token.name!r} expired on {day}: create a new one")
     principal = load_principal(conn, token.user_id)
     if token.last_used_at is None or at - token.last_used_at >= TOKEN_TOUCH_INTERVAL:
-        repo.update_token(conn, token.id, last_used_at=at)
+        # Not in the caller's transaction: that would make every request a writer (on SQLite,
+        # holding the database's write lock for as long as the request lasts).
+        with repo.beside(conn) as own:
+            repo.update_token(own, token.id, last_used_at=at)
     return principal.with_remote(remote)
 
 

@@ -6,7 +6,8 @@ never here in clear: passwords as argon2 hashes, tokens and session cookies as s
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -445,24 +446,40 @@ def delete_sessions(conn: Connection, user_id: int, *, expired_before: float | N
 
 # --- failed sign-ins -----------------------------------------------------------------------------
 
-_ATTEMPT_ENGINES: dict[str, Engine] = {}
+_SIDE_ENGINES: dict[str, Engine] = {}
 
 
-def attempts_engine(engine: Engine) -> Engine:
-    """An unpooled engine on the same database, for writing sign-in attempts beside a caller's open
-    transaction. A second connection from the caller's own pool could exhaust it under a burst of
-    sign-ins (each caller holds one while it waits for the other); a private one per attempt cannot.
+@contextmanager
+def beside(conn: Connection) -> Iterator[Connection]:
+    """A connection for a small write committed on its own, beside the caller's open transaction
+    (a sign-in attempt that must outlive its rollback, a token's last use that must not make the
+    whole request a writer). Committed when the block ends.
+
+    Exception: on SQLite, when the caller's transaction has written already it holds the database's
+    write lock, which a second connection would wait for in vain; the write then joins the
+    caller's transaction (and shares its fate).
     """
+    if conn.dialect.name == "sqlite" and getattr(conn.connection.dbapi_connection, "in_transaction", False):
+        yield conn
+        return
+    with _side_engine(conn.engine).begin() as own:
+        yield own
+
+
+def _side_engine(engine: Engine) -> Engine:
+    """An unpooled engine on the same database. A second connection from the caller's own pool could
+    exhaust it under a burst of requests (each caller holds one while it waits for the other); a
+    private one per write cannot."""
     url = engine.url
     if url.get_backend_name() == "sqlite" and sqlite_path(url.render_as_string(hide_password=False)) is None:
         return engine  # in memory: one shared connection, another engine would see another database
     key = url.render_as_string(hide_password=False)
-    found = _ATTEMPT_ENGINES.get(key)
+    found = _SIDE_ENGINES.get(key)
     if found is None:
         found = create_engine(url, poolclass=NullPool)
         if url.get_backend_name() == "sqlite":
             event.listen(found, "connect", _wait_for_locks)
-        found = _ATTEMPT_ENGINES.setdefault(key, found)
+        found = _SIDE_ENGINES.setdefault(key, found)
     return found
 
 
