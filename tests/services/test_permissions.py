@@ -11,6 +11,7 @@ from reefline.services.permissions import (
     Principal,
     authorize,
     ensure_builtin_roles,
+    parse_permissions,
     require_admin,
 )
 from reefline.services.types import Forbidden, NotFound
@@ -122,3 +123,9 @@ def test_ensure_builtin_roles_seeds_once_and_repairs_permissions(store_engine: E
         ensure_builtin_roles(conn)
         owner = {role.name: role for role in repo_accounts.builtin_roles(conn)}["owner"]
     assert set(owner.permissions) == {p.value for p in BUILTIN_ROLES["owner"]}
+
+
+def test_stored_permission_names_this_version_does_not_know_grant_nothing() -> None:
+    assert parse_permissions(["pipeline.run", "pipeline.teleport", 3]) == {P.PIPELINE_RUN}
+    assert parse_permissions("pipeline.run") == frozenset()  # not a list: nothing, not its letters
+    assert parse_permissions(None) == frozenset()
