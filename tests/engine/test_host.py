@@ -259,3 +259,14 @@ def test_readers_show_a_run_whose_host_let_its_lease_expire_as_interrupted_but_a
     assert "let its lease expire" in Liveness().describe(running)
     held = replace(running, lease_expires_at=now + 10)
     assert shown_state(held, Liveness()) is RunState.RUNNING
+
+
+def test_stop_with_finish_lets_the_hosted_runs_end_on_their_own(db: sa.Engine, tmp_path: Path) -> None:
+    run_id = queue_run(db, tmp_path / "w", 'version: 1\nname: f\njobs:\n  nap: {script: ["sleep 1"]}\n')
+    host = EngineHost(db, poll_every=0.1).start()
+    with db.connect() as conn:
+        wait_for(lambda: repo.list_jobs(conn, run_id)[0].state == "running", what="the job to start")
+    host.stop(grace=15, finish=True)
+    assert host.hosted() == []
+    run = get_run(db, run_id)
+    assert run.state == "success" and run.lease_owner is None

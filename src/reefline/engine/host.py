@@ -164,20 +164,19 @@ class EngineHost:
         if self._loop_thread is not None:
             self._loop_thread.join()
             self._loop_thread = None
-        if not finish:
-            with self._lock:
-                executions = list(self._executions.values())
-            for execution in executions:
-                execution.cancel_reason = "canceled: the engine host stopped"
-                execution.cancel_event.set()
         deadline = time.monotonic() + grace
         while self.hosted() and time.monotonic() < deadline:
-            if not finish:  # a run claimed meanwhile, between the snapshot and its execution
+            if not finish:  # also a run whose execution began after the first look
                 with self._lock:
                     for execution in self._executions.values():
                         if not execution.cancel_event.is_set():
                             execution.cancel_reason = "canceled: the engine host stopped"
                             execution.cancel_event.set()
+            if time.time() - self._last_renew >= self.leases.ttl / 4:  # still ours while we wait
+                self._last_renew = time.time()
+                with contextlib.suppress(sa.exc.SQLAlchemyError):
+                    for run_id in self.leases.renew(self.hosted()):
+                        self._lost(run_id)
             time.sleep(0.05)
         self.leases.release_leader()
 
