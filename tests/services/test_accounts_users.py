@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import Connection, Engine, select
 
@@ -172,3 +174,31 @@ def test_get_find_and_list_users(store_engine: Engine) -> None:
         assert accounts.find_user(conn, "bob").username == "bob"
         with pytest.raises(NotFound, match="no user named dave"):
             accounts.find_user(conn, "dave")
+
+
+@pytest.mark.timeout(60)
+def test_two_requests_creating_the_same_user_at_once_get_one_user_and_a_conflict(
+    store_engine: Engine,
+) -> None:
+    errors: list[Exception] = []
+    first = store_engine.connect()
+    first.begin()
+    accounts.create_user(first, SYSTEM, "alice")
+
+    def second() -> None:
+        try:
+            with store_engine.begin() as conn:
+                accounts.create_user(conn, SYSTEM, "alice")
+        except Exception as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    thread.join(0.5)  # its check found no alice (not committed yet); its insert waits
+    first.commit()
+    first.close()
+    thread.join(30)
+    assert len(errors) == 1 and isinstance(errors[0], Conflict), errors
+    assert str(errors[0]) == "a user named alice exists already"
+    with store_engine.connect() as conn:
+        assert [u.username for u in accounts.list_users(conn)] == ["alice"]
