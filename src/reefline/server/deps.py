@@ -121,7 +121,8 @@ def _team_in_path(request: Request, conn: Connection, principal: Principal) -> i
     return team_id
 
 
-Transaction = Annotated[Connection, Depends(transaction)]
+# scope "function": committed before the response is sent, so a client reads what it just wrote.
+Transaction = Annotated[Connection, Depends(transaction, scope="function")]
 
 
 def authorizer(permission: str) -> Callable[[Request, Connection], None]:
