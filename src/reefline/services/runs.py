@@ -384,10 +384,7 @@ def _retry(
     )
     compiled = compile_text(run.spec_text, Path(run.spec_path), stored, resolved_params=run.params)
     with db.begin() as conn:
-        try:
-            request_retry(conn, run.id, no_cache=options.no_cache, owned=True)
-        except Conflict as exc:
-            raise ServiceError(str(exc)) from None
+        request_retry(conn, run.id, no_cache=options.no_cache, owned=True)
     workspace = Path(run.workspace)
     return _execute_here(db, run.id, compiled.plan, workspace, stored, observer, cancel, artifacts)
 
