@@ -270,3 +270,23 @@ def test_stop_with_finish_lets_the_hosted_runs_end_on_their_own(db: sa.Engine, t
     assert host.hosted() == []
     run = get_run(db, run_id)
     assert run.state == "success" and run.lease_owner is None
+
+
+def test_a_host_that_lost_its_lease_stops_the_jobs_and_writes_no_more_states(
+    db: sa.Engine, tmp_path: Path
+) -> None:
+    run_id = queue_run(db, tmp_path / "w", 'version: 1\nname: l\njobs:\n  wait: {script: ["sleep 30"]}\n')
+    host = EngineHost(db, poll_every=0.05, lease_ttl=0.4).start()
+    try:
+        with db.connect() as conn:
+            wait_for(lambda: repo.list_jobs(conn, run_id)[0].state == "running", what="the job to start")
+        with db.begin() as conn:  # another host took it over (this one was paused past its lease)
+            repo.update_run(conn, run_id, lease_owner="thief:1:x", lease_expires_at=time.time() + 600)
+        assert host.wait_idle(15)
+    finally:
+        host.stop()
+    with db.connect() as conn:
+        run = repo.get_run(conn, run_id)
+        (job,) = repo.list_jobs(conn, run_id)
+    assert run.state == "running" and run.lease_owner == "thief:1:x"  # the thief's to write now
+    assert job.state == "running"

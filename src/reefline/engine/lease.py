@@ -17,7 +17,6 @@ from dataclasses import replace
 import sqlalchemy as sa
 
 from reefline.engine.liveness import Liveness, own_token
-from reefline.engine.states import RunState
 from reefline.store import repo_runs
 from reefline.store.rows import RunRow
 
@@ -59,11 +58,11 @@ class Leases:
         (seen at once, by its pid, without waiting for the lease to expire)."""
         now = time.time() if now is None else now
         with self.db.connect() as conn:
-            leased = repo_runs.find_leased_runs(conn)
+            leased = repo_runs.find_takeover_candidates(conn, now=now, host=self.host, owner=self.owner)
         liveness = Liveness(host=self.host, now=now)
         due = []
         for run in leased:
-            if run.state == RunState.QUEUED or run.id in skip or run.lease_owner == self.owner:
+            if run.id in skip:
                 continue
             expired = run.lease_expires_at is None or run.lease_expires_at < now
             gone_here = run.owner_host == self.host and liveness.owner_gone(replace(run, lease_owner=None))

@@ -221,7 +221,7 @@ def find_interrupted_runs(conn: Connection, *, is_gone: Callable[[RunRow], bool]
     """The unfinished owned runs whose owner ``is_gone`` (see ``engine/liveness.py``), oldest first.
 
     Runs without an owner pid (queued for a server's engine) and runs held by an engine host's lease
-    (taken over by another host, see :func:`find_expired_leases`) are never reported. The caller
+    (taken over by another host, see :func:`find_takeover_candidates`) are never reported. The caller
     decides what to do with them.
     """
     return [run for run in find_active_runs(conn) if run.lease_owner is None and is_gone(run)]
@@ -270,24 +270,18 @@ def claim_queued_runs(
     return sorted(int(i) for i in conn.execute(stmt).scalars())
 
 
-def find_expired_leases(conn: Connection, now: float) -> list[RunRow]:
-    """Started runs (pending, running, canceling) held by a lease that expired, oldest first."""
+def find_takeover_candidates(conn: Connection, *, now: float, host: str, owner: str) -> list[RunRow]:
+    """Started runs (pending, running, canceling) leased to another host than ``owner`` whose lease
+    expired, or whose host is on ``host`` (the caller checks its pid), oldest first."""
     started = [s for s in ACTIVE_RUN_STATES if s != _QUEUED]
     query = (
-        _run_select().where(runs.c.state.in_(started), runs.c.lease_owner.is_not(None)).order_by(runs.c.id)
-    )
-    return [
-        run
-        for run in map(_run_row, conn.execute(query))
-        if run.lease_expires_at is None or run.lease_expires_at < now
-    ]
-
-
-def find_leased_runs(conn: Connection) -> list[RunRow]:
-    """Unfinished runs held by any engine host's lease (expired or not), oldest first."""
-    query = (
         _run_select()
-        .where(runs.c.state.in_(ACTIVE_RUN_STATES), runs.c.lease_owner.is_not(None))
+        .where(
+            runs.c.state.in_(started),
+            runs.c.lease_owner.is_not(None),
+            runs.c.lease_owner != owner,
+            or_(runs.c.lease_expires_at.is_(None), runs.c.lease_expires_at < now, runs.c.owner_host == host),
+        )
         .order_by(runs.c.id)
     )
     return [_run_row(row) for row in conn.execute(query)]
