@@ -146,7 +146,7 @@ def authorizer(permission: str) -> Callable[[Request, Connection], None]:
     return check
 
 
-def access(request: Request) -> Access:
+async def access(request: Request) -> Access:  # async: no trip through the thread pool
     """The result of the route's authorization check (which always runs first)."""
     found: Access = request.state.access
     return found

@@ -4,8 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from fastapi import Response
+from pydantic import BaseModel, Field, TypeAdapter
 from pydantic.config import JsonDict
+
+
+def json_of(value: BaseModel | list[Any], model: type[BaseModel] | None = None) -> Response:
+    """An answer serialized once by pydantic: FastAPI would validate a returned model again against the
+    route's ``response_model`` (which stays, for the OpenAPI document)."""
+    if isinstance(value, list):
+        item = model or (type(value[0]) if value else BaseModel)
+        body = TypeAdapter(list[item]).dump_json(value)  # type: ignore[valid-type]
+    else:
+        body = value.model_dump_json().encode()
+    return Response(content=body, media_type="application/json")
 
 
 class ErrorDetail(BaseModel):

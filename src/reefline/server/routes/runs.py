@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from reefline.server import events
 from reefline.server.deps import Access, Transaction, access, after_commit
-from reefline.server.models import LogLineOut, RunDetailOut, RunOut
+from reefline.server.models import LogLineOut, RunDetailOut, RunOut, json_of
 from reefline.server.routing import SecureRouter
 from reefline.services import pipelines, queries
 from reefline.services import runs as run_verbs
@@ -87,16 +87,16 @@ def list_runs(
     pipeline: Annotated[str | None, Query(max_length=200)] = None,
     before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> list[RunOut]:
+) -> Response:
     """The team's runs, newest first (page with ``before`` = the last id you got)."""
     rows = repo.list_runs(conn, limit, pipeline, team_id=caller.team, before_id=before)
-    return [RunOut.of(queries.as_shown(r)) for r in rows]
+    return json_of([RunOut.of(queries.as_shown(r)) for r in rows], RunOut)
 
 
 @router.get(RUN, permission=Permission.PIPELINE_READ, response_model=RunDetailOut)
-def get_run(run_id: int, conn: Transaction, caller: Caller) -> RunDetailOut:
+def get_run(run_id: int, conn: Transaction, caller: Caller) -> Response:
     """A run with its jobs, attempts, outputs, metrics and state history."""
-    return RunDetailOut.of(queries.run_detail(conn, run_id))
+    return json_of(RunDetailOut.of(queries.run_detail(conn, run_id)))
 
 
 @router.post(RUN + "/cancel", permission=Permission.RUN_CANCEL, response_model=RunOut, status_code=202)

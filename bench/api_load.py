@@ -1,0 +1,283 @@
+"""API load: a real `reefline server` on PostgreSQL, driven by concurrent clients on this machine.
+
+Measures, in one run:
+
+- reads: ``--clients`` concurrent clients alternate ``GET /api/runs/{id}`` and
+  ``GET /api/teams/lab/runs`` (flat out, then ``--think`` seconds apart)
+  for ``--seconds``; p50, p99 and requests/s;
+- the same while a job prints 10 MB of logs (stored, capped as configured, followed over SSE);
+- run start: POST of a run → its first job running (the job's ``started_at`` minus the run's
+  ``created_at``, both written by the server; and as the client sees it over SSE);
+- SSE delivery: a job prints its clock every 50 ms; the follower's clock at arrival minus it;
+- lost lines: every line of the 10 MB flood arrives over SSE exactly once, in order.
+
+The clients share the server's 2 cores: the figures include their cost. Needs PostgreSQL
+(``REEFLINE_BENCH_POSTGRES_URL``, default the machine's); the server's data goes to a temp folder.
+
+    .venv/bin/python bench/api_load.py [--clients 50] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import create_engine, make_url
+from sqlalchemy.pool import NullPool
+
+from reefline.client import Client
+from reefline.services import accounts
+from reefline.services.audit import Actor
+from reefline.store.db import open_database
+
+REEFLINE = Path(sys.executable).parent / "reefline"
+POSTGRES = os.environ.get(
+    "REEFLINE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+FLOOD_LINES = 50_000  # x 200 bytes = 10 MB
+
+SPEC_QUICK = """\
+version: 1
+name: quick
+board: bench
+jobs:
+  one:
+    script: "true"
+"""
+
+SPEC_FLOOD = """\
+version: 1
+name: flood
+board: bench
+jobs:
+  flood:
+    script: python3 -c "import sys; [print(f'{i:08d}' + 'x' * 191) for i in range(LINES)]"
+""".replace("LINES", str(FLOOD_LINES))
+
+SPEC_TICKER = """\
+version: 1
+name: ticker
+board: bench
+jobs:
+  tick:
+    script: python3 -u -c "import time; [(print(repr(time.time())), time.sleep(0.05)) for _ in range(100)]"
+"""
+
+
+def _free_port() -> int:
+    with closing(socket.socket()) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def _database() -> Any:
+    name = f"reefline_bench_{secrets.token_hex(4)}"
+    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@contextmanager
+def _server(url: str, home: Path) -> Any:
+    db = open_database(url)
+    with db.begin() as conn:
+        user = accounts.create_user(conn, Actor.system(), "bench", password="bench-password", is_admin=True)
+        _, token = accounts.create_token(conn, Actor.system(), user.id, "bench")
+        accounts.create_team(conn, Actor.system(), "lab", owner="bench")
+    db.dispose()
+    port = _free_port()
+    env = {**os.environ, "REEFLINE_HOME": str(home), "REEFLINE_DATABASE_URL": url}
+    process = subprocess.Popen(
+        [str(REEFLINE), "server", "--port", str(port), "--job-slots", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(f"{base}/api/health", timeout=1).raise_for_status()
+            break
+        except httpx.HTTPError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                output = process.stderr.read().decode() if process.stderr else ""
+                raise SystemExit(f"the server did not start: {output}") from None
+            time.sleep(0.1)
+    try:
+        yield base, token
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def _reads(
+    base: str, token: str, run_id: int, clients: int, seconds: float, *, think: float = 0.0
+) -> dict[str, float]:
+    """Each client asks, waits for the answer, then ``think`` seconds (0: as fast as it can)."""
+    latencies: list[float] = []
+    errors = 0
+    stop = time.monotonic() + seconds
+    headers = {"Authorization": f"Bearer {token}"}
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30) as http:
+
+        async def client(i: int) -> None:
+            nonlocal errors
+            paths = (f"/api/runs/{run_id}", "/api/teams/lab/runs?limit=20")
+            n = i
+            while time.monotonic() < stop:
+                began = time.perf_counter()
+                response = await http.get(paths[n % 2])
+                latencies.append(time.perf_counter() - began)
+                errors += response.status_code != 200
+                n += 1
+                if think:
+                    await asyncio.sleep(think)
+
+        began = time.monotonic()
+        await asyncio.gather(*(client(i) for i in range(clients)))
+        elapsed = time.monotonic() - began
+    return {
+        "requests": len(latencies),
+        "errors": errors,
+        "p50_ms": 1000 * _percentile(latencies, 0.50),
+        "p99_ms": 1000 * _percentile(latencies, 0.99),
+        "rps": len(latencies) / elapsed,
+    }
+
+
+def _follow(api: Client, run_id: int) -> tuple[list[dict[str, Any]], list[float]]:
+    """Every log line of the run over SSE, and the delay of each (arrival minus the time printed in it)."""
+    lines: list[dict[str, Any]] = []
+    delays: list[float] = []
+    for event in api.events(run_id):
+        if event.event == "log":
+            lines.append(event.data)
+            with contextlib.suppress(ValueError):
+                delays.append(time.time() - float(event.data["text"]))
+    return lines, delays
+
+
+def _start_latency(api: Client, run_id: int) -> float:
+    detail = api.wait(run_id, timeout=120)
+    started = [a["started_at"] for job in detail["jobs"] for a in job["attempts"] if a["started_at"]]
+    return min(started) - detail["run"]["created_at"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--starts", type=int, default=10, help="runs started one by one for the start latency"
+    )
+    parser.add_argument("--think", type=float, default=0.5, help="seconds each client waits between reads")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        _database() as url,
+        _server(url, Path(tmp) / "home") as (base, token),
+    ):
+        api = Client(base, token)
+        api.request("POST", "/teams/lab/boards", json={"name": "bench"})
+        for spec in (SPEC_QUICK, SPEC_FLOOD, SPEC_TICKER):
+            api.push("lab", spec)
+        first = api.start_run("lab", "quick")["id"]
+        api.wait(first)
+        for _ in range(30):  # some history to list
+            api.wait(api.start_run("lab", "quick")["id"])
+
+        starts = []
+        for _ in range(args.starts):
+            run_id = api.start_run("lab", "quick")["id"]
+            starts.append(_start_latency(api, run_id))
+
+        idle = asyncio.run(_reads(base, token, first, args.clients, args.seconds))
+        paced = asyncio.run(_reads(base, token, first, args.clients, args.seconds, think=args.think))
+
+        flood_id = api.start_run("lab", "flood")["id"]
+        followed: dict[str, Any] = {}
+        follower = threading.Thread(
+            target=lambda: followed.update(zip(("lines", "delays"), _follow(api, flood_id), strict=True))
+        )
+        follower.start()
+        busy = asyncio.run(_reads(base, token, first, args.clients, args.seconds, think=args.think))
+        follower.join(300)
+        api.wait(flood_id, timeout=300)
+        flood_lines = [line for line in followed.get("lines", []) if line["stream"] == "stdout"]
+        numbers = [int(line["text"][:8]) for line in flood_lines]
+        stored = len([x for x in api.logs(flood_id) if x["stream"] == "stdout"])
+
+        tick_id = api.start_run("lab", "ticker")["id"]
+        _, delays = _follow(api, tick_id)
+
+    result = {
+        "clients": args.clients,
+        "think_s": args.think,
+        "reads_saturated": idle,
+        "reads_paced": paced,
+        "reads_with_10mb_log": busy,
+        "run_start_ms": {"p50": 1000 * statistics.median(starts), "max": 1000 * max(starts)},
+        "sse_delivery_ms": {"p50": 1000 * statistics.median(delays), "p99": 1000 * _percentile(delays, 0.99)},
+        "flood": {
+            "printed": FLOOD_LINES,
+            "over_sse": len(numbers),
+            "in_order_once": numbers == list(range(FLOOD_LINES)),
+            "first_page_stored": stored,
+        },
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    print(f"API load, {args.clients} clients, {args.seconds:g} s each, PostgreSQL, {os.cpu_count()} cores")
+    paced_label = f"reads, {args.think:g} s apart"
+    for label, key in (
+        ("reads, flat out", "reads_saturated"),
+        (paced_label, "reads_paced"),
+        (paced_label + " + 10 MB log", "reads_with_10mb_log"),
+    ):
+        r = result[key]
+        print(
+            f"  {label:<32} p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  {r['rps']:7.0f} req/s"
+            f"  ({r['requests']} requests, {r['errors']} errors)"
+        )
+    start = result["run_start_ms"]
+    print(f"  {'run start':<32} p50 {start['p50']:6.1f} ms  max {start['max']:6.1f} ms")
+    sse = result["sse_delivery_ms"]
+    print(f"  {'SSE delivery':<32} p50 {sse['p50']:6.1f} ms  p99 {sse['p99']:6.1f} ms")
+    flood = result["flood"]
+    arrived = f"{flood['over_sse']}/{flood['printed']}"
+    print(f"  {'10 MB flood':<32} {arrived} lines over SSE, in order and once: {flood['in_order_once']}")
+
+
+if __name__ == "__main__":
+    main()
