@@ -26,7 +26,7 @@ from reefline.engine.states import ACTIVE_RUN_STATES, RunState
 from reefline.services.types import Invalid
 from reefline.store import repo, repo_logs, repo_states
 
-POLL = 0.25
+POLL = 0.1
 KEEPALIVE = 15.0
 PAGE = 1000
 
