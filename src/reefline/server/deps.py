@@ -91,10 +91,10 @@ def _principal(request: Request, conn: Connection) -> Principal:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("the Authorization header must be `Bearer <token>`")
-        return accounts.resolve_token(conn, token.strip())
+        return accounts.resolve_token(conn, token.strip(), remote=_remote(request))
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        principal, csrf = accounts.resolve_session(conn, cookie)
+        principal, csrf = accounts.resolve_session(conn, cookie, remote=_remote(request))
         if request.method not in SAFE_METHODS:
             sent = request.headers.get(CSRF_HEADER, "")
             if not sent or not hmac.compare_digest(sent, csrf):
