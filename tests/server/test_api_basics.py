@@ -153,3 +153,6 @@ def test_secrets_are_write_only_and_encrypted_at_rest(api: Api) -> None:
     assert value not in str(stored) and value not in str(audit)
     gone = api.client.delete("/api/teams/lab/secrets/API_KEY", headers=api.as_(token))
     assert gone.status_code == 204
+    log = api.client.get("/api/teams/lab/audit", headers=api.as_(token)).json()
+    assert [e["action"] for e in log[:2]] == ["secret.delete", "secret.write"]
+    assert {e["user"] for e in log[:2]} == {"alice"} and all(e["remote"] for e in log[:2])
