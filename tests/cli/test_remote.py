@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import stat
 import subprocess
@@ -227,21 +228,37 @@ def test_an_unknown_pipeline_is_an_error(signed_in: Server) -> None:
     assert result.stderr.startswith("error: ") and "nosuch" in result.stderr
 
 
-def test_cancel_a_slow_run(signed_in: Server) -> None:
+def test_ctrl_c_stops_following_and_cancel_stops_the_run(signed_in: Server) -> None:
     project = signed_in.work / "slow"
     project.mkdir()
     (project / "reefline.yaml").write_text(SLOW_SPEC)
     signed_in.ok("push", "-m", "slow", "--board", "ml", cwd=project)
-    started = signed_in.ok("run", "--server", signed_in.url, "--no-follow", cwd=project)
-    run_id = int(started.stdout.split()[1])
-    deadline = time.monotonic() + 30
-    while "waiting" not in signed_in.ok("logs", str(run_id), "--server", signed_in.url).stdout:
-        assert time.monotonic() < deadline, "the slow job never started"
-        time.sleep(0.3)
+    follower = subprocess.Popen(
+        [REEFLINE, "run", "--server", signed_in.url],
+        cwd=project,
+        env=signed_in.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert follower.stdout is not None
+    seen = []
+    for line in follower.stdout:  # blocks until the job has started printing
+        seen.append(line)
+        if line == "wait | waiting\n":
+            break
+    run_id = int(seen[0].split()[1])
+    follower.send_signal(signal.SIGINT)
+    _, err = follower.communicate(timeout=30)
+    assert follower.returncode == 130
+    assert f"run {run_id} goes on on the server" in err and "Traceback" not in err
+    detail = json.loads(signed_in.ok("show", str(run_id), "--server", signed_in.url, "--json").stdout)
+    assert detail["run"]["state"] == "running"
+
     cancel = signed_in.ok("cancel", str(run_id), "--server", signed_in.url)
     assert cancel.stdout.strip() == f"cancel requested for run {run_id}"
     followed = signed_in.cli("logs", str(run_id), "-f", "--server", signed_in.url)
-    assert followed.returncode == 0 and "waiting" in followed.stdout
+    assert followed.returncode == 0 and "wait | waiting" in followed.stdout
     detail = json.loads(signed_in.ok("show", str(run_id), "--server", signed_in.url, "--json").stdout)
     assert detail["run"]["state"] == "canceled"
 
@@ -291,3 +308,7 @@ def test_on_postgresql_with_a_given_token(postgres_server_url: str, tmp_path: Pa
         result = pg.cli("run", "--server", pg.url, cwd=project)
         assert result.returncode == 0, result.stdout + result.stderr
         assert "wait | done" in result.stdout
+        queued = pg.ok("run", "--server", pg.url, "--no-follow", cwd=project)
+        assert queued.stdout.count("\n") == 1
+        run_id = queued.stdout.split()[1]
+        assert pg.ok("logs", run_id, "-f", "--server", pg.url).stdout == "wait | waiting\nwait | done\n"
