@@ -194,3 +194,31 @@ def test_runs_of_another_team_are_not_found(served: tuple[Api, str]) -> None:
             "999999", str(run_id)
         )
     api.client.post(f"/api/runs/{run_id}/cancel", headers=api.as_(token))
+
+
+def test_a_cache_hit_never_crosses_teams(served: tuple[Api, str]) -> None:
+    api, alice = served
+    bob = api.user("bob")
+    hb = api.as_(bob)
+    assert api.client.post("/api/teams", json={"name": "other"}, headers=hb).status_code == 201
+    assert (
+        api.client.post("/api/teams/other/boards", json={"name": "research"}, headers=hb).status_code == 201
+    )
+    _push(api, alice, SPEC, _source())
+    files = {
+        "spec": ("reefline.yaml", SPEC.encode(), "application/yaml"),
+        "source": ("s.tgz", _source(), "application/gzip"),
+    }
+    assert api.client.post("/api/teams/other/pipelines", files=files, headers=hb).status_code == 201
+
+    def states(team: str, headers: dict[str, str]) -> list[str]:
+        run_id = api.client.post(f"/api/teams/{team}/pipelines/hello/runs", json={}, headers=headers).json()[
+            "id"
+        ]
+        detail = _wait(api, alice if team == "lab" else bob, run_id)
+        return [job["state"] for job in detail["jobs"]]  # type: ignore[index]
+
+    assert states("lab", api.as_(alice)) == ["success", "success"]
+    assert states("other", hb) == ["success", "success"]  # the same definition and inputs: not reused
+    # Within a team it is (`shout` declares no outputs: such a job always runs).
+    assert states("lab", api.as_(alice)) == ["cached", "success"]

@@ -47,6 +47,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "logs": ("reefline.cli.logs", "logs_command", "EPILOG"),
     "retry": ("reefline.cli.run", "retry_command", "RETRY_EPILOG"),
     "cancel": ("reefline.cli.run", "cancel_command", "CANCEL_EPILOG"),
+    "server": ("reefline.cli.server", "server_command", "EPILOG"),
     "login": ("reefline.cli.login", "login_command", "LOGIN_EPILOG"),
     "logout": ("reefline.cli.login", "logout_command", "LOGOUT_EPILOG"),
     "push": ("reefline.cli.push", "push_command", "EPILOG"),

@@ -143,6 +143,7 @@ class RunExecution:
             report=self._events.put,
             store=artifacts,
             masker=self.masker,
+            team_id=_team_of(db, run_id),
         )
         self._ready: list[tuple[float, int, str]] = []  # (not_before, position, step id)
         self._awaiting: set[tuple[str, str, int]] = set()  # (prepare | attempt, step id, attempt)
@@ -568,3 +569,11 @@ class RunExecution:
             self.journal.set_run(
                 RunState.FAILED, expected=self._run_state, reason=reason, finished_at=time.time()
             )
+
+
+def _team_of(db: sa.Engine, run_id: int) -> int | None:
+    """The team whose cache the run may use (None: a laptop run)."""
+    from reefline.store.repo_scope import team_of_run
+
+    with db.connect() as conn:
+        return team_of_run(conn, run_id)

@@ -35,12 +35,13 @@ from reefline.store import repo
 Report = Callable[[tuple[Any, ...]], None]
 
 
-def store_lookup(db: sa.Engine) -> cache.CacheLookup:
-    """Find an earlier successful job with a cache key, and its recorded outputs."""
+def store_lookup(db: sa.Engine, team_id: int | None = None) -> cache.CacheLookup:
+    """Find an earlier successful job with a cache key, and its recorded outputs: of a pipeline of
+    the team ``team_id`` (None: of a laptop pipeline, without a team)."""
 
     def lookup(key: str) -> cache.CacheHit | None:
         with db.connect() as conn:
-            found = repo.find_cache_hit(conn, key)
+            found = repo.find_cache_hit(conn, key, team_id)
         if found is None:
             return None
         job_id, rows = found
@@ -62,12 +63,13 @@ class StepWorkers:
         store: ArtifactStore | None = None,
         log_limits: LogLimits | None = None,
         masker: SecretMasker | None = None,
+        team_id: int | None = None,
     ) -> None:
         self.masker = masker  # the run's secrets: masked in every line before it is reported
         self.executor = executor
         self.hasher = hasher
         self.store = store
-        self.lookup = store_lookup(db)
+        self.lookup = store_lookup(db, team_id)
         self.report = report
         self.log_limits = log_limits or LogLimits.from_env()
         self.pressure = Backpressure()

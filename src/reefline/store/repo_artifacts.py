@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select
 
 from reefline.store.rows import InputRow, MetricRow, OutputRow
-from reefline.store.tables import inputs, jobs, metrics, outputs
+from reefline.store.tables import inputs, jobs, metrics, outputs, pipelines, runs
 
 # A cached job points at the job it was cached from; that one may itself be cached (e.g. its
 # original was recorded before the cache existed), so follow a few links, never loop forever.
@@ -31,7 +31,16 @@ _INSERT_METRICS = metrics.insert()
 _JOB_OUTPUTS = select(outputs).where(outputs.c.job_id == bindparam("job_id")).order_by(outputs.c.id)
 _CACHE_CANDIDATES_QUERY = (
     select(jobs.c.id, jobs.c.state, jobs.c.cached_from_job_id)
-    .where(jobs.c.cache_key == bindparam("cache_key"), jobs.c.state.in_(("success", "cached")))
+    .select_from(
+        jobs.join(runs, jobs.c.run_id == runs.c.id).join(pipelines, runs.c.pipeline_id == pipelines.c.id)
+    )
+    .where(
+        jobs.c.cache_key == bindparam("cache_key"),
+        jobs.c.state.in_(("success", "cached")),
+        # A cache hit never crosses teams: a server run reuses its own team's results only, a
+        # laptop run (no team) only laptop results.
+        pipelines.c.team_id.is_not_distinct_from(bindparam("team_id")),
+    )
     .order_by(jobs.c.id.desc())
     .limit(_CACHE_CANDIDATES)
 )
@@ -96,14 +105,16 @@ def list_metrics(conn: Connection, run_id: int) -> list[MetricRow]:
     return [MetricRow(**row._mapping) for row in conn.execute(query)]
 
 
-def find_cache_hit(conn: Connection, cache_key: str) -> tuple[int, list[OutputRow]] | None:
+def find_cache_hit(
+    conn: Connection, cache_key: str, team_id: int | None = None
+) -> tuple[int, list[OutputRow]] | None:
     """The job that produced what ``cache_key`` describes, and its outputs; None if nothing did.
 
     Takes the newest job with that key in state ``success``, or ``cached`` (then follows
     ``cached_from_job_id`` to the original). Whether the outputs still exist in the artifact
     store is the caller's check.
     """
-    candidates = conn.execute(_CACHE_CANDIDATES_QUERY, {"cache_key": cache_key}).all()
+    candidates = conn.execute(_CACHE_CANDIDATES_QUERY, {"cache_key": cache_key, "team_id": team_id}).all()
     for job_id, state, cached_from in candidates:
         original = job_id if state == "success" else _follow_cached_from(conn, cached_from)
         if original is not None:
