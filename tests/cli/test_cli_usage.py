@@ -20,7 +20,9 @@ WIDE = {"COLUMNS": "200", "TERMINAL_WIDTH": "200"}
 
 
 def test_the_readme_documents_the_commands() -> None:
-    assert COMMANDS == ["init", "validate", "schema", "run", "runs", "show", "logs", "retry", "cancel"]
+    laptop = ["init", "validate", "schema", "run", "runs", "show", "logs", "retry", "cancel"]
+    server = ["server", "admin", "login", "logout", "push", "revisions", "diff", "rollback"]
+    assert laptop + server == COMMANDS
 
 
 def test_every_documented_command_is_registered() -> None:
