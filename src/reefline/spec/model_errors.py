@@ -8,16 +8,15 @@ the branch that matched the value's shape, and describe what was expected from t
 from __future__ import annotations
 
 import difflib
-import types
 import typing
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from reefline.spec.diagnostics import Diagnostic, FieldPath
-from reefline.spec.models import Pipeline
+from reefline.spec.introspect import annotation_at, describe, fields, known_keys, members
 from reefline.spec.yaml_source import SourceMap
 
 
@@ -69,77 +68,10 @@ def _real(loc: tuple[Any, ...], data: Any) -> tuple[FieldPath, FieldPath | None]
     return tuple(real), site
 
 
-# --- what a field expects, from the model annotations -------------------------------------------
+# --- what a field expects: the public helpers of :mod:`reefline.spec.introspect` ------------------
 
-
-def _fields(model: type[BaseModel]) -> dict[str, Any]:
-    return {(f.alias or name): f.annotation for name, f in model.model_fields.items()}
-
-
-def _members(tp: Any) -> list[Any]:
-    origin = typing.get_origin(tp)
-    if origin is typing.Annotated:
-        return _members(typing.get_args(tp)[0])
-    if origin in (typing.Union, types.UnionType):
-        return [m for a in typing.get_args(tp) for m in _members(a)]
-    if tp is type(None):
-        return []
-    return [tp]
-
-
-def _step(tp: Any, comp: str | int) -> Any:
-    for member in _members(tp):
-        origin = typing.get_origin(member)
-        if isinstance(comp, int) and origin is list:
-            return typing.get_args(member)[0]
-        if isinstance(comp, str):
-            if isinstance(member, type) and issubclass(member, BaseModel) and comp in _fields(member):
-                return _fields(member)[comp]
-            if origin is dict:
-                return typing.get_args(member)[1]
-    return None
-
-
-def annotation_at(path: FieldPath) -> Any:
-    tp: Any = Pipeline
-    for comp in path:
-        tp = _step(tp, comp)
-        if tp is None:
-            return None
-    return tp
-
-
-_WORDS: dict[Any, tuple[str, str]] = {
-    str: ("a string", "strings"),
-    int: ("an integer", "integers"),
-    float: ("a number", "numbers"),
-    bool: ("true or false", "booleans"),
-}
-
-
-def describe(tp: Any, plural: bool = False) -> str:
-    words: list[str] = []
-    for member in _members(tp):
-        origin = typing.get_origin(member)
-        if member in _WORDS:
-            word = _WORDS[member][1 if plural else 0]
-        elif origin is typing.Literal:
-            args = typing.get_args(member)
-            word = repr(args[0]) if len(args) == 1 else "one of " + ", ".join(repr(a) for a in args)
-        elif origin is list:
-            inner = describe(typing.get_args(member)[0], plural=True)
-            word = f"lists of {inner}" if plural else f"a list of {inner}"
-        elif origin is dict or (isinstance(member, type) and issubclass(member, BaseModel)):
-            word = "mappings" if plural else "a mapping"
-        else:
-            word = "values" if plural else "a value"
-        if word not in words:
-            words.append(word)
-    if ("a number" in words or "numbers" in words) and ("an integer" in words or "integers" in words):
-        words = [w for w in words if w not in ("an integer", "integers")]
-    if not words:
-        return "a value"
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+_fields = fields
+_members = members
 
 
 # --- where a path is, in words -----------------------------------------------------------------
@@ -300,9 +232,4 @@ _TYPE_KINDS = frozenset(
 )
 
 
-def _known_keys(path: FieldPath) -> list[str]:
-    tp = annotation_at(path)
-    for member in _members(tp):
-        if isinstance(member, type) and issubclass(member, BaseModel):
-            return list(_fields(member))
-    return []
+_known_keys = known_keys
