@@ -43,6 +43,7 @@ from sqlalchemy.pool import NullPool
 from reefline.client import Client
 from reefline.services import accounts
 from reefline.services.audit import Actor
+from reefline.services.timefmt import from_iso
 from reefline.store.db import open_database
 
 REEFLINE = Path(sys.executable).parent / "reefline"
@@ -188,8 +189,10 @@ def _follow(api: Client, run_id: int) -> tuple[list[dict[str, Any]], list[float]
 
 def _start_latency(api: Client, run_id: int) -> float:
     detail = api.wait(run_id, timeout=120)
-    started = [a["started_at"] for job in detail["jobs"] for a in job["attempts"] if a["started_at"]]
-    return min(started) - detail["run"]["created_at"]
+    started = [
+        from_iso(a["started_at"]) for job in detail["jobs"] for a in job["attempt_history"] if a["started_at"]
+    ]
+    return min(s for s in started if s is not None) - (from_iso(detail["created_at"]) or 0.0)
 
 
 def main() -> None:

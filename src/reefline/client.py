@@ -153,7 +153,7 @@ class Client:
         deadline = time.monotonic() + timeout
         while True:
             detail = self.get_run(run_id)
-            if detail["run"]["state"] in {"success", "failed", "canceled", "interrupted"}:
+            if detail["state"] in {"success", "failed", "canceled", "interrupted"}:
                 return detail
             if time.monotonic() > deadline:
                 raise TimeoutError(f"run {run_id} still {detail['run']['state']} after {timeout:g} s")

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from reefline.cli import common
 from reefline.cli.main import app, reflow
+from reefline.services import timefmt
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 # The commands the README documents: its table of commands (`| `reefline NAME ...` | ... |`) in "## Commands".
@@ -123,8 +124,8 @@ def test_format_ago(delta: float, text: str) -> None:
 
 
 def test_iso_and_duration_seconds() -> None:
-    assert common.iso(None) is None
-    assert common.iso(0.0) == "1970-01-01T00:00:00+00:00"
-    assert common.duration_seconds(10.0, 12.5) == 2.5
-    assert common.duration_seconds(None, 12.5) is None
-    assert common.duration_seconds(10.0, None, now=11.0) == 1.0
+    assert timefmt.iso(None) is None
+    assert timefmt.iso(0.0) == "1970-01-01T00:00:00+00:00"
+    assert timefmt.duration_seconds(10.0, 12.5) == 2.5
+    assert timefmt.duration_seconds(None, 12.5) is None
+    assert timefmt.duration_seconds(10.0, None, now=11.0) == 1.0

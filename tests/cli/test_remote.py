@@ -131,7 +131,8 @@ def iris(signed_in: Server) -> Path:
     project = signed_in.work / "iris"
     shutil.copytree(REPO / "examples" / "iris", project)
     result = signed_in.ok("push", "-m", "first", "--board", "ml", cwd=project)
-    assert result.stdout.splitlines() == ["created board ml in team research", "revision 1 of research/iris"]
+    # "created board ml in team research" first, unless a test on this server made it already
+    assert result.stdout.splitlines()[-1] == "revision 1 of research/iris"
     return project
 
 
@@ -253,14 +254,14 @@ def test_ctrl_c_stops_following_and_cancel_stops_the_run(signed_in: Server) -> N
     assert follower.returncode == 130
     assert f"run {run_id} goes on on the server" in err and "Traceback" not in err
     detail = json.loads(signed_in.ok("show", str(run_id), "--server", signed_in.url, "--json").stdout)
-    assert detail["run"]["state"] == "running"
+    assert detail["state"] == "running"
 
     cancel = signed_in.ok("cancel", str(run_id), "--server", signed_in.url)
     assert cancel.stdout.strip() == f"cancel requested for run {run_id}"
     followed = signed_in.cli("logs", str(run_id), "-f", "--server", signed_in.url)
     assert followed.returncode == 0 and "wait | waiting" in followed.stdout
     detail = json.loads(signed_in.ok("show", str(run_id), "--server", signed_in.url, "--json").stdout)
-    assert detail["run"]["state"] == "canceled"
+    assert detail["state"] == "canceled"
 
 
 def test_revisions_diff_rollback(signed_in: Server, iris: Path) -> None:

@@ -48,7 +48,7 @@ def world(make_api: object) -> Iterator[tuple[Api, dict[str, str], int]]:
     host.start()
     run_id = api.client.post("/api/teams/lab/pipelines/demo/runs", json={}, headers=owner).json()["id"]
     deadline = time.monotonic() + 60
-    while api.client.get(f"/api/runs/{run_id}", headers=owner).json()["run"]["state"] != "success":
+    while api.client.get(f"/api/runs/{run_id}", headers=owner).json()["state"] != "success":
         assert time.monotonic() < deadline, "the setup run did not finish"
         time.sleep(0.1)
     host.stop(5.0)

@@ -85,7 +85,7 @@ def _wait(api: Api, token: str, run_id: int, timeout: float = 60.0) -> dict[str,
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         detail = api.client.get(f"/api/runs/{run_id}", headers=api.as_(token)).json()
-        if detail["run"]["state"] in {"success", "failed", "canceled", "interrupted"}:
+        if detail["state"] in {"success", "failed", "canceled", "interrupted"}:
             return detail  # type: ignore[no-any-return]
         time.sleep(0.1)
     raise AssertionError(f"run {run_id} did not finish: {detail['run']}")
@@ -108,8 +108,8 @@ def test_a_pushed_pipeline_runs_with_its_source_params_secret_and_a_clean_env(
     run = started.json()
     assert run["state"] == "queued" and run["trigger"] == "api"
     detail = _wait(api, token, run["id"])
-    assert detail["run"]["state"] == "success", detail  # type: ignore[index]
-    assert detail["run"]["params"] == {"who": "reef"}  # type: ignore[index]
+    assert detail["state"] == "success", detail  # type: ignore[index]
+    assert detail["params"] == {"who": "reef"}  # type: ignore[index]
     logs = api.client.get(f"/api/runs/{run['id']}/logs", headers=h).json()
     texts = [line["text"] for line in logs]
     assert "HELLO, REEF" in texts
@@ -164,19 +164,19 @@ def test_cancel_a_running_run_and_retry_it(served: tuple[Api, str]) -> None:
     _push(api, token, SLOW)
     run_id = api.client.post("/api/teams/lab/pipelines/slow/runs", json={}, headers=h).json()["id"]
     deadline = time.monotonic() + 30
-    while api.client.get(f"/api/runs/{run_id}", headers=h).json()["run"]["state"] != "running":
+    while api.client.get(f"/api/runs/{run_id}", headers=h).json()["state"] != "running":
         assert time.monotonic() < deadline
         time.sleep(0.05)
     began = time.monotonic()
     assert api.client.post(f"/api/runs/{run_id}/cancel", headers=h).status_code == 202
-    assert _wait(api, token, run_id, timeout=20)["run"]["state"] == "canceled"  # type: ignore[index]
+    assert _wait(api, token, run_id, timeout=20)["state"] == "canceled"  # type: ignore[index]
     assert time.monotonic() - began < 15
     again = api.client.post(f"/api/runs/{run_id}/cancel", headers=h)
     assert again.status_code == 409 and again.json()["error"]["code"] == "conflict"
     retried = api.client.post(f"/api/runs/{run_id}/retry", headers=h)
     assert retried.status_code == 202 and retried.json()["state"] == "queued"
     api.client.post(f"/api/runs/{run_id}/cancel", headers=h)
-    assert _wait(api, token, run_id, timeout=20)["run"]["state"] == "canceled"  # type: ignore[index]
+    assert _wait(api, token, run_id, timeout=20)["state"] == "canceled"  # type: ignore[index]
 
 
 def test_runs_of_another_team_are_not_found(served: tuple[Api, str]) -> None:

@@ -137,9 +137,9 @@ def create_token_command(
 ) -> None:
     """Create a personal API token for a user and print it on stdout: it is shown only this once
     (only its hash is stored). Use it as REEFLINE_TOKEN or an Authorization: Bearer header."""
-    from reefline.cli.common import iso
     from reefline.services import accounts
     from reefline.services.audit import Actor
+    from reefline.services.timefmt import iso
 
     with _transaction() as conn:
         user = accounts.find_user(conn, username)

@@ -9,7 +9,7 @@ import errno
 import os
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from rich.console import Console
@@ -97,21 +97,6 @@ def color_enabled(stream: object = None) -> bool:
     target = stream if stream is not None else sys.stdout
     isatty = getattr(target, "isatty", None)
     return bool(isatty and isatty())
-
-
-def iso(ts: float | None) -> str | None:
-    """Unix seconds as an ISO 8601 string in UTC (the ``--json`` time format)."""
-    if ts is None:
-        return None
-    return datetime.fromtimestamp(ts, tz=UTC).isoformat()
-
-
-def duration_seconds(started: float | None, finished: float | None, now: float | None = None) -> float | None:
-    """Seconds between start and finish; a live duration (up to now) when not finished yet."""
-    if started is None:
-        return None
-    end = finished if finished is not None else (now if now is not None else time.time())
-    return max(0.0, round(end - started, 3))
 
 
 def format_duration(seconds: float | None) -> str:

@@ -16,10 +16,11 @@ from rich.text import Text
 from reefline.cli import common, remote
 from reefline.cli.text_table import Cell, Column, Line, cell, render_table
 from reefline.engine.states import JobState
+from reefline.services import timefmt
 
 if TYPE_CHECKING:
-    from reefline.services.types import JobDetail, RunDetail
-    from reefline.store.rows import MetricRow, RunRow, StateChangeRow
+    from reefline.services.types import RunDetail
+    from reefline.store.rows import MetricRow
 
 # Job states whose reason `reefline show` prints beside them.
 _REASON_SHOWN = frozenset({JobState.FAILED, JobState.SKIPPED, JobState.CANCELED, JobState.INTERRUPTED})
@@ -55,89 +56,11 @@ def _dump(payload: Any) -> None:
     sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
 
 
-def run_json(run: RunRow) -> dict[str, Any]:
-    """The ``--json`` shape of a run (``reefline runs`` items and the head of ``reefline show``)."""
-    return {
-        "id": run.id,
-        "pipeline": run.pipeline_name,
-        "state": str(run.state),
-        "reason": run.reason,
-        "trigger": run.trigger,
-        "params": run.params,
-        "spec_path": run.spec_path,
-        "created_at": common.iso(run.created_at),
-        "started_at": common.iso(run.started_at),
-        "last_started_at": common.iso(run.last_started_at),
-        "finished_at": common.iso(run.finished_at),
-        "duration": common.duration_seconds(run.started_at, run.finished_at),
-    }
-
-
 def _metrics_by_job(metrics: list[MetricRow]) -> dict[int, dict[str, float]]:
     by_job: dict[int, dict[str, float]] = {}
     for m in metrics:
         by_job.setdefault(m.job_id, {})[m.key] = m.value
     return by_job
-
-
-def job_json(detail: JobDetail, metrics: dict[str, float]) -> dict[str, Any]:
-    job = detail.job
-    return {
-        "name": job.name,
-        "job": job.job,
-        "stage": job.stage,
-        "matrix": job.matrix,
-        "needs": job.needs,
-        "state": str(job.state),
-        "reason": job.reason,
-        "attempts": job.attempts,
-        "exit_code": job.exit_code,
-        "allow_failure": job.allow_failure,
-        "cached_from_job_id": job.cached_from_job_id,
-        "cached_from_run_id": detail.cached_from_run_id,
-        "started_at": common.iso(job.started_at),
-        "finished_at": common.iso(job.finished_at),
-        "duration": common.duration_seconds(job.started_at, job.finished_at),
-        "outputs": [
-            {"name": o.name, "path": o.path, "type": o.type, "sha256": o.sha256, "size": o.size}
-            for o in detail.outputs
-        ],
-        "metrics": metrics,
-        "attempt_history": [
-            {
-                "number": a.number,
-                "state": str(a.state),
-                "exit_code": a.exit_code,
-                "error": a.error,
-                "started_at": common.iso(a.started_at),
-                "finished_at": common.iso(a.finished_at),
-                "duration": common.duration_seconds(a.started_at, a.finished_at),
-                "cpu_seconds": a.cpu_seconds,
-                "peak_rss_bytes": a.peak_rss_bytes,
-            }
-            for a in detail.attempts
-        ],
-    }
-
-
-def change_json(change: StateChangeRow) -> dict[str, Any]:
-    """One state change of ``"history"`` (``job`` is null for the run's own changes)."""
-    return {
-        "job": change.job_name,
-        "from": change.from_state,
-        "to": change.to_state,
-        "at": common.iso(change.at),
-        "reason": change.reason,
-        "attempt": change.attempt,
-    }
-
-
-def show_json(detail: RunDetail) -> dict[str, Any]:
-    by_job = _metrics_by_job(detail.metrics)
-    payload = run_json(detail.run)
-    payload["jobs"] = [job_json(j, by_job.get(j.job.id, {})) for j in detail.jobs]
-    payload["history"] = [change_json(c) for c in detail.history]
-    return payload
 
 
 def runs_command(
@@ -163,7 +86,9 @@ def runs_command(
 
     rows = list_runs(common.project_dir(), limit)
     if as_json:
-        _dump([run_json(r) for r in rows])
+        from reefline.services.shapes import RunShape
+
+        _dump([RunShape.of(r).model_dump(mode="json") for r in rows])
         return
     console = common.table_console()
     if not rows:
@@ -179,7 +104,7 @@ def runs_command(
             escape(r.pipeline_name),
             common.state_markup(status_of(r)),
             common.format_ago(r.started_at or r.created_at, now),
-            common.format_duration(common.duration_seconds(r.started_at, r.finished_at, now)),
+            common.format_duration(timefmt.duration_seconds(r.started_at, r.finished_at, now)),
             escape(r.trigger),
         )
     console.print(table)
@@ -222,7 +147,9 @@ def show_command(
 
     detail = show_run(common.project_dir(), run)
     if as_json:
-        _dump(show_json(detail))
+        from reefline.services.shapes import RunDetailShape
+
+        _dump(RunDetailShape.of_detail(detail).model_dump(mode="json"))
         return
     console = common.table_console()
     r = detail.run
@@ -243,7 +170,7 @@ def show_command(
             f"  retried:  {_local(r.last_started_at)} ({common.format_ago(r.last_started_at, now)})"
         )
     if r.finished_at is not None:
-        duration = common.format_duration(common.duration_seconds(r.started_at, r.finished_at))
+        duration = common.format_duration(timefmt.duration_seconds(r.started_at, r.finished_at))
         console.print(f"  finished: {_local(r.finished_at)} (took {duration})")
     spec = common.display_path(Path(r.spec_path))
     console.print(f"  trigger:  {escape(r.trigger)} · spec: {escape(spec)}")
@@ -280,7 +207,7 @@ def _job_rows(detail: RunDetail, now: float) -> list[list[Cell]]:
         state: Line = [(str(job.state), common.STATE_STYLES.get(str(job.state), ""))]
         if job.reason and job.state in _REASON_SHOWN:
             state.append((f" ({common.visible(job.reason)})", "dim"))
-        duration = common.format_duration(common.duration_seconds(job.started_at, job.finished_at, now))
+        duration = common.format_duration(timefmt.duration_seconds(job.started_at, job.finished_at, now))
         rows.append(
             [
                 cell(common.visible(job.name)),

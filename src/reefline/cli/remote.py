@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from reefline.cli.common import CliError
+from reefline.services import timefmt
 
 if TYPE_CHECKING:
     from reefline.client import ApiError, Client
@@ -394,11 +395,15 @@ def runs(server: str | None, team: str | None, limit: int, as_json: bool) -> Non
             str(r["id"]),
             escape(r["pipeline"]),
             common.state_markup(r["state"]),
-            common.format_ago(r["started_at"] or r["created_at"], now),
-            common.format_duration(common.duration_seconds(r["started_at"], r["finished_at"], now)),
+            common.format_ago(_seconds(r["started_at"] or r["created_at"]), now),
+            common.format_duration(r["duration"]),
             escape(r["trigger"]),
         )
     console.print(table)
+
+
+def _seconds(stamp: str) -> float:
+    return timefmt.from_iso(stamp) or 0.0
 
 
 def show(server: str | None, team: str | None, ref: str, as_json: bool) -> None:
@@ -412,7 +417,7 @@ def show(server: str | None, team: str | None, ref: str, as_json: bool) -> None:
     if as_json:
         dump_json(detail)
         return
-    r = detail["run"]
+    r = detail
     now = time.time()
     console = common.table_console()
     console.print(f"[bold]run {r['id']}[/] · {escape(r['pipeline'])} · {common.state_markup(r['state'])}")
@@ -420,11 +425,10 @@ def show(server: str | None, team: str | None, ref: str, as_json: bool) -> None:
         console.print(f"  reason:   {escape(r['reason'])}")
     if r.get("params"):
         console.print(f"  params:   {escape(', '.join(f'{k}={v}' for k, v in sorted(r['params'].items())))}")
-    started = r["started_at"] or r["created_at"]
+    started = _seconds(r["started_at"] or r["created_at"])
     console.print(f"  started:  {common.format_ago(started, now)}")
     if r["finished_at"] is not None:
-        took = common.format_duration(common.duration_seconds(r["started_at"], r["finished_at"]))
-        console.print(f"  finished: took {took}")
+        console.print(f"  finished: took {common.format_duration(r['duration'])}")
     console.print(f"  trigger:  {escape(r['trigger'])}")
     console.print()
     table = Table(box=None, pad_edge=False, header_style="bold")
@@ -434,8 +438,8 @@ def show(server: str | None, team: str | None, ref: str, as_json: bool) -> None:
         table.add_row(
             escape(j["name"]),
             common.state_markup(j["state"]),
-            str(len(j["attempts"])),
-            common.format_duration(common.duration_seconds(j["started_at"], j["finished_at"], now)),
+            str(j["attempts"]),
+            common.format_duration(j["duration"]),
             "-" if j["exit_code"] is None else str(j["exit_code"]),
         )
     console.print(table)

@@ -11,12 +11,13 @@ from pydantic import BaseModel, Field
 
 from reefline.server import events
 from reefline.server.deps import Access, Transaction, access, after_commit
-from reefline.server.models import LogLineOut, RunDetailOut, RunOut, json_of
+from reefline.server.models import LogLineOut, json_of
 from reefline.server.routing import SecureRouter
 from reefline.services import pipelines, queries
 from reefline.services import runs as run_verbs
 from reefline.services.compile import compile_text
 from reefline.services.permissions import Permission
+from reefline.services.shapes import RunDetailShape, RunShape
 from reefline.services.types import RunOptions
 from reefline.store import repo, repo_logs
 
@@ -45,12 +46,12 @@ def _wake(request: Request) -> None:
 @router.post(
     "/teams/{team}/pipelines/{name}/runs",
     permission=Permission.PIPELINE_RUN,
-    response_model=RunOut,
+    response_model=RunShape,
     status_code=201,
 )
 def start_run(
     team: str, name: str, body: RunIn, request: Request, conn: Transaction, caller: Caller
-) -> RunOut:
+) -> RunShape:
     """Queue a run of the pipeline's current revision (or ``revision``); an engine picks it up."""
     pipeline = pipelines.get_pipeline(conn, caller.team, name)
     revision = (
@@ -76,10 +77,10 @@ def start_run(
     )
     run = repo.get_run(conn, run_id)
     _wake(request)
-    return RunOut.of(run)
+    return RunShape.of(run)
 
 
-@router.get("/teams/{team}/runs", permission=Permission.PIPELINE_READ, response_model=list[RunOut])
+@router.get("/teams/{team}/runs", permission=Permission.PIPELINE_READ, response_model=list[RunShape])
 def list_runs(
     team: str,
     conn: Transaction,
@@ -90,33 +91,33 @@ def list_runs(
 ) -> Response:
     """The team's runs, newest first (page with ``before`` = the last id you got)."""
     rows = repo.list_runs(conn, limit, pipeline, team_id=caller.team, before_id=before)
-    return json_of([RunOut.of(queries.as_shown(r)) for r in rows], RunOut)
+    return json_of([RunShape.of(queries.as_shown(r)) for r in rows], RunShape)
 
 
-@router.get(RUN, permission=Permission.PIPELINE_READ, response_model=RunDetailOut)
+@router.get(RUN, permission=Permission.PIPELINE_READ, response_model=RunDetailShape)
 def get_run(run_id: int, conn: Transaction, caller: Caller) -> Response:
     """A run with its jobs, attempts, outputs, metrics and state history."""
-    return json_of(RunDetailOut.of(queries.run_detail(conn, run_id)))
+    return json_of(RunDetailShape.of_detail(queries.run_detail(conn, run_id)))
 
 
-@router.post(RUN + "/cancel", permission=Permission.RUN_CANCEL, response_model=RunOut, status_code=202)
-def cancel_run(run_id: int, request: Request, conn: Transaction, caller: Caller) -> RunOut:
+@router.post(RUN + "/cancel", permission=Permission.RUN_CANCEL, response_model=RunShape, status_code=202)
+def cancel_run(run_id: int, request: Request, conn: Transaction, caller: Caller) -> RunShape:
     """Ask the run's engine to cancel it (answered within about a second)."""
     run_verbs.request_cancel(conn, run_id, actor=caller.actor)
     run = repo.get_run(conn, run_id)
     _wake(request)
-    return RunOut.of(run)
+    return RunShape.of(run)
 
 
-@router.post(RUN + "/retry", permission=Permission.PIPELINE_RUN, response_model=RunOut, status_code=202)
+@router.post(RUN + "/retry", permission=Permission.PIPELINE_RUN, response_model=RunShape, status_code=202)
 def retry_run(
     run_id: int, request: Request, conn: Transaction, caller: Caller, body: RetryIn | None = None
-) -> RunOut:
+) -> RunShape:
     """Run again the jobs of a finished run that did not succeed, in the same run."""
     run_verbs.request_retry(conn, run_id, no_cache=bool(body and body.no_cache), actor=caller.actor)
     run = repo.get_run(conn, run_id)
     _wake(request)
-    return RunOut.of(run)
+    return RunShape.of(run)
 
 
 @router.get(RUN + "/logs", permission=Permission.PIPELINE_READ, response_model=list[LogLineOut])
