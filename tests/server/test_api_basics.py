@@ -156,3 +156,15 @@ def test_secrets_are_write_only_and_encrypted_at_rest(api: Api) -> None:
     log = api.client.get("/api/teams/lab/audit", headers=api.as_(token)).json()
     assert [e["action"] for e in log[:2]] == ["secret.delete", "secret.write"]
     assert {e["user"] for e in log[:2]} == {"alice"} and all(e["remote"] for e in log[:2])
+
+
+def test_a_revoked_token_stops_working_at_once(api: Api) -> None:
+    token = api.user("alice")
+    made = api.client.post("/api/me/tokens", json={"name": "ci"}, headers=api.as_(token)).json()
+    ci = api.as_(made["secret"])
+    assert api.client.get("/api/me", headers=ci).status_code == 200  # now remembered for a while
+    revoked = api.client.delete(f"/api/me/tokens/{made['token']['id']}", headers=api.as_(token))
+    assert revoked.status_code == 200 and revoked.json()["revoked_at"] is not None
+    refused = api.client.get("/api/me", headers=ci)
+    assert refused.status_code == 401 and "revoked" in _error(refused)["message"]
+    assert api.client.get("/api/me", headers=api.as_(token)).status_code == 200

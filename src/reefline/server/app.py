@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from reefline import __version__
 from reefline.server import errors
 from reefline.server.models import ERROR_RESPONSES
+from reefline.server.principals import PrincipalCache
 from reefline.server.settings import Role, ServerSettings
 
 API = "/api"
@@ -66,6 +67,7 @@ def create_app(
     )
     app.state.db = db
     app.state.secret_box = secret_box
+    app.state.principals = PrincipalCache()
     app.state.settings = settings
     app.state.role = settings.role if settings.role is not Role.ENGINE else Role.API
     errors.install(app)

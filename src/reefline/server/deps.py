@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from fastapi import Depends, Request
 from sqlalchemy import Connection
 
+from reefline.server.principals import PrincipalCache
 from reefline.services import accounts
 from reefline.services.audit import Actor
 from reefline.services.permissions import Permission, Principal, authorize
@@ -81,6 +82,12 @@ def after_commit(request: Request, callback: Callable[[], None]) -> None:
     request.state.after_commit.append(callback)
 
 
+def permissions_changed(request: Request) -> None:
+    """Teams, members or roles change: once committed, principals are loaded afresh."""
+    cache: PrincipalCache = request.app.state.principals
+    after_commit(request, cache.clear)
+
+
 def _remote(request: Request) -> str | None:
     return request.client.host if request.client else None
 
@@ -91,7 +98,13 @@ def _principal(request: Request, conn: Connection) -> Principal:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("the Authorization header must be `Bearer <token>`")
-        return accounts.resolve_token(conn, token.strip(), remote=_remote(request))
+        cache: PrincipalCache = request.app.state.principals
+        token = token.strip()
+        principal = cache.get(token)
+        if principal is None:
+            principal = accounts.resolve_token(conn, token, remote=_remote(request))
+            cache.put(token, principal)
+        return principal
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         principal, csrf = accounts.resolve_session(conn, cookie, remote=_remote(request))

@@ -17,7 +17,7 @@ from reefline.engine.liveness import Liveness, shown_state
 from reefline.engine.states import ACTIVE_RUN_STATES, TERMINAL_JOB_STATES, JobState, RunState
 from reefline.services.project import NoRunsHere, open_reader_db
 from reefline.services.types import JobDetail, RunDetail
-from reefline.store import repo, repo_logs
+from reefline.store import repo, repo_jobs, repo_logs
 from reefline.store.errors import JobNotFound, RunNotFound
 from reefline.store.rows import JobRow, LogRow, RunRow
 
@@ -85,14 +85,17 @@ def run_detail(conn: sa.Connection, run_id: int) -> RunDetail:
     stored = repo.get_run(conn, run_id)
     run = as_shown(stored)
     outputs = repo.list_outputs(conn, run.id)
+    rows = repo.list_jobs(conn, run.id)
+    attempts = repo_jobs.list_run_attempts(conn, run.id)
+    origins = repo_jobs.runs_of_jobs(conn, {j.cached_from_job_id for j in rows if j.cached_from_job_id})
     jobs = [
         JobDetail(
             job if run is stored else _job_as_shown(job, run),
-            repo.list_attempts(conn, job.id),
+            attempts.get(job.id, []),
             outputs.get(job.id, []),
-            repo.get_job(conn, job.cached_from_job_id).run_id if job.cached_from_job_id else None,
+            origins.get(job.cached_from_job_id) if job.cached_from_job_id else None,
         )
-        for job in repo.list_jobs(conn, run.id)
+        for job in rows
     ]
     return RunDetail(run, jobs, repo.list_metrics(conn, run.id), repo.list_state_changes(conn, run.id))
 

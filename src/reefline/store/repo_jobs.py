@@ -118,3 +118,26 @@ def update_attempt(conn: Connection, attempt_id: int, **values: Any) -> None:
 
 def list_attempts(conn: Connection, job_id: int) -> list[AttemptRow]:
     return [AttemptRow(**row._mapping) for row in conn.execute(_LIST_ATTEMPTS, {"job_id": job_id})]
+
+
+def list_run_attempts(conn: Connection, run_id: int) -> dict[int, list[AttemptRow]]:
+    """Every attempt of a run's jobs in one query, by job id, in attempt order."""
+    query = (
+        select(attempts)
+        .join(jobs, attempts.c.job_id == jobs.c.id)
+        .where(jobs.c.run_id == run_id)
+        .order_by(attempts.c.job_id, attempts.c.number)
+    )
+    found: dict[int, list[AttemptRow]] = {}
+    for row in conn.execute(query):
+        attempt = AttemptRow(**row._mapping)
+        found.setdefault(attempt.job_id, []).append(attempt)
+    return found
+
+
+def runs_of_jobs(conn: Connection, job_ids: set[int]) -> dict[int, int]:
+    """The run of each of ``job_ids`` (one query)."""
+    if not job_ids:
+        return {}
+    query = select(jobs.c.id, jobs.c.run_id).where(jobs.c.id.in_(sorted(job_ids)))
+    return {int(job_id): int(run_id) for job_id, run_id in conn.execute(query)}

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 from pydantic import BaseModel, Field
 
-from reefline.server.deps import PUBLIC, SESSION_COOKIE, SIGNED_IN, Access, Transaction, access
+from reefline.server.deps import PUBLIC, SESSION_COOKIE, SIGNED_IN, Access, Transaction, access, after_commit
 from reefline.server.models import LABEL_RULE, MeOut, TeamRoleOut, TokenOut
 from reefline.server.routing import SecureRouter
 from reefline.services import accounts
@@ -95,5 +95,9 @@ def create_token(body: NewTokenIn, conn: Transaction, caller: Caller) -> NewToke
 
 
 @router.delete("/me/tokens/{token_id}", permission=SIGNED_IN, response_model=TokenOut)
-def revoke_token(token_id: int, conn: Transaction, caller: Caller) -> TokenOut:
-    return TokenOut.of(accounts.revoke_token(conn, caller.user, caller.user.user_id, token_id))
+def revoke_token(token_id: int, request: Request, conn: Transaction, caller: Caller) -> TokenOut:
+    """The token stops working at once on this server (within seconds on other API processes)."""
+    revoked = accounts.revoke_token(conn, caller.user, caller.user.user_id, token_id)
+    user_id = caller.user.user_id
+    after_commit(request, lambda: request.app.state.principals.forget_user(user_id))
+    return TokenOut.of(revoked)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from reefline.server.deps import SIGNED_IN, Access, Transaction, access
+from reefline.server.deps import SIGNED_IN, Access, Transaction, access, permissions_changed
 from reefline.server.models import NAME_RULE, AuditOut, MemberOut, RoleOut, TeamOut
 from reefline.server.routing import SecureRouter
 from reefline.services import accounts, audit
@@ -45,8 +45,9 @@ def list_teams(conn: Transaction, caller: Caller) -> list[TeamOut]:
 
 
 @router.post("/teams", permission=SIGNED_IN, response_model=TeamOut, status_code=201)
-def create_team(body: TeamIn, conn: Transaction, caller: Caller) -> TeamOut:
+def create_team(body: TeamIn, conn: Transaction, caller: Caller, request: Request) -> TeamOut:
     """A new team; you become its owner."""
+    permissions_changed(request)
     team = accounts.create_team(conn, caller.user, body.name)
     return TeamOut(id=team.id, name=team.name, role="owner")
 
@@ -57,8 +58,11 @@ def list_members(team: str, conn: Transaction, caller: Caller) -> list[MemberOut
 
 
 @router.put("/teams/{team}/members/{username}", permission=Permission.TEAM_MANAGE, response_model=MemberOut)
-def put_member(team: str, username: str, body: MemberIn, conn: Transaction, caller: Caller) -> MemberOut:
+def put_member(
+    team: str, username: str, body: MemberIn, conn: Transaction, caller: Caller, request: Request
+) -> MemberOut:
     """Add a user to the team with a role, or change their role."""
+    permissions_changed(request)
     current = {m.username for m in accounts.list_members(conn, caller.team)}
     if username in current:
         return MemberOut.of(accounts.set_member_role(conn, caller.user, caller.team, username, body.role))
@@ -66,7 +70,8 @@ def put_member(team: str, username: str, body: MemberIn, conn: Transaction, call
 
 
 @router.delete("/teams/{team}/members/{username}", permission=Permission.TEAM_MANAGE, status_code=204)
-def remove_member(team: str, username: str, conn: Transaction, caller: Caller) -> None:
+def remove_member(team: str, username: str, conn: Transaction, caller: Caller, request: Request) -> None:
+    permissions_changed(request)
     accounts.remove_member(conn, caller.user, caller.team, username)
 
 
@@ -78,14 +83,16 @@ def list_roles(team: str, conn: Transaction, caller: Caller) -> list[RoleOut]:
 @router.post(
     "/teams/{team}/roles", permission=Permission.ROLE_MANAGE, response_model=RoleOut, status_code=201
 )
-def create_role(team: str, body: RoleIn, conn: Transaction, caller: Caller) -> RoleOut:
+def create_role(team: str, body: RoleIn, conn: Transaction, caller: Caller, request: Request) -> RoleOut:
+    permissions_changed(request)
     return RoleOut.of(
         accounts.create_role(conn, caller.user, caller.team, body.name, [str(p) for p in body.permissions])
     )
 
 
 @router.delete("/teams/{team}/roles/{name}", permission=Permission.ROLE_MANAGE, status_code=204)
-def delete_role(team: str, name: str, conn: Transaction, caller: Caller) -> None:
+def delete_role(team: str, name: str, conn: Transaction, caller: Caller, request: Request) -> None:
+    permissions_changed(request)
     accounts.delete_role(conn, caller.user, caller.team, name)
 
 
