@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck check env lock bench clean
+.PHONY: demo test lint typecheck check env lock bench clean vscode vscode-test
 
 env: $(STAMP)
 
@@ -26,8 +26,23 @@ demo: $(STAMP)
 	@echo "Logs:     cd examples/iris && ../../$(BIN)/reefline logs last"
 	@echo "Run 'make demo' again: every job is cached."
 
-test: $(STAMP) lint typecheck
+test: $(STAMP) lint typecheck vscode-test
 	$(BIN)/pytest -q -n 2 -p no:cacheprovider
+
+# The VS Code extension (vscode/): Node packages from its lock file, unit tests (node --test, some
+# against this venv's reefline), and the .vsix (vscode/reefline.vsix). Needs Node 20 and npm.
+NPM_STAMP := vscode/node_modules/.installed
+
+$(NPM_STAMP): vscode/package.json vscode/package-lock.json
+	cd vscode && npm ci --no-audit --no-fund --loglevel=error
+	touch $(NPM_STAMP)
+
+vscode-test: $(STAMP) $(NPM_STAMP)
+	cd vscode && npx tsc -p . && REEFLINE_BIN=$(CURDIR)/$(BIN)/reefline node --test out/test/
+	$(BIN)/reefline schema -o vscode/schema/reefline.schema.json
+	cd vscode && npx vsce package --skip-license --allow-missing-repository -o reefline.vsix
+
+vscode: vscode-test
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
@@ -44,4 +59,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/engine_overhead.py --reps 5
 
 clean:
-	rm -rf $(VENV) .reefline examples/iris/.reefline examples/iris/out
+	rm -rf $(VENV) .reefline examples/iris/.reefline examples/iris/out vscode/node_modules vscode/out vscode/reefline.vsix

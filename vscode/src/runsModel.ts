@@ -1,6 +1,6 @@
 // Runs and jobs as the Runs view shows them, from the CLI's `--json` (local) or the server's API.
-// The two differ: the CLI writes ISO 8601 times and a run's `duration`; the API writes epoch seconds
-// and wraps a run's detail as `{run, jobs, metrics, history}`. Both become the same records here.
+// Both write the shapes of services/shapes.py (README "`--json` shapes"); SSE state events carry
+// epoch seconds in `at`.
 import { asObject, num, optNum, optStr, ShapeError, str } from "./cli";
 
 export type RunState = "queued" | "pending" | "running" | "canceling" | "success" | "failed" | "canceled" | "interrupted";
@@ -47,59 +47,61 @@ export interface RunDetail extends RunSummary {
   jobs: JobSummary[];
 }
 
-function isoTime(o: Record<string, unknown>, key: string): number | null {
-  const v = optStr(o, key);
-  if (v === null) return null;
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new ShapeError(`"${key}" is not an ISO 8601 time`, v);
-  return t;
-}
-
-function epochTime(o: Record<string, unknown>, key: string): number | null {
-  const v = optNum(o, key);
-  return v === null ? null : v * 1000;
+/** A time as the JSON writes it: ISO 8601 (the CLI's and the API's shapes) or epoch seconds (the
+ * `at` of SSE state events). Answers epoch milliseconds. */
+function time(o: Record<string, unknown>, key: string): number | null {
+  const v = o[key];
+  if (v === undefined || v === null) return null;
+  if (typeof v === "number") return v * 1000;
+  if (typeof v === "string") {
+    const t = Date.parse(v);
+    if (!Number.isNaN(t)) return t;
+  }
+  throw new ShapeError(`"${key}" is not a time`, v);
 }
 
 function span(started: number | null, finished: number | null): number | null {
   return started !== null && finished !== null ? Math.max(0, (finished - started) / 1000) : null;
 }
 
-/** One object of `reefline runs --json` (or the run part of `show --json`). */
-export function runFromCli(value: unknown): RunSummary {
+/** One run of `reefline runs --json`, or of the API (`GET /api/teams/{team}/runs`, `POST …/runs`,
+ * cancel, retry): since services/shapes.py both are the same shape. */
+export function runFromJson(value: unknown): RunSummary {
   const o = asObject(value, "a run");
+  const firstStart = time(o, "started_at");
   // `last_started_at` is a retried run's latest start; its duration counts from there.
-  const firstStart = isoTime(o, "started_at");
-  const startedAt = isoTime(o, "last_started_at") ?? firstStart;
-  const finishedAt = isoTime(o, "finished_at");
+  const startedAt = time(o, "last_started_at") ?? firstStart;
+  const finishedAt = time(o, "finished_at");
   return {
     id: num(o, "id"),
     pipeline: str(o, "pipeline"),
     state: str(o, "state"),
     reason: optStr(o, "reason"),
     trigger: optStr(o, "trigger") ?? "cli",
-    createdAt: isoTime(o, "created_at"),
+    createdAt: time(o, "created_at"),
     startedAt,
     finishedAt,
     duration: optNum(o, "duration") ?? span(startedAt, finishedAt),
   };
 }
 
-export function runsFromCli(value: unknown): RunSummary[] {
-  if (!Array.isArray(value)) throw new ShapeError("runs --json is not a list", value);
-  return value.map(runFromCli);
+export function runsFromJson(value: unknown): RunSummary[] {
+  if (!Array.isArray(value)) throw new ShapeError("the runs are not a list", value);
+  return value.map(runFromJson);
 }
 
-function jobFromCli(value: unknown): JobSummary {
+function jobFromJson(value: unknown): JobSummary {
   const o = asObject(value, "a job");
-  const startedAt = isoTime(o, "started_at");
-  const finishedAt = isoTime(o, "finished_at");
+  const startedAt = time(o, "started_at");
+  const finishedAt = time(o, "finished_at");
+  const attempts = o["attempts"];
   return {
     name: str(o, "name"),
     job: optStr(o, "job") ?? str(o, "name"),
     stage: optStr(o, "stage") ?? "",
     state: str(o, "state"),
     reason: optStr(o, "reason"),
-    attempts: optNum(o, "attempts") ?? 0,
+    attempts: Array.isArray(attempts) ? attempts.length : (optNum(o, "attempts") ?? 0),
     exitCode: optNum(o, "exit_code"),
     cachedFromRun: optNum(o, "cached_from_run_id"),
     startedAt,
@@ -108,63 +110,12 @@ function jobFromCli(value: unknown): JobSummary {
   };
 }
 
-/** `reefline show RUN --json`. */
-export function detailFromCli(value: unknown): RunDetail {
+/** `reefline show RUN --json`, or the API's `GET /api/runs/{id}`: the run plus `jobs`. */
+export function detailFromJson(value: unknown): RunDetail {
   const o = asObject(value, "a run");
   const jobs = o["jobs"];
   if (!Array.isArray(jobs)) throw new ShapeError('"jobs" is not a list', jobs);
-  return { ...runFromCli(o), jobs: jobs.map(jobFromCli) };
-}
-
-/** A `RunOut` of the API (`GET /api/teams/{team}/runs`, `POST …/runs`, cancel, retry). */
-export function runFromApi(value: unknown): RunSummary {
-  const o = asObject(value, "a run");
-  const startedAt = epochTime(o, "started_at");
-  const finishedAt = epochTime(o, "finished_at");
-  return {
-    id: num(o, "id"),
-    pipeline: str(o, "pipeline"),
-    state: str(o, "state"),
-    reason: optStr(o, "reason"),
-    trigger: optStr(o, "trigger") ?? "api",
-    createdAt: epochTime(o, "created_at"),
-    startedAt,
-    finishedAt,
-    duration: span(startedAt, finishedAt),
-  };
-}
-
-export function runsFromApi(value: unknown): RunSummary[] {
-  if (!Array.isArray(value)) throw new ShapeError("the runs answer is not a list", value);
-  return value.map(runFromApi);
-}
-
-function jobFromApi(value: unknown): JobSummary {
-  const o = asObject(value, "a job");
-  const startedAt = epochTime(o, "started_at");
-  const finishedAt = epochTime(o, "finished_at");
-  const attempts = o["attempts"];
-  return {
-    name: str(o, "name"),
-    job: optStr(o, "job") ?? str(o, "name"),
-    stage: optStr(o, "stage") ?? "",
-    state: str(o, "state"),
-    reason: optStr(o, "reason"),
-    attempts: Array.isArray(attempts) ? attempts.length : 0,
-    exitCode: optNum(o, "exit_code"),
-    cachedFromRun: optNum(o, "cached_from_run"),
-    startedAt,
-    finishedAt,
-    duration: span(startedAt, finishedAt),
-  };
-}
-
-/** A `RunDetailOut` of the API (`GET /api/runs/{id}`). */
-export function detailFromApi(value: unknown): RunDetail {
-  const o = asObject(value, "a run's detail");
-  const jobs = o["jobs"];
-  if (!Array.isArray(jobs)) throw new ShapeError('"jobs" is not a list', jobs);
-  return { ...runFromApi(o["run"]), jobs: jobs.map(jobFromApi) };
+  return { ...runFromJson(o), jobs: jobs.map(jobFromJson) };
 }
 
 /** A `state` event of the run's SSE stream applied to what we know: the run's state or one job's.
@@ -173,8 +124,7 @@ export function applyStateEvent(detail: RunDetail, data: unknown, now = Date.now
   const o = asObject(data, "a state event");
   const to = str(o, "to");
   const job = optStr(o, "job");
-  const at = optNum(o, "at");
-  const when = at === null ? now : at * 1000;
+  const when = time(o, "at") ?? now;
   if (job === null) {
     if (detail.state === to) return false;
     detail.state = to;

@@ -2,7 +2,7 @@
 // or a server through its API. No `vscode` import here.
 import { ApiClient } from "./api";
 import { CliSettings, exec, execJson, errorLine, CliError, invocation } from "./cli";
-import { detailFromApi, detailFromCli, RunDetail, runFromApi, RunSummary, runsFromApi, runsFromCli } from "./runsModel";
+import { detailFromJson, RunDetail, runFromJson, RunSummary, runsFromJson } from "./runsModel";
 
 export interface RunsSource {
   readonly kind: "local" | "server";
@@ -31,11 +31,11 @@ export class LocalSource implements RunsSource {
   }
 
   async listRuns(limit: number): Promise<RunSummary[]> {
-    return runsFromCli(await execJson(this.inv(["runs", "--limit", String(limit), "--json"]), this.projectDir));
+    return runsFromJson(await execJson(this.inv(["runs", "--limit", String(limit), "--json"]), this.projectDir));
   }
 
   async runDetail(runId: number): Promise<RunDetail> {
-    return detailFromCli(await execJson(this.inv(["show", String(runId), "--json"]), this.projectDir));
+    return detailFromJson(await execJson(this.inv(["show", String(runId), "--json"]), this.projectDir));
   }
 
   /** `reefline cancel RUN`: answers what the CLI said. */
@@ -59,23 +59,23 @@ export class ServerSource implements RunsSource {
   }
 
   async listRuns(limit: number): Promise<RunSummary[]> {
-    return runsFromApi(await this.api.runs(this.team, { limit }));
+    return runsFromJson(await this.api.runs(this.team, { limit }));
   }
 
   async runDetail(runId: number): Promise<RunDetail> {
-    return detailFromApi(await this.api.run(runId));
+    return detailFromJson(await this.api.run(runId));
   }
 
   async cancel(runId: number): Promise<string> {
-    const run = runFromApi(await this.api.cancel(runId));
+    const run = runFromJson(await this.api.cancel(runId));
     return `run ${run.id} is ${run.state}`;
   }
 
   async retry(runId: number): Promise<RunSummary> {
-    return runFromApi(await this.api.retry(runId));
+    return runFromJson(await this.api.retry(runId));
   }
 
   async start(pipeline: string, params: Record<string, string> = {}): Promise<RunSummary> {
-    return runFromApi(await this.api.startRun(this.team, pipeline, { params }));
+    return runFromJson(await this.api.startRun(this.team, pipeline, { params }));
   }
 }

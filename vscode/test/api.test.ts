@@ -93,14 +93,16 @@ describe("ApiClient", () => {
       });
       if (url.pathname === "/api/teams/research/runs" && req.method === "GET") {
         return json(res, 200, [
-          { id: 3, pipeline: "iris", state: "running", trigger: "api", reason: null, params: {}, revision_id: 1,
-            triggered_by: 1, created_at: 1700000000.0, started_at: 1700000001.0, finished_at: null },
+          { id: 3, pipeline: "iris", state: "running", trigger: "api", reason: null, params: {}, spec_path: "reefline.yaml",
+            revision_id: 1, triggered_by: 1, created_at: "2025-01-31T10:00:00+00:00", started_at: "2025-01-31T10:00:01+00:00",
+            last_started_at: "2025-01-31T10:00:01+00:00", finished_at: null, duration: null },
         ]);
       }
       if (url.pathname === "/api/teams/research/pipelines/iris/runs" && req.method === "POST") {
         const sent = JSON.parse(body) as { params: Record<string, string> };
         return json(res, 201, { id: 4, pipeline: "iris", state: "queued", trigger: "api", reason: null,
-          params: sent.params, revision_id: 1, triggered_by: 1, created_at: 1700000000.0, started_at: null, finished_at: null });
+          params: sent.params, spec_path: "reefline.yaml", revision_id: 1, triggered_by: 1,
+          created_at: "2025-01-31T10:00:00+00:00", started_at: null, last_started_at: null, finished_at: null, duration: null });
       }
       if (url.pathname === "/api/runs/99") {
         return json(res, 404, { error: { code: "not_found", message: "no run 99", details: { run: 99 } } });

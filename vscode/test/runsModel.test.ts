@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
-  applyStateEvent, currentRun, detailFromApi, detailFromCli, jobDescription, jobMatches, runDescription,
-  runFromApi, runFromCli, runsFromCli, stateIcon, statusText,
+  applyStateEvent, currentRun, detailFromJson, jobDescription, jobMatches, runDescription, runFromJson,
+  runsFromJson, stateIcon, statusText,
 } from "../src/runsModel";
 
 const cliRun = {
@@ -20,25 +20,24 @@ const cliJob = {
   duration: 1.2, outputs: [], metrics: {}, attempt_history: [],
 };
 
+// GET /api/runs/{id}: the same shape as `show --json` (services/shapes.py), here a live run.
 const apiDetail = {
-  run: { id: 5, pipeline: "iris", state: "running", trigger: "api", reason: null, params: {}, revision_id: 2,
-    triggered_by: 1, created_at: 1738317600.0, started_at: 1738317601.0, finished_at: null },
+  id: 5, pipeline: "iris", state: "running", trigger: "api", reason: null, params: {}, spec_path: "reefline.yaml",
+  revision_id: 2, triggered_by: 1, created_at: "2025-01-31T10:00:00+00:00", started_at: "2025-01-31T10:00:01+00:00",
+  last_started_at: "2025-01-31T10:00:01+00:00", finished_at: null, duration: null,
   jobs: [
-    { id: 1, name: "prepare", job: "prepare", stage: "prepare", state: "cached", reason: null, needs: [], matrix: {},
-      attempts: [], exit_code: null, started_at: null, finished_at: null, cached_from_run: 4, outputs: [] },
-    { id: 2, name: "train[model=tree]", job: "train", stage: "train", state: "running", reason: null,
-      needs: ["prepare"], matrix: { model: "tree" }, exit_code: null, started_at: 1738317602.0, finished_at: null,
-      cached_from_run: null, outputs: [],
-      attempts: [{ number: 1, state: "running", exit_code: null, error: null, started_at: 1738317602.0,
-        finished_at: null, cpu_seconds: null, peak_rss_bytes: null }] },
+    { ...cliJob, name: "prepare", job: "prepare", stage: "prepare", matrix: {}, needs: [], state: "cached", attempts: 0,
+      exit_code: null, cached_from_job_id: 17, cached_from_run_id: 4, started_at: null, finished_at: null, duration: null },
+    { ...cliJob, state: "running", attempts: 1, exit_code: null, started_at: "2025-01-31T10:00:02+00:00",
+      finished_at: null, duration: null },
   ],
-  metrics: [],
   history: [],
 };
+const T0 = Date.parse("2025-01-31T10:00:00Z");
 
 describe("runs from the CLI", () => {
   it("reads a run of `runs --json`: ISO times, the duration", () => {
-    const run = runFromCli(cliRun);
+    const run = runFromJson(cliRun);
     assert.equal(run.id, 12);
     assert.equal(run.state, "failed");
     assert.equal(run.startedAt, Date.parse("2025-01-31T10:00:00.100Z"));
@@ -47,7 +46,7 @@ describe("runs from the CLI", () => {
   });
 
   it("reads `show --json` with its jobs", () => {
-    const detail = detailFromCli({ ...cliRun, jobs: [cliJob], history: [] });
+    const detail = detailFromJson({ ...cliRun, jobs: [cliJob], history: [] });
     assert.equal(detail.jobs.length, 1);
     const [job] = detail.jobs;
     assert.equal(job.name, "train[model=tree]");
@@ -58,35 +57,31 @@ describe("runs from the CLI", () => {
   });
 
   it("refuses what is not a run, naming the field", () => {
-    assert.throws(() => runsFromCli({}), /not a list/);
-    assert.throws(() => runFromCli({ ...cliRun, id: "12" }), /"id" is not a number/);
-    assert.throws(() => runFromCli({ ...cliRun, started_at: "yesterday" }), /"started_at" is not an ISO 8601 time/);
+    assert.throws(() => runsFromJson({}), /not a list/);
+    assert.throws(() => runFromJson({ ...cliRun, id: "12" }), /"id" is not a number/);
+    assert.throws(() => runFromJson({ ...cliRun, started_at: "yesterday" }), /"started_at" is not a time/);
   });
 });
 
 describe("runs from the API", () => {
-  it("reads epoch-second times and works out durations", () => {
-    const run = runFromApi({ ...apiDetail.run, state: "success", finished_at: 1738317611.5 });
-    assert.equal(run.startedAt, 1738317601000);
-    assert.equal(run.duration, 10.5);
-  });
-
-  it("reads a run's detail: jobs, attempts counted, where a cached job came from", () => {
-    const detail = detailFromApi(apiDetail);
+  it("reads a live run's detail: jobs, attempts, where a cached job came from", () => {
+    const detail = detailFromJson(apiDetail);
     assert.equal(detail.id, 5);
+    assert.equal(detail.duration, null);
     assert.deepEqual(detail.jobs.map((j) => [j.name, j.state, j.attempts]), [["prepare", "cached", 0], ["train[model=tree]", "running", 1]]);
     assert.equal(jobDescription(detail.jobs[0]), "cached from #4");
-    assert.equal(jobDescription(detail.jobs[1], 1738317607_000), "running · 5.0s");
+    assert.equal(jobDescription(detail.jobs[1], T0 + 7_000), "running · 5.0s");
   });
 
-  it("applies live state events to the run and its jobs", () => {
-    const detail = detailFromApi(apiDetail);
-    assert.ok(applyStateEvent(detail, { job: "train[model=tree]", from: "running", to: "failed", at: 1738317604.5, reason: null, attempt: 1 }));
+  it("applies live state events (epoch seconds in `at`) to the run and its jobs", () => {
+    const detail = detailFromJson(apiDetail);
+    const t = T0 / 1000;
+    assert.ok(applyStateEvent(detail, { job: "train[model=tree]", from: "running", to: "failed", at: t + 4.5, reason: null, attempt: 1 }));
     assert.equal(detail.jobs[1].state, "failed");
     assert.equal(detail.jobs[1].duration, 2.5);
-    assert.ok(!applyStateEvent(detail, { job: "train[model=tree]", from: "running", to: "failed", at: 1738317604.5, reason: null, attempt: 1 }));
-    assert.ok(!applyStateEvent(detail, { job: "no-such-job", from: null, to: "running", at: 1, reason: null, attempt: null }));
-    assert.ok(applyStateEvent(detail, { job: null, from: "running", to: "failed", at: 1738317605.0, reason: "failed: train", attempt: null }));
+    assert.ok(!applyStateEvent(detail, { job: "train[model=tree]", from: "running", to: "failed", at: t + 4.5, reason: null, attempt: 1 }));
+    assert.ok(!applyStateEvent(detail, { job: "no-such-job", from: null, to: "running", at: t, reason: null, attempt: null }));
+    assert.ok(applyStateEvent(detail, { job: null, from: "running", to: "failed", at: "2025-01-31T10:00:05+00:00", reason: "failed: train", attempt: null }));
     assert.equal(detail.state, "failed");
     assert.equal(detail.duration, 4);
   });
@@ -102,16 +97,16 @@ describe("how runs are shown", () => {
   });
 
   it("describes a finished run and a running one", () => {
-    const run = runFromCli(cliRun);
+    const run = runFromJson(cliRun);
     assert.equal(runDescription(run, Date.parse("2025-01-31T10:05:00Z")), "failed · 4.2s · 5 min ago");
-    const live = runFromApi(apiDetail.run);
-    assert.equal(runDescription(live, 1738317601000 + 75_000), "running · 1m 15s · 1 min ago");
+    const live = runFromJson(apiDetail);
+    assert.equal(runDescription(live, T0 + 1000 + 75_000), "running · 1m 15s · 1 min ago");
   });
 
   it("follows the newest active run in the status bar, else the newest", () => {
-    const a = runFromCli({ ...cliRun, id: 1, state: "success" });
-    const b = runFromCli({ ...cliRun, id: 2, state: "running" });
-    const c = runFromCli({ ...cliRun, id: 3, state: "failed" });
+    const a = runFromJson({ ...cliRun, id: 1, state: "success" });
+    const b = runFromJson({ ...cliRun, id: 2, state: "running" });
+    const c = runFromJson({ ...cliRun, id: 3, state: "failed" });
     assert.equal(currentRun([a, b, c])?.id, 2);
     assert.equal(currentRun([a, c])?.id, 3);
     assert.equal(currentRun([]), undefined);
