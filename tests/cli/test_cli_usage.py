@@ -23,7 +23,8 @@ WIDE = {"COLUMNS": "200", "TERMINAL_WIDTH": "200"}
 def test_the_readme_documents_the_commands() -> None:
     laptop = ["init", "validate", "schema", "run", "runs", "show", "logs", "retry", "cancel"]
     server = ["server", "admin", "login", "logout", "push", "revisions", "diff", "rollback"]
-    assert laptop + server == COMMANDS
+    editor = ["lsp"]
+    assert laptop + server + editor == COMMANDS
 
 
 def test_every_documented_command_is_registered() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -28,6 +29,7 @@ class LoadResult:
     diagnostics: list[Diagnostic]
     source: SourceMap
     text: str
+    data: Any = None  # the raw YAML data when the text parsed (also when its shape is wrong)
 
     @property
     def ok(self) -> bool:
@@ -65,7 +67,7 @@ def _load(text: str, file: str) -> LoadResult:
     diagnostics = list(parsed.diagnostics)
     if not parsed.ok:
         return LoadResult(None, _sorted(diagnostics), source, text)
-    data = parsed.data
+    data = raw = parsed.data
     if data is None:
         diagnostics.append(
             Diagnostic(
@@ -92,7 +94,7 @@ def _load(text: str, file: str) -> LoadResult:
                 hint="a pipeline starts with `version: 1`, `name:` and `jobs:`",
             )
         )
-        return LoadResult(None, _sorted(diagnostics), source, text)
+        return LoadResult(None, _sorted(diagnostics), source, text, raw)
     # Top-level keys starting with '.' hold YAML anchors for reuse (`.common: &common`), as in GitLab CI.
     data = {k: v for k, v in data.items() if not k.startswith(HIDDEN_PREFIX)}
     try:
@@ -100,9 +102,9 @@ def _load(text: str, file: str) -> LoadResult:
     except ValidationError as exc:
         diagnostics.extend(validation_diagnostics(exc, data, source, file))
         diagnostics.extend(lint_repaired(exc, data, lambda p: lint(p, source, file)))
-        return LoadResult(None, _sorted(diagnostics), source, text)
+        return LoadResult(None, _sorted(diagnostics), source, text, raw)
     diagnostics.extend(lint(pipeline, source, file))
-    return LoadResult(pipeline, _sorted(diagnostics), source, text)
+    return LoadResult(pipeline, _sorted(diagnostics), source, text, raw)
 
 
 def load_spec_file(path: str | os.PathLike[str]) -> LoadResult:

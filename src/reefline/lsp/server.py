@@ -1,0 +1,196 @@
+"""The pygls server: documents, debounced diagnostics, and the feature handlers.
+
+Every handler is wrapped so that no exception escapes: it is logged (stderr, the client's output
+channel) and the request answers empty. Diagnostics are computed ``debounce`` seconds after the last
+change (0.15 s; ``initializationOptions.debounce`` overrides it); the other requests use the latest
+text, re-analysing it first when it changed since the last analysis (completion only reads the context
+from the new text and the names from the last analysis, so it stays fast while the user types).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from lsprotocol import types as lsp
+from pygls.lsp.server import LanguageServer
+
+from reefline import __version__
+from reefline.lsp import actions, completion, diagnostics, hover, navigation
+from reefline.lsp.state import DocumentState, analyze, from_position
+
+log = logging.getLogger("reefline.lsp")
+DEBOUNCE = 0.15
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class ReeflineServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__(
+            "reefline", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental
+        )
+        self.states: dict[str, DocumentState] = {}
+        self.timers: dict[str, asyncio.TimerHandle] = {}
+        self.debounce = DEBOUNCE
+
+    def text(self, uri: str) -> str:
+        return self.workspace.get_text_document(uri).source
+
+    def state(self, uri: str) -> DocumentState:
+        """The analysis of the document's current text (made now if the text changed)."""
+        text = self.text(uri)
+        state = self.states.get(uri)
+        if state is None or state.text != text:
+            state = analyze(uri, text, state)
+            self.states[uri] = state
+        return state
+
+    def latest(self, uri: str) -> DocumentState:
+        """The last analysis, whatever text it was made from (for completion while typing)."""
+        state = self.states.get(uri)
+        return state if state is not None else self.state(uri)
+
+    def publish(self, uri: str, edited_line: int | None = None) -> None:
+        try:
+            text = self.text(uri)
+            state = analyze(uri, text, self.states.get(uri), edited_line)
+            self.states[uri] = state
+            items = diagnostics.to_lsp(state)
+        except Exception:
+            log.exception("diagnostics failed for %s", uri)
+            return
+        version = self.workspace.get_text_document(uri).version
+        self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri, items, version))
+
+    def schedule(self, uri: str, edited_line: int | None) -> None:
+        timer = self.timers.pop(uri, None)
+        if timer is not None:
+            timer.cancel()
+        if self.debounce <= 0:
+            self.publish(uri, edited_line)
+            return
+        loop = asyncio.get_running_loop()
+        self.timers[uri] = loop.call_later(self.debounce, self.publish, uri, edited_line)
+
+
+def safe(default: Any) -> Callable[[F], F]:
+    """Log any exception of the handler and answer ``default`` instead."""
+
+    def wrap(f: F) -> F:
+        @functools.wraps(f)
+        def run(ls: ReeflineServer, params: Any) -> Any:
+            try:
+                return f(ls, params)
+            except Exception:
+                log.exception("%s failed", f.__name__)
+                return default
+
+        return run  # type: ignore[return-value]
+
+    return wrap
+
+
+def create_server() -> ReeflineServer:
+    server = ReeflineServer()
+
+    @server.feature(lsp.INITIALIZE)
+    @safe(None)
+    def initialize(ls: ReeflineServer, params: lsp.InitializeParams) -> None:
+        options = params.initialization_options
+        if isinstance(options, dict) and isinstance(options.get("debounce"), int | float):
+            ls.debounce = float(options["debounce"])
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+    @safe(None)
+    def did_open(ls: ReeflineServer, params: lsp.DidOpenTextDocumentParams) -> None:
+        ls.publish(params.text_document.uri)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+    async def did_change(ls: ReeflineServer, params: lsp.DidChangeTextDocumentParams) -> None:
+        try:
+            edited = None
+            last = params.content_changes[-1] if params.content_changes else None
+            if isinstance(last, lsp.TextDocumentContentChangePartial):
+                edited = last.range.start.line + 1
+            ls.schedule(params.text_document.uri, edited)
+        except Exception:
+            log.exception("didChange failed")
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
+    @safe(None)
+    def did_close(ls: ReeflineServer, params: lsp.DidCloseTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        timer = ls.timers.pop(uri, None)
+        if timer is not None:
+            timer.cancel()
+        ls.states.pop(uri, None)
+        ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri, []))
+
+    @server.feature(
+        lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(trigger_characters=[".", " ", "[", ",", "{"])
+    )
+    @safe(None)
+    def complete(ls: ReeflineServer, params: lsp.CompletionParams) -> lsp.CompletionList:
+        uri = params.text_document.uri
+        lines = ls.text(uri).splitlines()
+        line, col = from_position(params.position)
+        items = completion.complete(ls.latest(uri), lines, line, col)
+        return lsp.CompletionList(is_incomplete=False, items=items)
+
+    @server.feature(lsp.TEXT_DOCUMENT_HOVER)
+    @safe(None)
+    def on_hover(ls: ReeflineServer, params: lsp.HoverParams) -> lsp.Hover | None:
+        return hover.hover(ls.state(params.text_document.uri), *from_position(params.position))
+
+    @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
+    @safe([])
+    def on_definition(ls: ReeflineServer, params: lsp.DefinitionParams) -> list[lsp.Location]:
+        return navigation.definition(ls.state(params.text_document.uri), *from_position(params.position))
+
+    @server.feature(lsp.TEXT_DOCUMENT_REFERENCES)
+    @safe([])
+    def on_references(ls: ReeflineServer, params: lsp.ReferenceParams) -> list[lsp.Location]:
+        state = ls.state(params.text_document.uri)
+        line, col = from_position(params.position)
+        return navigation.references(state, line, col, params.context.include_declaration)
+
+    @server.feature(lsp.TEXT_DOCUMENT_PREPARE_RENAME)
+    @safe(None)
+    def on_prepare_rename(ls: ReeflineServer, params: lsp.PrepareRenameParams) -> lsp.Range | None:
+        return navigation.prepare_rename(ls.state(params.text_document.uri), *from_position(params.position))
+
+    @server.feature(lsp.TEXT_DOCUMENT_RENAME)
+    def on_rename(ls: ReeflineServer, params: lsp.RenameParams) -> lsp.WorkspaceEdit | None:
+        try:
+            state = ls.state(params.text_document.uri)
+            line, col = from_position(params.position)
+            return navigation.rename(state, line, col, params.new_name)
+        except navigation.RenameRefused as exc:
+            ls.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Warning, str(exc)))
+            return None
+        except Exception:
+            log.exception("rename failed")
+            return None
+
+    @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+    @safe([])
+    def on_symbols(ls: ReeflineServer, params: lsp.DocumentSymbolParams) -> list[lsp.DocumentSymbol]:
+        return navigation.symbols(ls.state(params.text_document.uri))
+
+    @server.feature(
+        lsp.TEXT_DOCUMENT_CODE_ACTION, lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix])
+    )
+    @safe([])
+    def on_code_action(ls: ReeflineServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+        return actions.code_actions(ls.state(params.text_document.uri), params)
+
+    return server
+
+
+def serve() -> None:
+    """Run the server over stdin/stdout until the client says exit."""
+    logging.basicConfig(level=logging.WARNING, format="reefline lsp: %(levelname)s %(message)s")
+    create_server().start_io()
