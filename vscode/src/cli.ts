@@ -1,6 +1,7 @@
 // The reefline CLI from the extension: how to start it, and its `--json` outputs parsed and checked.
 // No `vscode` import here, so the unit tests run on plain Node.
 import { execFile } from "node:child_process";
+import * as fs from "node:fs";
 import * as path from "node:path";
 
 export interface CliSettings {
@@ -224,4 +225,24 @@ export function diagnosticRange(d: Diagnostic): [number, number, number, number]
 /** The text shown for a diagnostic: its message and, on its own line, the hint. */
 export function diagnosticText(d: Diagnostic): string {
   return d.hint ? `${d.message}\nhint: ${d.hint}` : d.message;
+}
+
+/** Where a command would be found: itself if it names a path, else the first match on PATH. */
+export function findExecutable(command: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const isFile = (p: string): boolean => {
+    try {
+      return fs.statSync(p).isFile();
+    } catch {
+      return false;
+    }
+  };
+  if (command.includes("/") || command.includes("\\")) return isFile(command) ? command : undefined;
+  const exts = process.platform === "win32" ? (env.PATHEXT ?? ".EXE;.CMD;.BAT").split(";").concat([""]) : [""];
+  for (const dir of (env.PATH ?? "").split(path.delimiter).filter(Boolean)) {
+    for (const ext of exts) {
+      const candidate = path.join(dir, command + ext);
+      if (isFile(candidate)) return candidate;
+    }
+  }
+  return undefined;
 }

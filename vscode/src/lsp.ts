@@ -1,7 +1,7 @@
 // The language client: starts `reefline lsp` over stdio for reefline.yaml and *.reefline.yaml.
 import * as vscode from "vscode";
 import { LanguageClient, LanguageClientOptions, ServerOptions, TransportKind } from "vscode-languageclient/node";
-import { invocation } from "./cli";
+import { findExecutable, invocation } from "./cli";
 import { readSettings, workspaceDir } from "./settings";
 
 export const DOCUMENTS = [
@@ -28,8 +28,18 @@ export class ReeflineLanguageClient implements vscode.Disposable {
       documentSelector: DOCUMENTS.slice(0, 2),
       outputChannel: this.output,
     };
-    this.client = new LanguageClient("reefline", "Reefline Language Server", serverOptions, clientOptions);
+    if (!findExecutable(inv.command)) {
+      this.output.appendLine(`${inv.command}: not found`);
+      const choice = await vscode.window.showErrorMessage(
+        `Reefline: cannot start the language server: \`${inv.command}\` not found. ` +
+          `Install Reefline, or set "reefline.path" or "reefline.pythonPath".`,
+        "Open Settings",
+      );
+      if (choice) void vscode.commands.executeCommand("workbench.action.openSettings", "reefline.");
+      return;
+    }
     try {
+      this.client = new LanguageClient("reefline", "Reefline Language Server", serverOptions, clientOptions);
       await this.client.start();
     } catch (e) {
       const why = e instanceof Error ? e.message : String(e);

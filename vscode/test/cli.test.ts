@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { CliError, diagnosticRange, diagnosticText, errorLine, exec, execJson, invocation, parseValidation, runArgs } from "../src/cli";
+import { CliError, findExecutable, diagnosticRange, diagnosticText, errorLine, exec, execJson, invocation, parseValidation, runArgs } from "../src/cli";
 import { followLocalLog, LineSplitter } from "../src/logStream";
 import { LocalSource } from "../src/sources";
 
@@ -24,6 +24,13 @@ describe("command lines", () => {
     assert.deepEqual(runArgs({ file: "reefline.yaml" }), ["run", "reefline.yaml"]);
     assert.deepEqual(runArgs({ file: "p.reefline.yaml", only: ["train"] }), ["run", "p.reefline.yaml", "--only", "train"]);
     assert.deepEqual(runArgs({ from: "evaluate", params: { seed: "7" } }), ["run", "--from", "evaluate", "-p", "seed=7"]);
+  });
+
+  it("finds an executable by path or on PATH, and not a missing one", () => {
+    assert.equal(findExecutable(process.execPath), process.execPath);
+    assert.equal(findExecutable(path.basename(process.execPath), { PATH: path.dirname(process.execPath) }), process.execPath);
+    assert.equal(findExecutable("no-such-reefline-here", { PATH: path.dirname(process.execPath) }), undefined);
+    assert.equal(findExecutable("/nonexistent/reefline"), undefined);
   });
 
   it("reads the CLI's error line", () => {

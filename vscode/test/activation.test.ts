@@ -1,0 +1,104 @@
+// Activation against a stub of the `vscode` module: a VS Code host cannot be downloaded here, and
+// this is the one place that needs the module. The stub answers every API with inert values and
+// records the commands registered, so the test checks that `activate` runs and registers exactly
+// the commands package.json contributes. It says nothing about how VS Code draws them.
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import Module from "node:module";
+import { describe, it } from "node:test";
+
+const registered: string[] = [];
+const errors: string[] = [];
+
+function inert(name: string): unknown {
+  const fn = function () {
+    return inert(`${name}()`);
+  };
+  return new Proxy(fn, {
+    get(_t, key) {
+      if (key === "then") return undefined; // not a promise
+      if (key === Symbol.toPrimitive) return () => name;
+      if (key === "dispose") return () => undefined;
+      return inert(`${name}.${String(key)}`);
+    },
+    set: () => true,
+    apply: () => inert(`${name}()`),
+    construct: () => inert(`new ${name}`) as object,
+  });
+}
+
+class EventEmitter<T> {
+  private listeners: ((e: T) => void)[] = [];
+  event = (listener: (e: T) => void) => {
+    this.listeners.push(listener);
+    return { dispose: () => undefined };
+  };
+  fire(e: T): void {
+    this.listeners.forEach((l) => l(e));
+  }
+  dispose(): void {
+    this.listeners = [];
+  }
+}
+
+const settings: Record<string, unknown> = { path: "/nonexistent/reefline", "runs.idleRefreshSeconds": 0 };
+
+const stub = new Proxy(
+  {
+    EventEmitter,
+    version: "1.85.0",
+    commands: {
+      registerCommand: (name: string) => {
+        registered.push(name);
+        return { dispose: () => undefined };
+      },
+      executeCommand: async () => undefined,
+    },
+    workspace: new Proxy(
+      {
+        workspaceFolders: undefined,
+        textDocuments: [],
+        getConfiguration: () => ({ get: (key: string, fallback: unknown) => settings[key] ?? fallback, update: async () => undefined }),
+        findFiles: async () => [],
+      },
+      { get: (t, k) => (k in t ? t[k as keyof typeof t] : inert(`workspace.${String(k)}`)) },
+    ),
+    window: new Proxy(
+      {
+        activeTextEditor: undefined,
+        showErrorMessage: async (text: string) => {
+          errors.push(text);
+          return undefined;
+        },
+      },
+      { get: (t, k) => (k in t ? t[k as keyof typeof t] : inert(`window.${String(k)}`)) },
+    ),
+  },
+  { get: (t, k) => (k in t ? t[k as keyof typeof t] : inert(String(k))) },
+);
+
+const loader = Module as unknown as { _load: (request: string, ...rest: unknown[]) => unknown };
+const load = loader._load;
+loader._load = function (request: string, ...rest: unknown[]) {
+  return request === "vscode" ? stub : load.call(this, request, ...rest);
+};
+
+describe("activate", () => {
+  it("registers every command package.json contributes, and says when reefline cannot start", async () => {
+    const manifest = JSON.parse(fs.readFileSync(path.resolve(__dirname, "../../package.json"), "utf8")) as {
+      contributes: { commands: { command: string }[] };
+      main: string;
+    };
+    const extension = require(path.resolve(__dirname, "../..", manifest.main)) as {
+      activate: (context: unknown) => Promise<void>;
+      deactivate: () => Promise<void>;
+    };
+    const context = { subscriptions: [] as unknown[], secrets: { get: async () => undefined, store: async () => undefined, delete: async () => undefined } };
+    await extension.activate(context);
+    assert.deepEqual([...registered].sort(), manifest.contributes.commands.map((c) => c.command).sort());
+    assert.equal(errors.length, 1, errors.join("\n"));
+    assert.match(errors[0], /cannot start the language server: `\/nonexistent\/reefline` not found.*set "reefline.path"/);
+    await extension.deactivate();
+  });
+});
