@@ -71,7 +71,9 @@ class Client:
 
     async def references(self, uri: str, line: int, col: int, declaration: bool = True) -> Any:
         params = lsp.ReferenceParams(
-            lsp.TextDocumentIdentifier(uri), lsp.Position(line, col), lsp.ReferenceContext(declaration)
+            context=lsp.ReferenceContext(declaration),
+            text_document=lsp.TextDocumentIdentifier(uri),
+            position=lsp.Position(line, col),
         )
         return await self.lsp.text_document_references_async(params)
 
@@ -118,3 +120,59 @@ async def reefline_lsp(debounce: float | None = None) -> AsyncIterator[Client]:
 
 def run(coro: Any) -> Any:
     return asyncio.run(coro)
+
+
+class LiveServer:
+    """One ``reefline lsp`` for many tests: its client runs on an event loop in a thread of its own."""
+
+    def __init__(self, debounce: float | None = None) -> None:
+        import threading
+
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self._cm = reefline_lsp(debounce)
+        self.client: Client = self.call(self._cm.__aenter__())
+
+    def call(self, coro: Any, timeout: float = 30) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def do(self, fn: Any, *args: Any) -> Any:
+        """Run a plain client method (a notification) on the client's loop."""
+
+        async def inner() -> Any:
+            return fn(*args)
+
+        return self.call(inner())
+
+    def close(self) -> None:
+        try:
+            self.call(self._cm.__aexit__(None, None, None))
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(5)
+
+
+def position(text: str, needle: str, offset: int = 0, nth: int = 0) -> tuple[int, int]:
+    """The 0-based (line, character) of the ``nth`` occurrence of ``needle`` in ``text``, plus ``offset``."""
+    at = -1
+    for _ in range(nth + 1):
+        at = text.index(needle, at + 1)
+    at += offset
+    line = text.count("\n", 0, at)
+    return line, at - (text.rfind("\n", 0, at) + 1)
+
+
+def apply(text: str, edits: list[lsp.TextEdit]) -> str:
+    """``text`` with the edits applied (last first, so earlier positions stay valid)."""
+    lines = text.split("\n")
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line) + 1)
+
+    def at(p: lsp.Position) -> int:
+        return offsets[p.line] + p.character
+
+    for edit in sorted(edits, key=lambda e: at(e.range.start), reverse=True):
+        text = text[: at(edit.range.start)] + edit.new_text + text[at(edit.range.end) :]
+    return text
