@@ -2,7 +2,7 @@
 // or a server through its API. No `vscode` import here.
 import { ApiClient } from "./api";
 import { CliSettings, exec, execJson, errorLine, CliError, invocation } from "./cli";
-import { detailFromJson, RunDetail, runFromJson, RunSummary, runsFromJson } from "./runsModel";
+import { detailFromJson, isActive, RunDetail, runFromJson, RunSummary, runsFromJson } from "./runsModel";
 
 export interface RunsSource {
   readonly kind: "local" | "server";
@@ -67,8 +67,9 @@ export class ServerSource implements RunsSource {
   }
 
   async cancel(runId: number): Promise<string> {
+    // The engine running it cancels it within about a second; the answer shows the state before that.
     const run = runFromJson(await this.api.cancel(runId));
-    return `run ${run.id} is ${run.state}`;
+    return isActive(run.state) ? `asked run ${run.id} to cancel` : `run ${run.id} is ${run.state}`;
   }
 
   async retry(runId: number): Promise<RunSummary> {
