@@ -418,7 +418,22 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   extension = new Extension(context);
   extension.register();
   void extension.runs.refresh();
-  await extension.language.start();
+  // `onLanguage:yaml` activates for any YAML file: start `reefline lsp` only once a pipeline is open
+  // (or the workspace has one).
+  const language = extension.language;
+  const hasPipeline =
+    vscode.workspace.textDocuments.some((d) => isPipelineFile(d.fileName)) ||
+    (await vscode.workspace.findFiles(PIPELINES, "**/node_modules/**", 1)).length > 0;
+  if (hasPipeline) {
+    await language.start();
+    return;
+  }
+  const waiting = vscode.workspace.onDidOpenTextDocument((d) => {
+    if (!isPipelineFile(d.fileName)) return;
+    waiting.dispose();
+    void language.start();
+  });
+  context.subscriptions.push(waiting);
 }
 
 export async function deactivate(): Promise<void> {

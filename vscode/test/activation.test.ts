@@ -42,6 +42,8 @@ class EventEmitter<T> {
   }
 }
 
+let pipelinesInWorkspace = [{ fsPath: "/work/reefline.yaml" }];
+const openListeners: ((doc: { fileName: string }) => void)[] = [];
 const settings: Record<string, unknown> = { path: "/nonexistent/reefline", "runs.idleRefreshSeconds": 0 };
 
 const stub = new Proxy(
@@ -60,7 +62,11 @@ const stub = new Proxy(
         workspaceFolders: undefined,
         textDocuments: [],
         getConfiguration: () => ({ get: (key: string, fallback: unknown) => settings[key] ?? fallback, update: async () => undefined }),
-        findFiles: async () => [],
+        findFiles: async () => pipelinesInWorkspace,
+        onDidOpenTextDocument: (listener: (doc: { fileName: string }) => void) => {
+          openListeners.push(listener);
+          return { dispose: () => openListeners.splice(openListeners.indexOf(listener), 1) };
+        },
       },
       { get: (t, k) => (k in t ? t[k as keyof typeof t] : inert(`workspace.${String(k)}`)) },
     ),
@@ -85,6 +91,8 @@ loader._load = function (request: string, ...rest: unknown[]) {
 };
 
 describe("activate", () => {
+  const context = () => ({ subscriptions: [] as unknown[], secrets: { get: async () => undefined, store: async () => undefined, delete: async () => undefined } });
+
   it("registers every command package.json contributes, and says when reefline cannot start", async () => {
     const manifest = JSON.parse(fs.readFileSync(path.resolve(__dirname, "../../package.json"), "utf8")) as {
       contributes: { commands: { command: string }[] };
@@ -94,11 +102,31 @@ describe("activate", () => {
       activate: (context: unknown) => Promise<void>;
       deactivate: () => Promise<void>;
     };
-    const context = { subscriptions: [] as unknown[], secrets: { get: async () => undefined, store: async () => undefined, delete: async () => undefined } };
-    await extension.activate(context);
+    await extension.activate(context());
     assert.deepEqual([...registered].sort(), manifest.contributes.commands.map((c) => c.command).sort());
     assert.equal(errors.length, 1, errors.join("\n"));
     assert.match(errors[0], /cannot start the language server: `\/nonexistent\/reefline` not found.*set "reefline.path"/);
+    await extension.deactivate();
+  });
+
+  it("starts the language server only once a pipeline is opened, in a workspace without one", async () => {
+    const extension = require(path.resolve(__dirname, "../../out/src/extension.js")) as {
+      activate: (context: unknown) => Promise<void>;
+      deactivate: () => Promise<void>;
+    };
+    pipelinesInWorkspace = [];
+    errors.length = 0;
+    await extension.activate(context());
+    assert.deepEqual(errors, []);
+    assert.equal(openListeners.length, 1);
+    openListeners[0]({ fileName: "/work/notes.yaml" });
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(errors, []);
+    openListeners[0]({ fileName: "/work/nightly.reefline.yaml" });
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(errors.length, 1);
+    assert.match(errors[0], /cannot start the language server/);
+    assert.equal(openListeners.length, 0);
     await extension.deactivate();
   });
 });
