@@ -246,3 +246,35 @@ def test_the_outline_groups_jobs_by_stage(server: LiveServer) -> None:
     assert train.kind == lsp.SymbolKind.Function
     assert train.selection_range == _range(position(TEXT, "  train:\n", 2), position(TEXT, "  train:\n", 7))
     assert [c.name for c in train.children] == ["code", "helpers", "features", "model"]
+
+
+def test_a_template_in_a_flow_list_gets_the_block_form_and_quoting_as_fixes(server: LiveServer) -> None:
+    text = "version: 1\nname: q\nparams: {seed: 1}\njobs:\n  a:\n    script: [echo ${{ params.seed }}, ls]\n"
+    uri, diagnostics = _open(server, "flow", text)
+    [diag] = diagnostics
+    assert diag.code == "RL101"
+    block, quoted = server.call(server.client.code_actions(uri, [diag]))
+    assert block.title == "Write the list in block form"
+    assert apply(text, list(block.edit.changes[uri])).endswith(
+        "    script:\n      - echo ${{ params.seed }}\n      - ls\n"
+    )
+    fixed = apply(text, list(quoted.edit.changes[uri]))
+    assert fixed.endswith('    script: ["echo ${{ params.seed }}", ls]\n')
+    assert _change(server, uri, fixed) == []
+
+
+def test_an_unknown_key_is_fixed_by_its_did_you_mean(server: LiveServer) -> None:
+    text = "version: 1\nname: q\njobs:\n  a:\n    script: echo\n    stag: default\n"
+    uri, diagnostics = _open(server, "unknown-key", text)
+    [diag] = diagnostics
+    assert (diag.code, diag.range) == ("RL103", _range((5, 4), (5, 8)))
+    [action] = server.call(server.client.code_actions(uri, [diag]))
+    assert apply(text, list(action.edit.changes[uri])).endswith("    stage: default\n")
+
+
+def test_a_shape_error_keeps_references_resolvable(server: LiveServer) -> None:
+    text = TEXT.replace("    retry: {max: 1, delay: 1s}", "    retry: {max: many, delay: 1s}")
+    uri, diagnostics = _open(server, "shape", text)
+    assert [d.code for d in diagnostics] == ["RL104"]
+    [target] = server.call(server.client.definition(uri, *position(text, "from: train.model", len("from: "))))
+    assert target.range.start == lsp.Position(*position(text, "  train:\n", 2))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from lsprotocol import types as lsp
@@ -25,6 +26,9 @@ def code_actions(state: DocumentState, params: lsp.CodeActionParams) -> list[lsp
             fix = _block_fix(state, diag, data["block"])
             if fix is not None:
                 actions.append(fix)
+                quoted = _quote_fix(state, diag, fix)
+                if quoted is not None:
+                    actions.append(quoted)
     return actions
 
 
@@ -36,6 +40,55 @@ def _block_fix(state: DocumentState, diag: lsp.Diagnostic, block: str) -> lsp.Co
             whole = lsp.Range(lsp.Position(n, 0), lsp.Position(n, len(lines[n])))
             return _action("Write the list in block form", state.uri, whole, block, diag)
     return None
+
+
+def _quote_fix(state: DocumentState, diag: lsp.Diagnostic, block: lsp.CodeAction) -> lsp.CodeAction | None:
+    """The same line with every item holding ``${{ }}`` in double quotes."""
+    assert block.edit is not None and block.edit.changes is not None
+    [edit] = block.edit.changes[state.uri]
+    line = state.text.splitlines()[edit.range.start.line]
+    m = re.match(r"^(?P<head>[^\[{]*?:\s*)(?P<open>[\[{])(?P<body>.*)(?P<close>[\]}])(?P<tail>\s*)$", line)
+    if m is None:
+        return None
+    mapping = m["open"] == "{"
+    items = [_quote(item, mapping) for item in _split(m["body"])]
+    text = f"{m['head']}{m['open']}{', '.join(items)}{m['close']}{m['tail']}"
+    return _action("Quote the items that use ${{ }}", state.uri, edit.range, text, diag)
+
+
+def _split(body: str) -> list[str]:
+    """Top-level items of a flow collection's body; ``${{ … }}`` and quotes are opaque."""
+    items, current, i = [], "", 0
+    while i < len(body):
+        if body.startswith("${{", i):
+            end = body.find("}}", i)
+            end = len(body) if end < 0 else end + 2
+            current, i = current + body[i:end], end
+            continue
+        if body[i] in "'\"":
+            end = body.find(body[i], i + 1)
+            end = len(body) if end < 0 else end + 1
+            current, i = current + body[i:end], end
+            continue
+        if body[i] == ",":
+            items.append(current.strip())
+            current = ""
+        else:
+            current += body[i]
+        i += 1
+    if current.strip():
+        items.append(current.strip())
+    return items
+
+
+def _quote(item: str, mapping: bool) -> str:
+    key, value = "", item
+    if mapping and ":" in item.split("${{", 1)[0]:
+        name, _, value = item.partition(":")
+        key, value = f"{name.strip()}: ", value.strip()
+    if "${{" not in value or value[:1] in "'\"":
+        return key + value
+    return key + '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _action(title: str, uri: str, r: lsp.Range, text: str, diag: lsp.Diagnostic) -> lsp.CodeAction:
