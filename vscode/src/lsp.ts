@@ -7,7 +7,6 @@ import { readSettings, workspaceDir } from "./settings";
 export const DOCUMENTS = [
   { scheme: "file", language: "yaml", pattern: "**/reefline.yaml" },
   { scheme: "file", language: "yaml", pattern: "**/*.reefline.yaml" },
-  { scheme: "untitled", language: "yaml" },
 ];
 
 export class ReeflineLanguageClient implements vscode.Disposable {
@@ -25,7 +24,7 @@ export class ReeflineLanguageClient implements vscode.Disposable {
       options: cwd ? { cwd } : {},
     };
     const clientOptions: LanguageClientOptions = {
-      documentSelector: DOCUMENTS.slice(0, 2),
+      documentSelector: DOCUMENTS,
       outputChannel: this.output,
     };
     if (!findExecutable(inv.command)) {

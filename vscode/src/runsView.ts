@@ -180,15 +180,17 @@ export class RunsProvider implements vscode.TreeDataProvider<RunsNode>, vscode.D
 export class RunStatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 50);
 
-  constructor(provider: RunsProvider) {
+  constructor(private readonly provider: RunsProvider) {
     this.item.name = "Reefline run";
     this.item.command = "reefline.showLog";
     this.update(undefined);
     provider.onDidChangeCurrent((run) => this.update(run));
-    this.item.show();
   }
 
   private update(run: RunSummary | undefined): void {
+    // Hidden where there is nothing to follow (no pipeline here and no server).
+    if (run || this.provider.source) this.item.show();
+    else this.item.hide();
     this.item.text = statusText(run);
     this.item.tooltip = run ? `${runTooltip(run)}\n\nClick: show its log` : "No Reefline runs yet";
     this.item.backgroundColor =
