@@ -38,9 +38,9 @@ $(NPM_STAMP): vscode/package.json vscode/package-lock.json
 	touch $(NPM_STAMP)
 
 vscode-test: $(STAMP) $(NPM_STAMP)
-	cd vscode && npx tsc -p . && REEFLINE_BIN=$(CURDIR)/$(BIN)/reefline node --test --test-reporter=spec out/test/
 	$(BIN)/reefline schema -o vscode/schema/reefline.schema.json
-	cd vscode && npx vsce package --skip-license --allow-missing-repository -o reefline.vsix
+	cd vscode && npx tsc -p . && npx vsce package --skip-license --allow-missing-repository -o reefline.vsix
+	cd vscode && REEFLINE_BIN=$(CURDIR)/$(BIN)/reefline node --test --test-reporter=spec out/test/
 
 vscode: vscode-test
 

@@ -5,7 +5,9 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { spawnSync } from "node:child_process";
 import Module from "node:module";
+import * as os from "node:os";
 import { describe, it } from "node:test";
 
 const registered: string[] = [];
@@ -128,5 +130,34 @@ describe("activate", () => {
     assert.match(errors[0], /cannot start the language server/);
     assert.equal(openListeners.length, 0);
     await extension.deactivate();
+  });
+
+  // `make test` packages the extension before its tests: the .vsix must hold every module it loads.
+  const vsix = path.resolve(__dirname, "../../reefline.vsix");
+  const python = path.resolve(__dirname, "../../../.venv/bin/python");
+  it("activates from the packaged .vsix", { skip: fs.existsSync(vsix) && fs.existsSync(python) ? false : "no reefline.vsix built" }, async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "reefline-vsix-"));
+    try {
+      const unzip = spawnSync(python, ["-m", "zipfile", "-e", vsix, dir], { encoding: "utf8" });
+      assert.equal(unzip.status, 0, unzip.stderr);
+      const manifest = JSON.parse(fs.readFileSync(path.join(dir, "extension", "package.json"), "utf8")) as {
+        main: string;
+        contributes: { commands: { command: string }[]; yamlValidation: { url: string }[] };
+      };
+      assert.ok(fs.existsSync(path.join(dir, "extension", manifest.contributes.yamlValidation[0].url)), "the schema is packaged");
+      const extension = require(path.join(dir, "extension", manifest.main)) as {
+        activate: (context: unknown) => Promise<void>;
+        deactivate: () => Promise<void>;
+      };
+      pipelinesInWorkspace = [{ fsPath: "/work/reefline.yaml" }];
+      registered.length = 0;
+      errors.length = 0;
+      await extension.activate(context());
+      assert.deepEqual([...registered].sort(), manifest.contributes.commands.map((c) => c.command).sort());
+      assert.equal(errors.length, 1);
+      await extension.deactivate();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
