@@ -278,3 +278,45 @@ def test_a_shape_error_keeps_references_resolvable(server: LiveServer) -> None:
     assert [d.code for d in diagnostics] == ["RL104"]
     [target] = server.call(server.client.definition(uri, *position(text, "from: train.model", len("from: "))))
     assert target.range.start == lsp.Position(*position(text, "  train:\n", 2))
+
+
+def test_a_second_writer_of_an_output_path_points_at_the_first(server: LiveServer) -> None:
+    text = (
+        "version: 1\nname: w\njobs:\n  a:\n    script: echo\n    outputs:\n      x: {path: out/x.txt}\n"
+        "  b:\n    script: echo\n    outputs:\n      y: {path: out/x.txt}\n"
+    )
+    _, diagnostics = _open(server, "writers", text)
+    [diag] = [d for d in diagnostics if d.code == "RL207"]
+    assert diag.range == _range((10, 16), (10, 25))
+    [related] = diag.related_information
+    assert related.location.range == _range((6, 16), (6, 25))
+    assert related.message == "job 'a' writes it here (output 'x')"
+
+
+def test_stages_and_types_have_definitions_references_and_hovers(server: LiveServer) -> None:
+    uri, _ = _open(server, "stages-types")
+    stage_def = position(TEXT, "stages: [prepare, featurize", len("stages: [prepare, "))
+    [target] = server.call(server.client.definition(uri, *position(TEXT, "stage: featurize", len("stage: "))))
+    assert target.range == _range(stage_def, (stage_def[0], stage_def[1] + len("featurize")))
+    refs = server.call(server.client.references(uri, *stage_def, False))
+    assert [r.range.start for r in refs] == [
+        lsp.Position(*position(TEXT, "stage: featurize", len("stage: ")))
+    ]
+    [target] = server.call(
+        server.client.definition(uri, *position(TEXT, "type: dataset/iris}", len("type: ")))
+    )
+    assert target.range.start == lsp.Position(*position(TEXT, "  dataset/iris:\n", 2))
+    hover = server.call(server.client.hover(uri, *position(TEXT, "type: model/pickle}", len("type: "))))
+    assert (
+        hover.contents.value
+        == "**type** model/pickle: A model serialized with Python pickle (or joblib). (extends model)"
+    )
+    text = TEXT.replace("    run: steps.report:main\n", "    run: steps.report:main\n    when: \n")
+    _change(server, uri, text)
+    line, col = position(text, "    when: \n", len("    when: "))
+    assert _labels(server.call(server.client.complete(uri, line, col))) == [
+        "on_success",
+        "on_failure",
+        "always",
+        "manual",
+    ]
