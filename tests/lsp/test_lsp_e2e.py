@@ -144,6 +144,7 @@ def test_key_completion_lists_the_keys_a_job_has_not_set_with_docs(server: LiveS
     timeout = next(i for i in items if i.label == "timeout")
     assert timeout.documentation.value == "Kill the job (its whole process tree) after this long."
     assert timeout.text_edit.range == _range((line, 4), (line, 6))
+    assert timeout.text_edit.new_text == "timeout: "
 
 
 def test_completion_keeps_working_in_a_document_that_does_not_parse(server: LiveServer) -> None:

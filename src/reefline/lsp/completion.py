@@ -40,9 +40,13 @@ def complete(state: DocumentState, lines: list[str], line: int, col: int) -> lis
         items = _template(state, ctx)
     else:
         items = _value(state, ctx)
+    current = lines[line - 1] if 0 < line <= len(lines) else ""
+    with_colon = ctx.kind is ContextKind.KEY and ":" not in current[col - 1 :]
     result: list[lsp.CompletionItem] = []
     for item in items:
         text = item.insert_text or item.label
+        if with_colon and item.kind == lsp.CompletionItemKind.Property:
+            text += ": "
         item.text_edit = lsp.TextEdit(edit_range, text)
         item.insert_text = None
         result.append(item)
