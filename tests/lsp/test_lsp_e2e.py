@@ -321,3 +321,12 @@ def test_stages_and_types_have_definitions_references_and_hovers(server: LiveSer
         "always",
         "manual",
     ]
+
+
+def test_a_stage_listed_twice_points_at_the_first(server: LiveServer) -> None:
+    text = "version: 1\nname: s\nstages: [a, b, a]\njobs:\n  j:\n    stage: a\n    script: echo\n"
+    _, diagnostics = _open(server, "stages-twice", text)
+    [diag] = diagnostics
+    assert (diag.code, diag.range) == ("RL206", _range((2, 15), (2, 16)))
+    [related] = diag.related_information
+    assert (related.location.range, related.message) == (_range((2, 9), (2, 10)), "first listed here")

@@ -87,6 +87,12 @@ def _related(d: Diagnostic, state: DocumentState) -> list[lsp.DiagnosticRelatedI
     if d.code == "RL207" and m is not None:
         other = _locate(source, ("jobs", m[1], "outputs", m[2], "path"))
         label = f"job '{m[1]}' writes it here (output '{m[2]}')"
+    stages = state.data.get("stages")
+    if d.code == "RL206" and isinstance(stages, list) and d.path[:1] == ("stages",):
+        twice = stages[d.path[1]] if isinstance(d.path[1], int) and d.path[1] < len(stages) else None
+        first = stages.index(twice) if twice in stages else None
+        if first is not None:
+            other, label = source.values.get(("stages", first)), "first listed here"
     if other is None or (other.line, other.col) == (d.line, d.col):
         return []
     location = lsp.Location(state.uri, to_range(other))
