@@ -56,8 +56,10 @@ class ReeflineServer(LanguageServer):
     def publish(self, uri: str, edited_line: int | None = None) -> None:
         try:
             text = self.text(uri)
-            state = analyze(uri, text, self.states.get(uri), edited_line)
-            self.states[uri] = state
+            state = self.states.get(uri)
+            if state is None or state.text != text:  # a request may have analysed this text already
+                state = analyze(uri, text, state, edited_line)
+                self.states[uri] = state
             items = diagnostics.to_lsp(state)
         except Exception:
             log.exception("diagnostics failed for %s", uri)
