@@ -330,3 +330,23 @@ def test_a_stage_listed_twice_points_at_the_first(server: LiveServer) -> None:
     assert (diag.code, diag.range) == ("RL206", _range((2, 15), (2, 16)))
     [related] = diag.related_information
     assert (related.location.range, related.message) == (_range((2, 9), (2, 10)), "first listed here")
+
+
+def test_columns_are_utf16_units_on_a_line_with_an_emoji(server: LiveServer) -> None:
+    line = '  j: {description: "🚀🚀", stage: prap, script: echo}'
+    text = f"version: 1\nname: e\nstages: [prep]\njobs:\n{line}\n"
+    col = len(line[: line.index("prap")].encode("utf-16-le")) // 2
+    assert col == line.index("prap") + 2  # each rocket is two UTF-16 units
+    uri, diagnostics = _open(server, "emoji", text)
+    [diag] = diagnostics
+    assert (diag.code, diag.range) == ("RL204", _range((4, col), (4, col + 4)))
+    [action] = server.call(server.client.code_actions(uri, [diag]))
+    [edit] = action.edit.changes[uri]
+    assert (edit.range, edit.new_text) == (_range((4, col), (4, col + 4)), "prep")
+    items = server.call(server.client.complete(uri, 4, col + 2))
+    assert [i.label for i in items] == ["prep"]
+    assert items[0].text_edit.range == _range((4, col), (4, col + 2))
+    fixed = text.replace("prap", "prep")
+    assert _change(server, uri, fixed) == []
+    [target] = server.call(server.client.definition(uri, 4, col + 1))
+    assert target.range == _range((2, 9), (2, 13))

@@ -21,10 +21,12 @@ from pygls.lsp.server import LanguageServer
 from reefline import __version__
 from reefline.lsp import actions, completion, diagnostics, hover, navigation
 from reefline.lsp.state import DocumentState, analyze, from_position
+from reefline.lsp.units import needs_conversion, to_characters, to_client
 
 log = logging.getLogger("reefline.lsp")
 DEBOUNCE = 0.15
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 class ReeflineServer(LanguageServer):
@@ -48,6 +50,19 @@ class ReeflineServer(LanguageServer):
             self.states[uri] = state
         return state
 
+    def position(self, uri: str, pos: lsp.Position) -> tuple[int, int]:
+        """A client position in the document as the spec's 1-based (line, col) in characters."""
+        text = self.text(uri)
+        return from_position(to_characters(text.splitlines(), pos) if needs_conversion(text) else pos)
+
+    def answer(self, uri: str, value: T, text: str | None = None) -> T:
+        """``value`` with its positions in the client's units."""
+        text = self.text(uri) if text is None else text
+        if not needs_conversion(text):
+            return value
+        converted: T = to_client(value, text.splitlines())
+        return converted
+
     def latest(self, uri: str) -> DocumentState:
         """The last analysis, whatever text it was made from (for completion while typing)."""
         state = self.states.get(uri)
@@ -60,7 +75,7 @@ class ReeflineServer(LanguageServer):
             if state is None or state.text != text:  # a request may have analysed this text already
                 state = analyze(uri, text, state, edited_line)
                 self.states[uri] = state
-            items = diagnostics.to_lsp(state)
+            items = self.answer(uri, diagnostics.to_lsp(state), state.text)
         except Exception:
             log.exception("diagnostics failed for %s", uri)
             return
@@ -98,6 +113,78 @@ def safe(default: Any) -> Callable[[F], F]:
 def create_server() -> ReeflineServer:
     server = ReeflineServer()
 
+    _document_features(server)
+
+    @server.feature(
+        lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(trigger_characters=[".", " ", "[", ",", "{"])
+    )
+    @safe(None)
+    def complete(ls: ReeflineServer, params: lsp.CompletionParams) -> lsp.CompletionList:
+        uri = params.text_document.uri
+        lines = ls.text(uri).splitlines()
+        line, col = ls.position(uri, params.position)
+        items = completion.complete(ls.latest(uri), lines, line, col)
+        return ls.answer(uri, lsp.CompletionList(is_incomplete=False, items=items))
+
+    @server.feature(lsp.TEXT_DOCUMENT_HOVER)
+    @safe(None)
+    def on_hover(ls: ReeflineServer, params: lsp.HoverParams) -> lsp.Hover | None:
+        uri = params.text_document.uri
+        return ls.answer(uri, hover.hover(ls.state(uri), *ls.position(uri, params.position)))
+
+    @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
+    @safe([])
+    def on_definition(ls: ReeflineServer, params: lsp.DefinitionParams) -> list[lsp.Location]:
+        uri = params.text_document.uri
+        return ls.answer(uri, navigation.definition(ls.state(uri), *ls.position(uri, params.position)))
+
+    @server.feature(lsp.TEXT_DOCUMENT_REFERENCES)
+    @safe([])
+    def on_references(ls: ReeflineServer, params: lsp.ReferenceParams) -> list[lsp.Location]:
+        uri = params.text_document.uri
+        line, col = ls.position(uri, params.position)
+        found = navigation.references(ls.state(uri), line, col, params.context.include_declaration)
+        return ls.answer(uri, found)
+
+    @server.feature(lsp.TEXT_DOCUMENT_PREPARE_RENAME)
+    @safe(None)
+    def on_prepare_rename(ls: ReeflineServer, params: lsp.PrepareRenameParams) -> lsp.Range | None:
+        uri = params.text_document.uri
+        return ls.answer(uri, navigation.prepare_rename(ls.state(uri), *ls.position(uri, params.position)))
+
+    @server.feature(lsp.TEXT_DOCUMENT_RENAME)
+    def on_rename(ls: ReeflineServer, params: lsp.RenameParams) -> lsp.WorkspaceEdit | None:
+        try:
+            uri = params.text_document.uri
+            line, col = ls.position(uri, params.position)
+            return ls.answer(uri, navigation.rename(ls.state(uri), line, col, params.new_name))
+        except navigation.RenameRefused as exc:
+            ls.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Warning, str(exc)))
+            return None
+        except Exception:
+            log.exception("rename failed")
+            return None
+
+    @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+    @safe([])
+    def on_symbols(ls: ReeflineServer, params: lsp.DocumentSymbolParams) -> list[lsp.DocumentSymbol]:
+        uri = params.text_document.uri
+        return ls.answer(uri, navigation.symbols(ls.state(uri)))
+
+    @server.feature(
+        lsp.TEXT_DOCUMENT_CODE_ACTION, lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix])
+    )
+    @safe([])
+    def on_code_action(ls: ReeflineServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+        uri = params.text_document.uri
+        return ls.answer(uri, actions.code_actions(ls.state(uri), params))
+
+    return server
+
+
+def _document_features(server: ReeflineServer) -> None:
+    """Initialization options and the document lifecycle: open, change, close."""
+
     @server.feature(lsp.INITIALIZE)
     @safe(None)
     def initialize(ls: ReeflineServer, params: lsp.InitializeParams) -> None:
@@ -130,66 +217,6 @@ def create_server() -> ReeflineServer:
             timer.cancel()
         ls.states.pop(uri, None)
         ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri, []))
-
-    @server.feature(
-        lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(trigger_characters=[".", " ", "[", ",", "{"])
-    )
-    @safe(None)
-    def complete(ls: ReeflineServer, params: lsp.CompletionParams) -> lsp.CompletionList:
-        uri = params.text_document.uri
-        lines = ls.text(uri).splitlines()
-        line, col = from_position(params.position)
-        items = completion.complete(ls.latest(uri), lines, line, col)
-        return lsp.CompletionList(is_incomplete=False, items=items)
-
-    @server.feature(lsp.TEXT_DOCUMENT_HOVER)
-    @safe(None)
-    def on_hover(ls: ReeflineServer, params: lsp.HoverParams) -> lsp.Hover | None:
-        return hover.hover(ls.state(params.text_document.uri), *from_position(params.position))
-
-    @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
-    @safe([])
-    def on_definition(ls: ReeflineServer, params: lsp.DefinitionParams) -> list[lsp.Location]:
-        return navigation.definition(ls.state(params.text_document.uri), *from_position(params.position))
-
-    @server.feature(lsp.TEXT_DOCUMENT_REFERENCES)
-    @safe([])
-    def on_references(ls: ReeflineServer, params: lsp.ReferenceParams) -> list[lsp.Location]:
-        state = ls.state(params.text_document.uri)
-        line, col = from_position(params.position)
-        return navigation.references(state, line, col, params.context.include_declaration)
-
-    @server.feature(lsp.TEXT_DOCUMENT_PREPARE_RENAME)
-    @safe(None)
-    def on_prepare_rename(ls: ReeflineServer, params: lsp.PrepareRenameParams) -> lsp.Range | None:
-        return navigation.prepare_rename(ls.state(params.text_document.uri), *from_position(params.position))
-
-    @server.feature(lsp.TEXT_DOCUMENT_RENAME)
-    def on_rename(ls: ReeflineServer, params: lsp.RenameParams) -> lsp.WorkspaceEdit | None:
-        try:
-            state = ls.state(params.text_document.uri)
-            line, col = from_position(params.position)
-            return navigation.rename(state, line, col, params.new_name)
-        except navigation.RenameRefused as exc:
-            ls.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Warning, str(exc)))
-            return None
-        except Exception:
-            log.exception("rename failed")
-            return None
-
-    @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
-    @safe([])
-    def on_symbols(ls: ReeflineServer, params: lsp.DocumentSymbolParams) -> list[lsp.DocumentSymbol]:
-        return navigation.symbols(ls.state(params.text_document.uri))
-
-    @server.feature(
-        lsp.TEXT_DOCUMENT_CODE_ACTION, lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix])
-    )
-    @safe([])
-    def on_code_action(ls: ReeflineServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
-        return actions.code_actions(ls.state(params.text_document.uri), params)
-
-    return server
 
 
 def serve() -> None:
