@@ -86,3 +86,11 @@ def test_every_request_answers_while_random_edits_arrive(
 
 def _pos(text: str, offset: int) -> tuple[int, int]:
     return text.count("\n", 0, offset), offset - (text.rfind("\n", 0, offset) + 1)
+
+
+def test_every_position_of_the_iris_example_answers() -> None:
+    state = analyze("file:///work/p/reefline.yaml", TEXT)
+    lines = TEXT.splitlines()
+    for n, line in enumerate(lines, start=1):
+        for col in range(1, len(line) + 2):
+            _everything(state, lines, n, col)
