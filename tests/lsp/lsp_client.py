@@ -14,6 +14,7 @@ from pygls.lsp.client import LanguageClient
 
 ROOT = Path(__file__).resolve().parents[2]
 IRIS = ROOT / "examples" / "iris" / "reefline.yaml"
+REEFLINE = Path(sys.executable).parent / "reefline"
 
 
 class Client:
@@ -102,7 +103,7 @@ async def reefline_lsp(debounce: float | None = None) -> AsyncIterator[Client]:
         client.diagnostics[params.uri] = params.diagnostics
         client.published.put_nowait((params.uri, params.diagnostics))
 
-    await raw.start_io(sys.executable, "-m", "reefline.cli.main", "lsp")
+    await raw.start_io(str(REEFLINE), "lsp", "--stdio")  # as the VS Code extension starts it
     options = {"debounce": debounce} if debounce is not None else None
     await raw.initialize_async(
         lsp.InitializeParams(
