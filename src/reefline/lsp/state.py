@@ -7,6 +7,7 @@ from typing import Any
 
 from lsprotocol import types as lsp
 
+from reefline.lsp.index import Index
 from reefline.spec.loader import LoadResult, load_spec
 from reefline.spec.tolerant import Tree, parse_tolerant
 from reefline.spec.yaml_source import Span
@@ -18,7 +19,7 @@ class DocumentState:
     text: str
     result: LoadResult
     tree: Tree
-    _index: Any = field(default=None, repr=False)
+    _index: Index | None = field(default=None, repr=False)
 
     @property
     def lines(self) -> list[str]:
@@ -30,11 +31,9 @@ class DocumentState:
         return self.tree.data if isinstance(self.tree.data, dict) else {}
 
     @property
-    def index(self) -> Any:
-        """The symbol index (:class:`reefline.lsp.index.Index`), built on first use."""
+    def index(self) -> Index:
+        """Every named thing and its references, built on first use."""
         if self._index is None:
-            from reefline.lsp.index import Index
-
             self._index = Index.build(self.tree)
         return self._index
 
