@@ -275,3 +275,33 @@ def test_a_tampered_manifest_cannot_write_beside_its_directory(
         store.restore(workspace, "out", dir_sha)
     assert not (workspace / "escape.txt").exists()
     assert not Path("/tmp/abs-escape.txt").exists()
+
+
+def test_the_store_lists_what_it_holds_and_deletes_one_object(store: ArtifactStore, workspace: Path) -> None:
+    (workspace / "model.pkl").write_bytes(b"weights")
+    _tree(workspace)
+    hasher = Hasher(workspace)
+    file_sha = hasher.digest("model.pkl").sha256
+    tree_sha = hasher.digest("out").sha256
+    store.save(hasher, "model.pkl", file_sha)
+    store.save(hasher, "out", tree_sha)
+    members = store.members(tree_sha)
+    assert members == {
+        hasher.file_sha(workspace / "out" / "a.txt"),
+        hasher.file_sha(workspace / "out/sub/run.sh"),
+    }
+    assert store.members(file_sha) == set()
+    listed = {(o.sha256, o.kind): o for o in store.list_stored()}
+    assert set(listed) == {(file_sha, "file"), (tree_sha, "directory")} | {(m, "file") for m in members}
+    assert listed[file_sha, "file"].size == len(b"weights")
+
+    store.delete(file_sha, "file")
+    store.delete(file_sha, "file")  # already gone: not an error
+    assert not store.has(file_sha)
+    store.delete(tree_sha, "directory")
+    assert not store.has(tree_sha)
+    assert {o.sha256 for o in store.list_stored()} == members  # a directory's files stay until deleted
+
+
+def test_an_empty_store_lists_nothing(store: ArtifactStore) -> None:
+    assert store.list_stored() == []

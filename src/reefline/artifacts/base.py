@@ -5,10 +5,21 @@ Everything is named by content (sha256), so an object, once stored, never change
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, Literal, Protocol
 
 from reefline.artifacts.hashing import Hasher
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    """One stored object: a file's bytes, or a directory's manifest (its files are objects too)."""
+
+    sha256: str
+    kind: Literal["file", "directory"]
+    size: int  # bytes the store holds under this name (a directory: its manifest only)
+    modified: float | None  # when it was stored (epoch seconds), None where the backend cannot say
 
 
 class ArtifactStore(Protocol):
@@ -49,4 +60,17 @@ class ArtifactStore(Protocol):
     def open(self, sha256: str, member: str | None = None) -> IO[bytes]:
         """The bytes of a stored file as a stream to read; for a stored directory, those of its file
         ``member`` (a relative path inside it). The caller closes it."""
+        ...
+
+    def list_stored(self) -> list[StoredObject]:
+        """Every stored file object and directory manifest (for ``reefline gc``)."""
+        ...
+
+    def members(self, sha256: str) -> set[str]:
+        """The digests of the files a stored directory holds; empty for a stored file."""
+        ...
+
+    def delete(self, sha256: str, kind: Literal["file", "directory"]) -> None:
+        """Remove one stored object (a directory: its manifest only, not its files); a missing one
+        is not an error."""
         ...

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, TypeVar, cast
 
@@ -81,3 +82,37 @@ class FsspecArtifactStore(ContentStore):
 
     def _key_uri(self, key: str) -> str:
         return str(self.fs.unstrip_protocol(self._path(key)))
+
+    def _list_keys(self, prefix: str) -> list[tuple[str, int, float | None]]:
+        base = self._path(prefix)
+
+        def find() -> dict[str, dict[str, Any]]:
+            if not self.fs.exists(base):
+                return {}
+            return dict(self.fs.find(base, detail=True))
+
+        found: list[tuple[str, int, float | None]] = []
+        for path, info in self._call("list", find).items():
+            key = str(path).removeprefix(self.root + "/").lstrip("/")
+            found.append((key, int(info.get("size") or 0), _modified(info)))
+        return found
+
+    def _delete_key(self, key: str) -> None:
+        path = self._path(key)
+
+        def rm() -> None:
+            if self.fs.exists(path):
+                self.fs.rm(path)
+
+        self._call("delete from", rm)
+
+
+def _modified(info: dict[str, Any]) -> float | None:
+    """When an object was written, from whatever the backend's listing calls it."""
+    for name in ("mtime", "LastModified", "created"):
+        value = info.get(name)
+        if isinstance(value, int | float):
+            return float(value)
+        if isinstance(value, datetime):
+            return value.timestamp()
+    return None

@@ -19,9 +19,13 @@ import shutil
 import tempfile
 from abc import ABC, abstractmethod
 from pathlib import Path, PurePosixPath
-from typing import IO
+from typing import IO, Literal
 
+from reefline.artifacts.base import StoredObject
 from reefline.artifacts.hashing import ArtifactError, Hasher, link_target, resolve_inside, walk_files
+
+_SHA_LEN = 64
+_HEX = frozenset("0123456789abcdef")
 
 
 def object_key(sha256: str) -> str:
@@ -55,6 +59,15 @@ class ContentStore(ABC):
     @abstractmethod
     def _key_uri(self, key: str) -> str: ...
 
+    @abstractmethod
+    def _list_keys(self, prefix: str) -> list[tuple[str, int, float | None]]:
+        """(key, size, modified) of every key below ``prefix`` (``objects``, ``trees``), temporary
+        ones included; nothing when the prefix does not exist."""
+
+    @abstractmethod
+    def _delete_key(self, key: str) -> None:
+        """Remove ``key``; a missing key is not an error."""
+
     def _fetch(self, key: str, target: Path) -> None:
         """Copy the bytes of ``key`` into the local file ``target`` (a backend may do it faster)."""
         with self._open_key(key) as src, target.open("wb") as dst:
@@ -82,6 +95,25 @@ class ContentStore(ABC):
         if member is not None:
             raise ArtifactError(f"{sha256[:12]} is not a stored directory")
         return self._open_key(object_key(sha256))
+
+    def list_stored(self) -> list[StoredObject]:
+        return self._listed("objects", "file", "") + self._listed("trees", "directory", ".json")
+
+    def _listed(self, prefix: str, kind: Literal["file", "directory"], suffix: str) -> list[StoredObject]:
+        found: list[StoredObject] = []
+        for key, size, modified in self._list_keys(prefix):
+            name = key.rsplit("/", 1)[-1].removesuffix(suffix)
+            if len(name) == _SHA_LEN and _HEX.issuperset(name):  # not an .incoming- file
+                found.append(StoredObject(name, kind, size, modified))
+        return found
+
+    def members(self, sha256: str) -> set[str]:
+        if not self._exists(tree_key(sha256)):
+            return set()
+        return {str(file_sha) for _, file_sha, *_ in self._entries(sha256) if file_sha is not None}
+
+    def delete(self, sha256: str, kind: Literal["file", "directory"]) -> None:
+        self._delete_key(tree_key(sha256) if kind == "directory" else object_key(sha256))
 
     def save(self, hasher: Hasher, relpath: str, sha256: str) -> None:
         source = resolve_inside(hasher.workspace, relpath)

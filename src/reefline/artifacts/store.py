@@ -75,3 +75,18 @@ class LocalArtifactStore(ContentStore):
 
     def _key_uri(self, key: str) -> str:
         return self._path(key).resolve().as_uri()
+
+    def _list_keys(self, prefix: str) -> list[tuple[str, int, float | None]]:
+        found: list[tuple[str, int, float | None]] = []
+        for folder, _, files in os.walk(self._path(prefix)):
+            for name in files:
+                path = Path(folder) / name
+                try:
+                    st = path.stat()
+                except FileNotFoundError:  # removed meanwhile
+                    continue
+                found.append((path.relative_to(self.root).as_posix(), st.st_size, st.st_mtime))
+        return found
+
+    def _delete_key(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
