@@ -56,6 +56,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "rollback": ("reefline.cli.revisions", "rollback_command", "ROLLBACK_EPILOG"),
     "admin": ("reefline.cli.admin", "admin_app", "EPILOG"),  # a group: `reefline admin create-user …`
     "lsp": ("reefline.cli.lsp", "lsp_command", "EPILOG"),
+    "trace": ("reefline.cli.trace", "trace_command", "EPILOG"),
 }
 # errno values of OSErrors that are the environment's doing (permissions, read-only or full disks).
 _ENVIRONMENT_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT})

@@ -35,6 +35,7 @@ from reefline.engine.states import (
     check_run_transition,
 )
 from reefline.engine.workers import store_lookup
+from reefline.lineage.provenance import git_provenance
 from reefline.plan.ir import Plan, PythonCommand
 from reefline.services.compile import compile_text, read_spec
 from reefline.services.dry_run import planned_statuses
@@ -44,6 +45,7 @@ from reefline.services.workspace_lock import workspace_lock
 from reefline.store import repo
 from reefline.store.db import DatabaseMissing
 from reefline.store.errors import RunNotFound
+from reefline.store.repo_lineage import set_run_provenance
 from reefline.store.tables import pipelines
 
 if TYPE_CHECKING:
@@ -62,6 +64,7 @@ def start_run(
     compiled = compile_text(read_spec(spec_path), spec_path, options)
     workspace = spec_path.parent
     artifacts = workspace_artifacts(workspace)
+    provenance = git_provenance(workspace)
     with workspace_lock(workspace):
         # Recovery under the lock: a run of this workspace that still holds it is alive.
         db = open_writer_db(workspace)
@@ -82,6 +85,10 @@ def start_run(
                 revision_id=_laptop_revision(conn, pipeline_id, compiled.text),
                 owned=True,
             )
+            if provenance is not None:
+                set_run_provenance(
+                    conn, run_id, commit=provenance.commit, branch=provenance.branch, dirty=provenance.dirty
+                )
         return _execute_here(db, run_id, compiled.plan, workspace, options, observer, cancel, artifacts)
 
 
@@ -181,6 +188,7 @@ def create_run(
                 "needs": list(step.needs_labels()),  # + "after stage X" for stage order
                 "state": str(JobState.PENDING),
                 "allow_failure": step.allow_failure,
+                "definition_hash": step.definition_hash or None,
             }
             for i, step in enumerate(plan.steps)
         ],

@@ -33,6 +33,9 @@ class RunRow:
     triggered_by: int | None = None
     lease_owner: str | None = None  # the engine host holding the run (None: a laptop run)
     lease_expires_at: float | None = None
+    git_commit: str | None = None  # provenance of the workspace (None: not a git repository)
+    git_branch: str | None = None
+    git_dirty: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,7 @@ class JobRow:
     allow_failure: bool
     started_at: float | None
     finished_at: float | None
+    definition_hash: str | None = None  # the step's definition (None: recorded before schema 0006)
 
 
 @dataclass(frozen=True, slots=True)

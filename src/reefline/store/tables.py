@@ -219,6 +219,11 @@ runs = Table(
     # by its process (owner_pid) instead.
     Column("lease_owner", String(200)),
     Column("lease_expires_at", Float),
+    # Provenance: the workspace's git commit, branch and dirty flag when the run started (None: not
+    # a git repository, or git could not tell).
+    Column("git_commit", String(64)),
+    Column("git_branch", SafeString(255)),
+    Column("git_dirty", Boolean),
     Index("ix_runs_state", "state"),
     Index("ix_runs_pipeline_id", "pipeline_id"),  # list_runs(pipeline=...), cascade from pipelines
 )
@@ -243,6 +248,7 @@ jobs = Table(
     Column("allow_failure", Boolean, nullable=False, default=False),
     Column("started_at", Float),
     Column("finished_at", Float),
+    Column("definition_hash", String(64)),  # the step's definition (the cache key's definition part)
     UniqueConstraint("run_id", "name"),
     Index("ix_jobs_cache_key", "cache_key", "state"),
     # Deleting a job looks up the jobs cached from it (ON DELETE SET NULL): without this index,
@@ -322,6 +328,7 @@ inputs = Table(
     Index("ix_inputs_job", "job_id"),
     # Lineage: who consumed what a job produced; also serves ON DELETE SET NULL.
     Index("ix_inputs_producer_job_id", "producer_job_id"),
+    Index("ix_inputs_sha256", "sha256"),  # lineage: what read these bytes (trace --forward)
 )
 
 engine_leases = Table(

@@ -1,0 +1,121 @@
+"""What a trace shows: frames (one per job) with their inputs and outputs, as text or JSON."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """An input or output of a frame's job; ``frame``: the number of the frame that made it."""
+
+    name: str
+    path: str
+    type: str
+    sha256: str
+    size: int
+    frame: int | None = None
+    stale: str | None = None  # why this input is stale (too old), if it is
+    producer_run: int | None = None  # the run of the job that made it (also beyond --depth)
+
+
+@dataclass(slots=True)
+class Frame:
+    number: int
+    job_id: int
+    job: str  # the step id, e.g. "train[model=tree]"
+    run_id: int
+    pipeline: str
+    at: float | None  # when the job finished (or started)
+    commit: str | None
+    branch: str | None
+    dirty: bool | None
+    author: str  # the run's user, or "laptop"
+    params: dict[str, Any]
+    cached_from_run: int | None = None
+    cached_from_job_id: int | None = None
+    stale: list[str] = field(default_factory=list)
+    inputs: list[Link] = field(default_factory=list)
+    outputs: list[Link] = field(default_factory=list)
+    derived_from: int | None = None  # --forward: the frame whose output this job read
+
+
+@dataclass(slots=True)
+class Trace:
+    target: str
+    sha256: str
+    direction: str  # "back" | "forward"
+    frames: list[Frame]
+    truncated: bool = False  # --depth stopped it before the sources
+
+
+def to_json(trace: Trace) -> dict[str, Any]:
+    return asdict(trace)
+
+
+def _when(at: float | None) -> str:
+    return "-" if at is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(at))
+
+
+def _short(sha: str) -> str:
+    return f"sha256:{sha[:8]}…"
+
+
+def _code(frame: Frame) -> str:
+    if frame.commit is None:
+        return "commit -"
+    return f"commit {frame.commit[:7]}" + ("+dirty" if frame.dirty else "")
+
+
+def _links(frame: Frame, back: bool) -> list[str]:
+    every = frame.inputs + frame.outputs
+    if not every:
+        return []
+    name_w = max(len(link.name) for link in every)
+    path_w = max(len(link.path) for link in every)
+    type_w = max(len(link.type) for link in every)
+    lines = []
+    for kind, link in [("in", link) for link in frame.inputs] + [("out", link) for link in frame.outputs]:
+        line = (
+            f"      {kind:<3} {link.name:<{name_w}} = {link.path:<{path_w}} {link.type:<{type_w}} "
+            f"{_short(link.sha256)}"
+        )
+        if link.frame is not None:
+            line += f"  ← #{link.frame}"
+        elif kind == "in" and link.producer_run is not None:
+            line += f"  ← run {link.producer_run} (beyond --depth)"
+        elif kind == "in" and back:
+            line += "  (source: no recorded job made it)"
+        if link.stale:
+            line += f"  [stale: {link.stale}]"
+        lines.append(line)
+    return lines
+
+
+def render(trace: Trace) -> str:
+    """The frames as text, like a debugger's backtrace."""
+    name_w = max((len(frame.job) for frame in trace.frames), default=0)
+    lines = []
+    for frame in trace.frames:
+        head = f"#{frame.number:<2} {frame.job:<{name_w}}   run {frame.run_id}  {_when(frame.at)}"
+        head += f"  {_code(frame)}"
+        if frame.cached_from_run is not None:
+            head += f"  (cached from run {frame.cached_from_run})"
+        if frame.derived_from is not None:
+            head += f"  (reads #{frame.derived_from})"
+        if frame.stale:
+            head += "  STALE"
+        lines.append(head)
+        details = [f"pipeline {frame.pipeline}", f"by {frame.author}"]
+        if frame.branch:
+            details.append(f"branch {frame.branch}")
+        if frame.params:
+            details.append("params " + " ".join(f"{k}={v}" for k, v in sorted(frame.params.items())))
+        lines.append("      " + "  ".join(details))
+        lines.extend(f"      stale: {why}" for why in frame.stale)
+        lines.extend(_links(frame, trace.direction == "back"))
+    if trace.truncated:
+        lines.append("(more frames beyond --depth)")
+    return "\n".join(lines) + "\n"

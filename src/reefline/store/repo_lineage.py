@@ -1,0 +1,205 @@
+"""Lineage queries: producers of bytes across runs and pipelines, consumers, and run provenance.
+
+Every function takes an open connection and never commits: callers own the transaction. Each query
+is one indexed lookup (``outputs.sha256``, ``inputs.sha256``, ``inputs.job_id``, primary keys).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, select
+
+from reefline.store.rows import InputRow, OutputRow
+from reefline.store.tables import inputs, jobs, outputs, pipelines, runs, users
+
+_SUCCESSFUL = ("success", "cached")
+_MAX_CACHE_HOPS = 16
+_MAX_CANDIDATES = 10
+
+
+@dataclass(frozen=True, slots=True)
+class JobInfo:
+    """A job with what a trace frame shows of its run and pipeline."""
+
+    job_id: int
+    name: str
+    job: str
+    state: str
+    matrix: dict[str, Any]
+    definition_hash: str | None
+    cached_from_job_id: int | None
+    started_at: float | None
+    finished_at: float | None
+    run_id: int
+    run_params: dict[str, Any]
+    git_commit: str | None
+    git_branch: str | None
+    git_dirty: bool | None
+    author: str | None  # the username of the run's trigger; None: a laptop run
+    pipeline_id: int
+    pipeline: str
+
+
+_JOB_INFO = (
+    select(
+        jobs.c.id.label("job_id"),
+        jobs.c.name,
+        jobs.c.job,
+        jobs.c.state,
+        jobs.c.matrix,
+        jobs.c.definition_hash,
+        jobs.c.cached_from_job_id,
+        jobs.c.started_at,
+        jobs.c.finished_at,
+        runs.c.id.label("run_id"),
+        runs.c.params.label("run_params"),
+        runs.c.git_commit,
+        runs.c.git_branch,
+        runs.c.git_dirty,
+        users.c.username.label("author"),
+        pipelines.c.id.label("pipeline_id"),
+        pipelines.c.name.label("pipeline"),
+    )
+    .select_from(
+        jobs.join(runs, jobs.c.run_id == runs.c.id)
+        .join(pipelines, runs.c.pipeline_id == pipelines.c.id)
+        .outerjoin(users, runs.c.triggered_by == users.c.id)
+    )
+    .where(jobs.c.id == bindparam("job_id"))
+)
+# The earliest successful job that wrote these bytes.
+_FIRST_PRODUCER = (
+    select(outputs.c.job_id)
+    .join(jobs, outputs.c.job_id == jobs.c.id)
+    .where(outputs.c.sha256 == bindparam("sha256"), jobs.c.state.in_(_SUCCESSFUL))
+    .order_by(outputs.c.job_id)
+    .limit(1)
+)
+_FIRST_PRODUCER_BEFORE = (
+    select(outputs.c.job_id)
+    .join(jobs, outputs.c.job_id == jobs.c.id)
+    .where(
+        outputs.c.sha256 == bindparam("sha256"),
+        outputs.c.job_id < bindparam("before"),
+        jobs.c.state.in_(_SUCCESSFUL),
+    )
+    .order_by(outputs.c.job_id)
+    .limit(1)
+)
+_CACHE_LINK = select(jobs.c.state, jobs.c.cached_from_job_id).where(jobs.c.id == bindparam("job_id"))
+_JOB_INPUTS = select(inputs).where(inputs.c.job_id == bindparam("job_id")).order_by(inputs.c.id)
+_JOB_OUTPUTS = select(outputs).where(outputs.c.job_id == bindparam("job_id")).order_by(outputs.c.id)
+_CONSUMERS = (
+    select(inputs.c.job_id)
+    .join(jobs, inputs.c.job_id == jobs.c.id)
+    .where(inputs.c.sha256 == bindparam("sha256"), jobs.c.state.in_(_SUCCESSFUL))
+    .distinct()
+    .order_by(inputs.c.job_id)
+)
+# The newest definition of a job name in a pipeline, in a run after the given one.
+_LATER_DEFINITION = (
+    select(jobs.c.definition_hash, jobs.c.run_id)
+    .join(runs, jobs.c.run_id == runs.c.id)
+    .where(
+        runs.c.pipeline_id == bindparam("pipeline_id"),
+        jobs.c.name == bindparam("name"),
+        jobs.c.run_id > bindparam("run_id"),
+        jobs.c.definition_hash.is_not(None),
+    )
+    .order_by(jobs.c.run_id.desc())
+    .limit(1)
+)
+
+
+def set_run_provenance(
+    conn: Connection, run_id: int, *, commit: str | None, branch: str | None, dirty: bool | None
+) -> None:
+    """Record the git state of the workspace a run runs in."""
+    conn.execute(
+        runs.update().where(runs.c.id == run_id).values(git_commit=commit, git_branch=branch, git_dirty=dirty)
+    )
+
+
+def job_info(conn: Connection, job_id: int) -> JobInfo | None:
+    row = conn.execute(_JOB_INFO, {"job_id": job_id}).first()
+    return None if row is None else JobInfo(**row._mapping)
+
+
+def first_producer(conn: Connection, sha256: str, *, before_job_id: int | None = None) -> int | None:
+    """The id of the earliest successful job that output ``sha256`` (before ``before_job_id``), then
+    followed along ``cached_from_job_id`` to the job that really made the bytes; None if none did."""
+    if before_job_id is None:
+        found = conn.execute(_FIRST_PRODUCER, {"sha256": sha256}).scalar()
+    else:
+        found = conn.execute(_FIRST_PRODUCER_BEFORE, {"sha256": sha256, "before": before_job_id}).scalar()
+    return None if found is None else original_job(conn, int(found))
+
+
+def original_job(conn: Connection, job_id: int) -> int:
+    """The job a cached job's outputs come from (itself if it ran, or if the chain is broken)."""
+    current = job_id
+    for _ in range(_MAX_CACHE_HOPS):
+        row = conn.execute(_CACHE_LINK, {"job_id": current}).first()
+        if row is None or row.state != "cached" or row.cached_from_job_id is None:
+            return current
+        current = int(row.cached_from_job_id)
+    return current
+
+
+def job_inputs(conn: Connection, job_id: int) -> list[InputRow]:
+    return [InputRow(**row._mapping) for row in conn.execute(_JOB_INPUTS, {"job_id": job_id})]
+
+
+def job_outputs(conn: Connection, job_id: int) -> list[OutputRow]:
+    return [OutputRow(**row._mapping) for row in conn.execute(_JOB_OUTPUTS, {"job_id": job_id})]
+
+
+def consumers(conn: Connection, sha256: str) -> list[int]:
+    """The successful jobs that read ``sha256``, oldest first."""
+    return [int(job_id) for job_id in conn.execute(_CONSUMERS, {"sha256": sha256}).scalars()]
+
+
+def later_definition(conn: Connection, pipeline_id: int, name: str, run_id: int) -> tuple[str, int] | None:
+    """The definition hash of job ``name`` in the newest later run of the pipeline, and that run."""
+    row = conn.execute(
+        _LATER_DEFINITION, {"pipeline_id": pipeline_id, "name": name, "run_id": run_id}
+    ).first()
+    return None if row is None else (str(row.definition_hash), int(row.run_id))
+
+
+def shas_with_prefix(conn: Connection, prefix: str) -> list[str]:
+    """Up to 10 distinct recorded hashes (outputs, then inputs) starting with ``prefix`` (lower-case hex)."""
+    found: set[str] = set()
+    for table in (outputs, inputs):
+        column = table.c.sha256
+        query = (
+            select(column)
+            .where(and_(column >= prefix, column < prefix + "~"))
+            .distinct()
+            .order_by(column)
+            .limit(_MAX_CANDIDATES)
+        )
+        found.update(str(sha) for sha in conn.execute(query).scalars())
+    return sorted(found)[:_MAX_CANDIDATES]
+
+
+def run_job_outputs(conn: Connection, run_id: int, job_name: str, output: str) -> list[tuple[int, OutputRow]]:
+    """The rows of output ``output`` of job ``job_name`` in run ``run_id`` (several paths: several)."""
+    query = (
+        select(outputs)
+        .join(jobs, outputs.c.job_id == jobs.c.id)
+        .where(jobs.c.run_id == run_id, jobs.c.name == job_name, outputs.c.name == output)
+        .order_by(outputs.c.id)
+    )
+    return [(int(row.job_id), OutputRow(**row._mapping)) for row in conn.execute(query)]
+
+
+def run_job_names(conn: Connection, run_id: int) -> list[str]:
+    return [str(n) for n in conn.execute(select(jobs.c.name).where(jobs.c.run_id == run_id)).scalars()]
+
+
+def last_run_id(conn: Connection) -> int | None:
+    found = conn.execute(select(runs.c.id).order_by(runs.c.id.desc()).limit(1)).scalar()
+    return None if found is None else int(found)
