@@ -122,7 +122,7 @@ def test_successful_run_and_queries(tmp_path: Path) -> None:
 
     table = reefline(tmp_path, "runs").stdout
     # "just now" within 5 s; a loaded machine may take longer between the run and this command.
-    assert re.search(r"^\s*1\s+e2e\s+success\s+(just now|\d+s ago|\dm ago)", table, re.MULTILINE), table
+    assert re.search(r"^\s*1\s+e2e\s+1\s+success\s+(just now|\d+s ago|\dm ago)", table, re.MULTILINE), table
     text = reefline(tmp_path, "show", "1").stdout
     assert "run 1 · e2e · success" in text
     assert "acc = 0.5" in text

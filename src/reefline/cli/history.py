@@ -96,12 +96,13 @@ def runs_command(
         return
     now = time.time()
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("id", "pipeline", "status", "started", "duration", "trigger"):
-        table.add_column(column, justify="right" if column in ("id", "duration") else "left")
+    for column in ("id", "pipeline", "rev", "status", "started", "duration", "trigger"):
+        table.add_column(column, justify="right" if column in ("id", "rev", "duration") else "left")
     for r in rows:
         table.add_row(
             str(r.id),
             escape(r.pipeline_name),
+            "-" if r.revision is None else str(r.revision),
             common.state_markup(status_of(r)),
             common.format_ago(r.started_at or r.created_at, now),
             common.format_duration(timefmt.duration_seconds(r.started_at, r.finished_at, now)),
@@ -173,7 +174,8 @@ def show_command(
         duration = common.format_duration(timefmt.duration_seconds(r.started_at, r.finished_at))
         console.print(f"  finished: {_local(r.finished_at)} (took {duration})")
     spec = common.display_path(Path(r.spec_path))
-    console.print(f"  trigger:  {escape(r.trigger)} · spec: {escape(spec)}")
+    revision = "" if r.revision is None else f" (revision {r.revision})"
+    console.print(f"  trigger:  {escape(r.trigger)} · spec: {escape(spec)}{revision}")
     console.print()
 
     sys.stdout.flush()

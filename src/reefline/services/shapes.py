@@ -25,7 +25,8 @@ class RunShape(BaseModel):
     trigger: str = Field(description="cli, retry, api, …")
     params: dict[str, Any]
     spec_path: str
-    revision_id: int | None = Field(default=None, description="the pipeline revision it ran")
+    revision: int | None = Field(default=None, description="the number of the pipeline revision it ran")
+    revision_id: int | None = Field(default=None, description="that revision's id")
     triggered_by: int | None = Field(default=None, description="the id of the user who started it")
     created_at: str | None
     started_at: str | None = Field(description="the first start (a retried run keeps it)")
@@ -43,6 +44,7 @@ class RunShape(BaseModel):
             trigger=run.trigger,
             params=run.params,
             spec_path=run.spec_path,
+            revision=run.revision,
             revision_id=run.revision_id,
             triggered_by=run.triggered_by,
             created_at=iso(run.created_at),

@@ -23,7 +23,7 @@ from reefline.store._util import (
 from reefline.store.errors import RunNotFound
 from reefline.store.repo_states import insert_state_changes, state_change
 from reefline.store.rows import RunRow
-from reefline.store.tables import engine_leases, pipelines, runs
+from reefline.store.tables import engine_leases, pipelines, revisions, runs
 
 _UPDATE_RUN = update_by_id(runs)
 _REQUEST_CANCEL = (
@@ -166,8 +166,12 @@ def resolve_run_ref(conn: Connection, ref: str, workspace: str | None = None) ->
 
 
 def _run_select() -> Select[Any]:
-    return select(*runs.c, pipelines.c.name.label("pipeline_name")).join_from(
-        runs, pipelines, runs.c.pipeline_id == pipelines.c.id
+    return select(
+        *runs.c, pipelines.c.name.label("pipeline_name"), revisions.c.number.label("revision")
+    ).select_from(
+        runs.join(pipelines, runs.c.pipeline_id == pipelines.c.id).outerjoin(
+            revisions, runs.c.revision_id == revisions.c.id
+        )
     )
 
 

@@ -33,6 +33,7 @@ class RunRow:
     triggered_by: int | None = None
     lease_owner: str | None = None  # the engine host holding the run (None: a laptop run)
     lease_expires_at: float | None = None
+    revision: int | None = None  # the number of the revision it ran (revision_id's), per pipeline
     git_commit: str | None = None  # provenance of the workspace (None: not a git repository)
     git_branch: str | None = None
     git_dirty: bool | None = None
