@@ -25,6 +25,7 @@ demo: $(STAMP)
 	@echo "Jobs:     cd examples/iris && ../../$(BIN)/reefline show last"
 	@echo "Logs:     cd examples/iris && ../../$(BIN)/reefline logs last"
 	@echo "Run 'make demo' again: every job is cached."
+	@echo "For a team: '.venv/bin/reefline server' (README, section 'The server')."
 
 test: $(STAMP) lint typecheck vscode-test
 	$(BIN)/pytest -q -n 2 -p no:cacheprovider
