@@ -1,6 +1,6 @@
 """``reefline gc``: remove from the artifact store what no kept run references.
 
-Kept runs: the newest N of each pipeline, and every unfinished one. A kept run references the
+Kept runs: the newest N finished runs of each pipeline, and every unfinished one. A kept run references the
 content of its jobs' outputs and inputs; a referenced directory keeps the files it holds. An object
 stored at or after the start of the oldest unfinished run (or of the collection itself) is kept too:
 a running job saves its outputs before the run records them.
@@ -37,27 +37,32 @@ class GcReport:
 
 
 def kept_runs(conn: sa.Connection, keep_last: int) -> tuple[list[int], float | None]:
-    """The ids of the runs gc keeps, newest first, and when the oldest unfinished one was created."""
+    """The ids of the runs gc keeps, newest first, and when the oldest unfinished one was created.
+
+    Unfinished runs do not count towards the newest N: a run in progress keeps the last finished ones.
+    """
     if keep_last < 0:
         raise Invalid(f"--keep-last must be 0 or more, not {keep_last}")
-    per_pipeline: dict[int, int] = {}
-    kept: set[int] = set()
-    for run_id, pipeline_id in conn.execute(
-        sa.select(runs.c.id, runs.c.pipeline_id).order_by(runs.c.id.desc())
-    ):
-        seen = per_pipeline.get(pipeline_id, 0)
-        if seen < keep_last:
-            kept.add(int(run_id))
-        per_pipeline[pipeline_id] = seen + 1
+    unfinished: set[int] = set()
     oldest_unfinished: float | None = None
     liveness = Liveness()
     active = conn.execute(sa.select(runs.c.id).where(runs.c.state.in_(ACTIVE_RUN_STATES))).scalars()
     for run_id in list(active):
         run = as_shown(repo.get_run(conn, run_id), liveness)
         if RunState(run.state) in ACTIVE_RUN_STATES:
-            kept.add(run.id)
+            unfinished.add(run.id)
             if oldest_unfinished is None or run.created_at < oldest_unfinished:
                 oldest_unfinished = run.created_at
+    per_pipeline: dict[int, int] = {}
+    kept = set(unfinished)
+    newest_first = sa.select(runs.c.id, runs.c.pipeline_id).order_by(runs.c.id.desc())
+    for run_id, pipeline_id in conn.execute(newest_first):
+        if run_id in unfinished:
+            continue
+        seen = per_pipeline.get(pipeline_id, 0)
+        if seen < keep_last:
+            kept.add(int(run_id))
+        per_pipeline[pipeline_id] = seen + 1
     return sorted(kept, reverse=True), oldest_unfinished
 
 
