@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -244,3 +245,57 @@ def test_gc_usage(three_runs: Path) -> None:
     assert reefline(three_runs, "gc").returncode == 2
     negative = reefline(three_runs, "gc", "--keep-last", "-1")
     assert negative.returncode == 2
+
+
+def test_checkout_never_writes_outside_the_workspace(
+    three_runs: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    outside = tmp_path_factory.mktemp("outside")
+    shutil.rmtree(three_runs / "out")
+    (three_runs / "out").symlink_to(outside, target_is_directory=True)  # out/ now leads out
+    result = reefline(three_runs, "checkout", "1")
+    assert result.returncode == 2
+    assert result.stdout.count("refused") == 3
+    assert list(outside.iterdir()) == []
+
+    (three_runs / "out").unlink()
+    with sqlite3.connect(three_runs / ".reefline" / "reefline.db") as conn:  # a database written by anyone
+        conn.execute("UPDATE outputs SET path = '../escaped.txt' WHERE name = 'model'")
+    result = reefline(three_runs, "checkout", "1", "train")
+    assert result.returncode == 2
+    assert "missing:    ../escaped.txt (train.model): refused" in result.stdout
+    assert not (three_runs.parent / "escaped.txt").exists()
+
+
+MATRIX_SPEC = """\
+version: 1
+name: grid
+params:
+  base: 1
+jobs:
+  fit:
+    matrix:
+      model: [tree, forest]
+    script:
+      - mkdir -p out
+      - >-
+        echo "{\\"score\\": ${{ params.base }}}" > out/${{ matrix.model }}.json
+    metrics: out/${{ matrix.model }}.json
+"""
+
+
+def test_a_metric_of_a_matrix_job_is_shown_per_expansion(tmp_path: Path) -> None:
+    (tmp_path / "reefline.yaml").write_text(MATRIX_SPEC)
+    ok(tmp_path, "run", "--plain")
+    ok(tmp_path, "run", "--plain", "-p", "base=2")
+    table = ok(tmp_path, "compare", "1", "2")
+    for model in ("tree", "forest"):
+        assert re.search(rf"^\*\s+score \[fit\[model={model}\]\]\s+1\s+2$", table, re.MULTILINE), table
+    payload = json.loads(ok(tmp_path, "compare", "1", "2", "--json"))
+    assert {m["key"]: m["values"] for m in payload["metrics"]} == {
+        "score [fit[model=tree]]": [1.0, 2.0],
+        "score [fit[model=forest]]": [1.0, 2.0],
+    }
+    out = ok(tmp_path, "metrics", "--metric", "score")
+    assert "score [fit[model=tree]]  ▁█  min 1 · max 2 · last 2 (2 runs)" in out
+    assert "score [fit[model=forest]]  ▁█" in out

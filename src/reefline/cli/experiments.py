@@ -141,7 +141,10 @@ def metrics_command(
         str, typer.Option("--metric", "-m", help="The metric's key, e.g. `accuracy` or `test.f1`.")
     ],
     pipeline: Annotated[
-        str | None, typer.Argument(help="Only the runs of this pipeline. Default: all.", show_default=False)
+        str | None,
+        typer.Argument(
+            help="Only the runs of this pipeline. Default: all.", metavar="PIPELINE", show_default=False
+        ),
     ] = None,
     limit: Annotated[
         int, typer.Option("--limit", "-n", min=1, help="The newest N runs that reported it.")
@@ -256,7 +259,7 @@ def gc_command(
         typer.Option(
             "--keep-last",
             min=0,
-            help="Keep what the newest N runs of each pipeline reference (and unfinished runs).",
+            help="Keep what the newest N finished runs of each pipeline reference (and unfinished runs).",
         ),
     ],
     dry_run: Annotated[
@@ -265,9 +268,9 @@ def gc_command(
 ) -> None:
     """Remove from the artifact store every object no kept run references, and report the bytes freed.
 
-    Kept runs are the newest N of each pipeline and every unfinished run; what they recorded as
-    outputs or inputs stays (a directory keeps its files). Older runs' outputs can then no longer be
-    restored by `reefline checkout` or a cache hit.
+    Kept runs are the newest N finished runs of each pipeline and every unfinished run; what they
+    recorded as outputs or inputs stays (a directory keeps its files). Older runs' outputs can then no
+    longer be restored by `reefline checkout` or a cache hit.
     """
     from reefline.services.gc import gc_in_project
     from reefline.services.source_pack import size_text
