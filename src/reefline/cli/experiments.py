@@ -271,6 +271,9 @@ def gc_command(
     Kept runs are the newest N finished runs of each pipeline and every unfinished run; what they
     recorded as outputs or inputs stays (a directory keeps its files). Older runs' outputs can then no
     longer be restored by `reefline checkout` or a cache hit.
+
+    Only this project's database is consulted: do not collect a store (REEFLINE_ARTIFACTS_URL) that
+    projects with databases of their own share, or their objects go too.
     """
     from reefline.services.gc import gc_in_project
     from reefline.services.source_pack import size_text
