@@ -105,10 +105,12 @@ _LATER_DEFINITION = (
     .where(
         runs.c.pipeline_id == bindparam("pipeline_id"),
         jobs.c.name == bindparam("name"),
-        jobs.c.run_id > bindparam("run_id"),
+        runs.c.id > bindparam("run_id"),
         jobs.c.definition_hash.is_not(None),
     )
-    .order_by(jobs.c.run_id.desc())
+    # Newest first along the pipeline's runs (SQLite: ix_runs_pipeline_id holds the id), so the
+    # first later run with that job ends the search.
+    .order_by(runs.c.id.desc())
     .limit(1)
 )
 
