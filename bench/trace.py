@@ -9,6 +9,9 @@ backtrace of the last job of a random run (10 frames), and ``--forward`` from it
 
     .venv/bin/python bench/trace.py [--attempts 100000] [--traces 50] [--postgres URL]
 
+Measured 2026-12-02 (2 shared cores, 1,000,000 attempts, 30 traces): SQLite median 2.4 ms (p95 3.2),
+PostgreSQL median 25.8 ms (p95 39.9); ``--forward`` 1.6 / 12.5 ms.
+
 PostgreSQL: ``--postgres`` or REEFLINE_TEST_POSTGRES_URL (a server URL; a fresh database is created
 and dropped); without either, SQLite only.
 """
