@@ -156,9 +156,12 @@ async def _reads(
             n = i
             while time.monotonic() < stop:
                 began = time.perf_counter()
-                response = await http.get(paths[n % 2])
+                try:
+                    response = await http.get(paths[n % 2])
+                    errors += response.status_code != 200
+                except httpx.HTTPError:  # a dropped connection counts as an error, not a crash
+                    errors += 1
                 latencies.append(time.perf_counter() - began)
-                errors += response.status_code != 200
                 n += 1
                 if think:
                     await asyncio.sleep(think)
