@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import json
 import os
-import secrets
 import socket
 import statistics
 import subprocess
@@ -37,8 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, make_url
-from sqlalchemy.pool import NullPool
+from _postgres import fresh_database  # bench/ is on sys.path when a script here runs
 
 from reefline.client import Client
 from reefline.services import accounts
@@ -84,20 +82,6 @@ def _free_port() -> int:
     with closing(socket.socket()) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-@contextmanager
-def _database() -> Any:
-    name = f"reefline_bench_{secrets.token_hex(4)}"
-    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 @contextmanager
@@ -210,7 +194,7 @@ def main() -> None:
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory() as tmp,
-        _database() as url,
+        fresh_database(POSTGRES) as url,
         _server(url, Path(tmp) / "home") as (base, token),
     ):
         api = Client(base, token)

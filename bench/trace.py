@@ -22,18 +22,15 @@ import argparse
 import hashlib
 import os
 import random
-import secrets
 import statistics
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine
-from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
+from _postgres import fresh_database  # bench/ is on sys.path when a script here runs
+from sqlalchemy import Engine
 
 from reefline.lineage import trace
 from reefline.store.db import open_database
@@ -129,22 +126,6 @@ def measure(engine: Engine, run_count: int, count: int) -> dict[str, float]:
     }
 
 
-@contextmanager
-def fresh_postgres(server_url: str) -> Iterator[str]:
-    name = f"reefline_bench_{secrets.token_hex(6)}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        try:
-            yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        admin.dispose()
-
-
 def _one(label: str, url: str, attempt_count: int, count: int) -> list[str]:
     engine = open_database(url)
     try:
@@ -175,7 +156,7 @@ def main() -> None:
         table.append(_one("sqlite", f"sqlite:///{tmp}/bench.db", args.attempts, args.traces))
     server = args.postgres or os.environ.get("REEFLINE_TEST_POSTGRES_URL")
     if server:
-        with fresh_postgres(server) as url:
+        with fresh_database(server) as url:
             table.append(_one("postgresql", url, args.attempts, args.traces))
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:
