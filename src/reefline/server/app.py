@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from reefline import __version__
-from reefline.server import errors
+from reefline.server import errors, webui
 from reefline.server.models import ERROR_RESPONSES
 from reefline.server.principals import PrincipalCache
 from reefline.server.settings import Role, ServerSettings
@@ -75,6 +75,7 @@ def create_app(
         app.include_router(router, prefix=API)
     _check_every_route_is_secured(app)
     app.state.path_methods = errors.path_methods(app)
+    webui.install(app)
     return app
 
 
