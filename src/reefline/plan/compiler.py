@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,11 +23,15 @@ from reefline.plan.errors import PlanError
 from reefline.plan.graph import topological_order
 from reefline.plan.ir import (
     Command,
+    ImageRef,
     InputRef,
     OutputRef,
     Plan,
     PythonCommand,
+    Readiness,
+    Resources,
     RetryPolicy,
+    Service,
     ShellCommand,
     Step,
     When,
@@ -35,7 +40,10 @@ from reefline.plan.matrix import Expansion, expand, format_value
 from reefline.plan.stages import build_barriers, dependency_graph, previous_stages
 from reefline.spec.durations import parse_duration
 from reefline.spec.expressions import ExpressionError, evaluate, parse_expression
-from reefline.spec.models import Job, Pipeline, Retry
+from reefline.spec.models import Image, Job, Pipeline, Retry, job_executor, job_image
+from reefline.spec.models import Resources as ResourcesSpec
+from reefline.spec.models import Service as ServiceSpec
+from reefline.spec.quantities import parse_memory
 from reefline.spec.templating import TemplateError, render
 
 METRICS_OUTPUT = "metrics"
@@ -203,6 +211,9 @@ def _compile_step(
         used = params if job.params is None else {k: params[k] for k in job.params}
         env["REEFLINE_CONTEXT"] = _python_context(sid, inputs, outputs, used, matrix)
     env_items = tuple(sorted(env.items()))
+    image = _image(job_image(pipeline, job), context)
+    resources = _resources(job.resources if job.resources is not None else pipeline.defaults.resources)
+    services = tuple(_service(n, s, context) for n, s in (job.services or {}).items())
     return Step(
         id=sid,
         job=node.job_name,
@@ -221,8 +232,44 @@ def _compile_step(
         skip_reason=_skip_reason(node.job_name, job, context),
         cache=_pick(job.cache, pipeline.defaults.cache, True),
         after_stage=after_stage,
-        definition_hash=_definition_hash(command, env_items, inputs, outputs),
+        definition_hash=_definition_hash(
+            command, env=env_items, inputs=inputs, outputs=outputs, image=image, services=services
+        ),
+        executor=job_executor(pipeline, job),
+        image=image,
+        resources=resources,
+        services=services,
+        network=job.network if job.network is not None else pipeline.defaults.network,
+        sandbox=job.sandbox if job.sandbox is not None else pipeline.defaults.sandbox,
     )
+
+
+def _image(spec: Image | None, context: Mapping[str, Any]) -> ImageRef | None:
+    if spec is None:
+        return None
+    return ImageRef(render(spec.name, context), spec.pull)
+
+
+def _resources(spec: ResourcesSpec | None) -> Resources:
+    if spec is None:
+        return Resources()
+    memory = None if spec.memory is None else parse_memory(spec.memory)
+    return Resources(cpus=spec.cpus, memory_bytes=memory)
+
+
+def _service(name: str, spec: ServiceSpec, context: Mapping[str, Any]) -> Service:
+    image = _image(Image(name=spec.image) if isinstance(spec.image, str) else spec.image, context)
+    assert image is not None
+    command: tuple[str, ...] | None = None
+    if isinstance(spec.command, str):
+        command = tuple(shlex.split(render(spec.command, context)))
+    elif spec.command is not None:
+        command = tuple(render(str(arg), context) for arg in spec.command)
+    ready = None
+    if spec.ready is not None:
+        ready = Readiness(spec.ready.port, spec.ready.command, parse_duration(spec.ready.timeout))
+    env = tuple(sorted((k, render(format_value(v), context)) for k, v in spec.env.items()))
+    return Service(name, image, env, command, ready)
 
 
 def _command(job: Job, context: Mapping[str, Any]) -> Command:
@@ -292,10 +339,18 @@ def _pick(*values: bool | None) -> bool:
 
 
 def _definition_hash(
-    command: Command, env: tuple[tuple[str, str], ...], inputs: list[InputRef], outputs: list[OutputRef]
+    command: Command,
+    *,
+    env: tuple[tuple[str, str], ...],
+    inputs: list[InputRef],
+    outputs: list[OutputRef],
+    image: ImageRef | None,
+    services: tuple[Service, ...],
 ) -> str:
-    """Hash what defines the work: command, environment, inputs and outputs; not policies."""
-    doc = {
+    """Hash what defines the work: command, environment, inputs, outputs and the image by name;
+    not policies. The image's content id is not known here (the compiler is pure): the engine adds
+    it to the cache key (:func:`reefline.engine.cache.prepare`)."""
+    doc: dict[str, Any] = {
         "command": {"script": list(command.lines)}
         if isinstance(command, ShellCommand)
         else {"run": command.entry},
@@ -303,4 +358,8 @@ def _definition_hash(
         "inputs": [(i.name, i.paths, i.type) for i in inputs],
         "outputs": [(o.name, o.path, o.type) for o in outputs],
     }
+    if image is not None:  # only then: a local job's hash stays what it was before images existed
+        doc["image"] = image.name
+    if services:
+        doc["services"] = [(s.name, s.image.name, s.env, s.command) for s in services]
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()

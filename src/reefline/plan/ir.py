@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Literal
+
+PullPolicy = Literal["never", "if-not-present", "always"]
+Network = Literal["none", "bridge"]
+DEFAULT_EXECUTOR = "local"
 
 
 class When(StrEnum):
@@ -43,6 +50,44 @@ class PythonCommand:
 
 
 Command = ShellCommand | PythonCommand
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRef:
+    """A container image by name (``repo/name:tag``) and when to pull it."""
+
+    name: str
+    pull: PullPolicy = "if-not-present"
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    """Limits for a step; None: the executor's default (no limit)."""
+
+    cpus: float | None = None
+    memory_bytes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    """When a service counts as up: a TCP ``port`` accepts connections, or ``command`` (a shell
+    line run inside the service) exits 0; given up after ``timeout`` seconds."""
+
+    port: int | None = None
+    command: str | None = None
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """A sidecar container started before the step, reachable from it by ``name``."""
+
+    name: str
+    image: ImageRef
+    env: tuple[tuple[str, str], ...] = ()
+    command: tuple[str, ...] | None = None
+    """argv (None: the image's own command)."""
+    ready: Readiness | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +142,20 @@ class Step:
     cache: bool = True
     definition_hash: str = ""
     after_stage: str | None = None
+    executor: str = DEFAULT_EXECUTOR
+    image: ImageRef | None = None
+    resources: Resources = field(default_factory=Resources)
+    services: tuple[Service, ...] = ()
+    network: Network | None = None
+    """None: the executor's default (docker: none on a server)."""
+    sandbox: bool | None = None
+    """None: the executor's default (local: sandboxed on a server, not on a laptop)."""
+
+    @property
+    def slug(self) -> str:
+        """A stable id for container names and labels: ``[a-z0-9_.-]`` only, unique per step id
+        (``train[model=tree]`` → ``train-model-tree-3f2a9c1d``)."""
+        return step_slug(self.id)
 
     def needs_labels(self) -> tuple[str, ...]:
         """What a user is shown as this step's needs: the explicit ones, then ``after stage X``."""
@@ -106,6 +165,11 @@ class Step:
     def cacheable(self) -> bool:
         """Jobs without outputs exist for their effects (tests, deploys) and always run."""
         return self.cache and bool(self.outputs)
+
+
+def step_slug(step_id: str) -> str:
+    readable = re.sub(r"[^a-z0-9_.-]+", "-", step_id.lower()).strip("-.")[:40] or "step"
+    return f"{readable}-{hashlib.sha256(step_id.encode()).hexdigest()[:8]}"
 
 
 def stage_label(stage: str) -> str:

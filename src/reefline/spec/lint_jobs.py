@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from reefline.spec.diagnostics import FieldPath, Severity
 from reefline.spec.durations import parse_duration
+from reefline.spec.lint_containers import check_containers
 from reefline.spec.lint_matrix import check_matrix_values
 from reefline.spec.lint_report import Reporter, did_you_mean
 from reefline.spec.models import (
@@ -23,13 +24,9 @@ from reefline.spec.models import (
 from reefline.spec.params import check_value, param_spec
 
 _UNSUPPORTED_HINTS = {
-    "image": "jobs run as local processes in 0.1; remove `image`",
-    "executor": "0.1 runs every job with the local executor; remove `executor`",
-    "services": "start sidecar services yourself for now",
     "uses": "write the step as `script:` or `run: module:function`",
     "with": "`with` gives arguments to `uses`, which is not supported yet",
     "lua": "write the step as `script:` or `run: module:function`",
-    "resources": "remove it; 0.1 does not limit cpu, memory or gpu",
     "extends": "repeat the shared keys for now, or use a YAML merge key (`<<: *template`)",
     "secrets": "pass secrets as environment variables of the shell that runs reefline for now",
     "schedule": "run `reefline run` from cron or CI for now",
@@ -277,6 +274,7 @@ def check_job_params(pipeline: Pipeline, name: str, job: Job, r: Reporter) -> No
 
 
 def check_jobs(pipeline: Pipeline, r: Reporter) -> None:
+    check_containers(pipeline, r)
     for name, job in pipeline.jobs.items():
         check_job_params(pipeline, name, job, r)
         check_step(name, job, r)

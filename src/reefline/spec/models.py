@@ -17,6 +17,8 @@ Duration = Annotated[
     Field(description="Seconds as a number, or a duration such as `90s`, `10m`, `1h30m`."),
 ]
 When = Literal["on_success", "on_failure", "always", "manual"]
+PullPolicy = Literal["never", "if-not-present", "always"]
+Network = Literal["none", "bridge"]
 ParamType = Literal["str", "int", "float", "bool", "list"]
 
 
@@ -74,6 +76,60 @@ class ArtifactType(_Model):
     )
 
 
+IMAGE_DOC = (
+    "Container image the job runs in: a name such as `python:3.11-slim`, or `{name, pull}` with "
+    "pull `never`, `if-not-present` (default) or `always`. An image implies `executor: docker`."
+)
+EXECUTOR_DOC = "Where the job runs: `local` (a process, the default without an image) or `docker`."
+NETWORK_DOC = (
+    "Network of a container job: `none` (no network but its services) or `bridge` (a network of the "
+    "run's own with outside access where the engine has it). Default: the executor's."
+)
+SANDBOX_DOC = (
+    "Run a local job under bubblewrap (read-only root, writable workspace and tmp, no network). "
+    "Default: on a server yes, on a laptop no."
+)
+
+
+class Image(_Model):
+    """A container image and its pull policy."""
+
+    name: str = Field(min_length=1, description="Image name, e.g. `registry.example/team/app:1.2`.")
+    pull: PullPolicy = Field(
+        "if-not-present",
+        description="never: use the local image only; if-not-present: pull when missing; always: pull "
+        "before every job.",
+    )
+
+
+class Resources(_Model):
+    """Limits a container executor applies to the job."""
+
+    cpus: float | None = Field(None, gt=0, le=1024, description="CPU cores, e.g. `0.5` or `2`.")
+    memory: str | int | None = Field(
+        None, description="Memory limit: bytes, or with a unit such as `512Mi`, `2Gi`, `500M`."
+    )
+
+
+class Readiness(_Model):
+    """When a service counts as up: `port` accepts a connection, or `command` exits 0."""
+
+    port: int | None = Field(None, ge=1, le=65535, description="A TCP port of the service.")
+    command: str | None = Field(None, description="A shell line run inside the service container.")
+    timeout: Duration = Field(30, description="Give up (the job fails) after this long.")
+
+
+class Service(_Model):
+    """A sidecar container of a job."""
+
+    image: str | Image = Field(description="Container image: a name, or `{name, pull}`.")
+    env: dict[str, Scalar] = Field(default_factory=dict, description="Environment of the service.")
+    command: str | list[str] | None = Field(
+        None, description="Command instead of the image's own: argv, or one string split like a shell."
+    )
+    ready: Readiness | None = Field(None, description="Wait for the service before starting the job.")
+
+
 class Defaults(_Model):
     """Settings every job inherits unless it sets its own."""
 
@@ -83,9 +139,11 @@ class Defaults(_Model):
     cache: bool | None = Field(
         None, description="Whether jobs may be skipped when their inputs did not change."
     )
-    image: str | None = Field(None, description="Container image (not supported yet).")
-    executor: str | None = Field(None, description="Executor backend (not supported yet).")
-    resources: dict[str, Any] | None = Field(None, description="cpu, memory, gpu (not supported yet).")
+    image: str | Image | None = Field(None, description=IMAGE_DOC)
+    executor: str | None = Field(None, description=EXECUTOR_DOC)
+    resources: Resources | None = Field(None, description="Default limits of every job.")
+    network: Network | None = Field(None, description=NETWORK_DOC)
+    sandbox: bool | None = Field(None, description=SANDBOX_DOC)
 
 
 class Job(_Model):
@@ -135,16 +193,22 @@ class Job(_Model):
     cache: bool | None = Field(
         None, description="Skip the job when its definition and inputs are unchanged (default: true)."
     )
+    image: str | Image | None = Field(None, description=IMAGE_DOC)
+    executor: str | None = Field(None, description=EXECUTOR_DOC)
+    resources: Resources | None = Field(None, description="Limits of the job (container executors).")
+    services: dict[str, Service] | None = Field(
+        None,
+        description="Sidecar containers (e.g. a database for an integration test) started before the job "
+        "on a network of its own, reachable from the job by their name; stopped after it.",
+    )
+    network: Network | None = Field(None, description=NETWORK_DOC)
+    sandbox: bool | None = Field(None, description=SANDBOX_DOC)
     # Reserved for later issues: accepted by the model so the linter can say "not supported yet".
-    image: str | None = Field(None, description="Container image (not supported yet).")
-    executor: str | None = Field(None, description="Executor backend (not supported yet).")
-    services: list[Any] | None = Field(None, description="Sidecar containers (not supported yet).")
     uses: str | None = Field(None, description="Library operation `name@version` (not supported yet).")
     with_: dict[str, Any] | None = Field(
         None, alias="with", description="Arguments of `uses` (not supported yet)."
     )
     lua: str | None = Field(None, description="Lua script step (not supported yet).")
-    resources: dict[str, Any] | None = Field(None, description="cpu, memory, gpu (not supported yet).")
     extends: str | list[str] | None = Field(None, description="Job templates to reuse (not supported yet).")
 
     @field_validator("script", mode="before")
@@ -197,15 +261,21 @@ class Pipeline(_Model):
     )
 
 
-UNSUPPORTED_JOB_KEYS: tuple[str, ...] = (
-    "image",
-    "executor",
-    "services",
-    "uses",
-    "with",
-    "lua",
-    "resources",
-    "extends",
-)
+def job_image(pipeline: Pipeline, job: Job) -> Image | None:
+    """The image a job runs in: its own, else the default one."""
+    image = job.image if job.image is not None else pipeline.defaults.image
+    return Image(name=image) if isinstance(image, str) else image
+
+
+def job_executor(pipeline: Pipeline, job: Job) -> str:
+    """The executor a job runs with: its own, the default one, else `docker` with an image, else `local`."""
+    if job.executor is not None:
+        return job.executor
+    if pipeline.defaults.executor is not None:
+        return pipeline.defaults.executor
+    return "docker" if job_image(pipeline, job) is not None else "local"
+
+
+UNSUPPORTED_JOB_KEYS: tuple[str, ...] = ("uses", "with", "lua", "extends")
 UNSUPPORTED_PIPELINE_KEYS: tuple[str, ...] = ("secrets", "schedule", "triggers", "include")
-UNSUPPORTED_DEFAULTS_KEYS: tuple[str, ...] = ("image", "executor", "resources")
+UNSUPPORTED_DEFAULTS_KEYS: tuple[str, ...] = ()
