@@ -1,6 +1,5 @@
-"""One contract suite for every ArtifactStore: the local folder, and fsspec on ``memory://`` and on
-``file://`` (a tmp dir). S3 (``s3://`` through s3fs) cannot run here: no bucket and no network; it is
-the same ``FsspecArtifactStore`` code, only its ``fs.mv`` is a server-side copy + delete.
+"""One contract suite for every ArtifactStore: the local folder, and fsspec on ``memory://``, on
+``file://`` (a tmp dir) and on ``s3://`` (s3fs against moto's S3 server on 127.0.0.1, see conftest).
 
 The end-to-end cases run the installed ``reefline`` in a subprocess with ``REEFLINE_ARTIFACTS_URL``.
 """
@@ -21,19 +20,22 @@ import fsspec
 import pytest
 
 from reefline.artifacts.base import ArtifactStore
+from reefline.artifacts.fsspec_store import MARKER_KEY
 from reefline.artifacts.hashing import ArtifactError, Hasher
 from reefline.artifacts.locate import open_artifact_store
 
 REEFLINE = str(Path(sys.executable).with_name("reefline"))
 
 
-@pytest.fixture(params=["local", "fsspec-memory", "fsspec-file"])
+@pytest.fixture(params=["local", "fsspec-memory", "fsspec-file", "s3"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     kind = request.param
     if kind == "local":
         yield str(tmp_path / "store")
     elif kind == "fsspec-file":
         yield (tmp_path / "store").as_uri()
+    elif kind == "s3":
+        yield f"s3://{request.getfixturevalue('s3_bucket')}/artifacts"
     else:
         root = f"memory://reefline-test-{uuid.uuid4().hex}"
         yield root
@@ -57,7 +59,8 @@ def _stored_files(store_url: str) -> list[str]:
     fs, root = fsspec.core.url_to_fs(store_url)
     if not fs.exists(root):
         return []
-    return sorted(p.removeprefix(root.rstrip("/") + "/") for p in fs.find(root))
+    found = (p.removeprefix(root.rstrip("/") + "/") for p in fs.find(root))
+    return sorted(p for p in found if p != MARKER_KEY)
 
 
 def _tree(workspace: Path) -> Path:
@@ -154,7 +157,7 @@ def test_uri_names_where_the_bytes_are(store: ArtifactStore, store_url: str, wor
     file_sha, dir_sha = hasher.digest("m.json").sha256, hasher.digest("out").sha256
     store.save(hasher, "m.json", file_sha)
     store.save(hasher, "out", dir_sha)
-    scheme = "memory://" if store_url.startswith("memory://") else "file:///"
+    scheme = store_url.split("://", maxsplit=1)[0] + "://" if "://" in store_url else "file:///"
     uri = store.uri(file_sha)
     assert uri.startswith(scheme) and uri.endswith(file_sha)
     with fsspec.open(uri, "rb") as f:
@@ -220,14 +223,20 @@ def _reefline(project: Path, url: str, *args: str) -> subprocess.CompletedProces
     )
 
 
-def test_a_cache_hit_restores_deleted_outputs_from_a_file_url_store(tmp_path: Path) -> None:
-    project, store_dir = tmp_path / "project", tmp_path / "elsewhere"
+@pytest.mark.parametrize("kind", ["file", "s3"])
+def test_a_cache_hit_restores_deleted_outputs_from_a_url_store(
+    tmp_path: Path, kind: str, request: pytest.FixtureRequest
+) -> None:
+    project = tmp_path / "project"
     project.mkdir()
     (project / "reefline.yaml").write_text(SPEC)
-    url = store_dir.as_uri()
+    if kind == "file":
+        url = (tmp_path / "elsewhere").as_uri()
+    else:
+        url = f"s3://{request.getfixturevalue('s3_bucket')}/team-a"
     first = _reefline(project, url, "run", "--plain")
     assert first.returncode == 0, first.stderr
-    assert list((store_dir / "objects").rglob("*")), "the outputs were kept at the URL"
+    assert [p for p in _stored_files(url) if p.startswith("objects/")], "the outputs were kept at the URL"
     assert not (project / ".reefline" / "artifacts").exists()
     for path in (project / "out").rglob("*"):
         if path.is_file() or path.is_symlink():
@@ -305,3 +314,12 @@ def test_the_store_lists_what_it_holds_and_deletes_one_object(store: ArtifactSto
 
 def test_an_empty_store_lists_nothing(store: ArtifactStore) -> None:
     assert store.list_stored() == []
+
+
+def test_a_missing_bucket_is_one_error_before_anything_runs(tmp_path: Path, s3_endpoint: str) -> None:
+    (tmp_path / "reefline.yaml").write_text(SPEC)
+    result = _reefline(tmp_path, "s3://reefline-no-such-bucket/x", "run", "--plain")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: artifact store: cannot reach s3://reefline-no-such-bucket/x")
+    assert "Traceback" not in result.stderr + result.stdout
+    assert not (tmp_path / "out").exists(), "no job ran"

@@ -18,6 +18,9 @@ from reefline.artifacts.layout import ContentStore
 
 T = TypeVar("T")
 
+MARKER_KEY = ".reefline-artifacts"
+MARKER_TEXT = b"A Reefline artifact store: objects/ holds contents by sha256, trees/ directory manifests.\n"
+
 
 class FsspecArtifactStore(ContentStore):
     def __init__(self, url: str) -> None:
@@ -34,10 +37,20 @@ class FsspecArtifactStore(ContentStore):
         self.root = str(root).rstrip("/")
 
     def check(self) -> None:
-        """Reach the store now, so a wrong URL is one error before the run, not a note per job."""
-        self._call("reach", lambda: self.fs.makedirs(self.root, exist_ok=True))
-        if not self._call("reach", lambda: self.fs.isdir(self.root)):
-            raise ArtifactError(f"{self.url} is not a directory")
+        """Reach the store now, so a wrong URL is one error before the run, not a note per job.
+
+        An object store has no directories: a new prefix in a bucket neither exists nor "is a
+        directory" until a key is written below it. So the store writes its marker key once, which
+        also proves it can write there. Only a local filesystem gets its folders made: s3fs's
+        ``makedirs`` would create a missing bucket, and a mistyped bucket must be an error.
+        """
+        if self._call("reach", lambda: self.fs.isfile(self.root)):
+            raise ArtifactError(f"{self.url} is a file, not a directory or prefix")
+        marker = self._path(MARKER_KEY)
+        if not self._call("reach", lambda: self.fs.exists(marker)):
+            if "file" in _protocols(self.fs):
+                self._call("reach", lambda: self.fs.makedirs(self.root, exist_ok=True))
+            self._call("reach", lambda: self.fs.pipe_file(marker, MARKER_TEXT))
 
     def _call(self, what: str, fn: Callable[[], T]) -> T:
         """Run one backend call. Backends raise their own types (botocore, aiohttp, OSError…); each
@@ -105,6 +118,11 @@ class FsspecArtifactStore(ContentStore):
                 self.fs.rm(path)
 
         self._call("delete from", rm)
+
+
+def _protocols(fs: Any) -> tuple[str, ...]:
+    protocol = fs.protocol
+    return (protocol,) if isinstance(protocol, str) else tuple(protocol)
 
 
 def _modified(info: dict[str, Any]) -> float | None:
