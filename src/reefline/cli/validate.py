@@ -101,6 +101,7 @@ def validate_command(
     [{"code", "severity", "message", "hint", "file", "line", "col", "end_line", "end_col", "path"}]}
     ("jobs" counts matrix expansions, "definitions" the jobs written in the file).
     """
+    from reefline.services.project_policy import project_policy
     from reefline.services.validation import report_for
     from reefline.spec import load_spec_file
 
@@ -109,7 +110,8 @@ def validate_command(
         raise common.CliError(f"{common.display_path(path)} not found (create one with `reefline init`)")
     # Load by the path as the user sees it, so diagnostics read `reefline.yaml:3:5`, not an absolute path.
     shown = common.display_path(path)
-    report, _ = report_for(load_spec_file(Path(shown)), shown)
+    policy = project_policy(path.resolve().parent)
+    report, _ = report_for(load_spec_file(Path(shown), policy), shown)
     diagnostics, jobs, definitions = report.diagnostics, report.jobs, report.definitions
     errors, _ = _counts(diagnostics)
     if as_json:

@@ -20,6 +20,7 @@ from reefline.services.types import RunOptions, ServiceError, SpecInvalid
 from reefline.spec import ParamError, load_spec, resolve_params
 from reefline.spec.diagnostics import has_errors
 from reefline.spec.models import Pipeline
+from reefline.spec.policy import Policy
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,10 @@ def compile_text(
     options: RunOptions,
     *,
     resolved_params: Mapping[str, Any] | None = None,
+    policy: Policy | None = None,
 ) -> Compiled:
-    loaded = load_spec(text, str(spec_path))
+    """``policy``: the allow-list, checked on the file (the linter) and on the compiled plan."""
+    loaded = load_spec(text, str(spec_path), policy)
     if loaded.pipeline is None or has_errors(loaded.diagnostics):
         raise SpecInvalid(loaded.diagnostics)
     try:
@@ -65,4 +68,10 @@ def compile_text(
         if exc.path:
             raise SpecInvalid([plan_diagnostic(exc, loaded.source, str(spec_path))]) from None
         raise ServiceError(f"{spec_path}: {exc}") from None
+    if policy is not None:
+        from reefline.services.policy_check import plan_denials
+
+        denied = plan_denials(plan, policy, loaded.source, str(spec_path))
+        if denied:
+            raise SpecInvalid(denied)
     return Compiled(loaded.pipeline, plan, params, text)

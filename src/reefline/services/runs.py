@@ -40,6 +40,7 @@ from reefline.plan.ir import Plan, PythonCommand
 from reefline.services.compile import compile_text, read_spec
 from reefline.services.dry_run import planned_statuses
 from reefline.services.project import NoRunsHere, open_existing_db, open_writer_db
+from reefline.services.project_policy import project_policy
 from reefline.services.types import Conflict, NotFound, PlannedStep, RunOptions, RunOutcome, ServiceError
 from reefline.services.workspace_lock import workspace_lock
 from reefline.store import repo
@@ -61,7 +62,8 @@ def start_run(
     executes exactly that run (owned by this process, not leased; jobs inherit the environment).
     """
     spec_path = spec_path.resolve()
-    compiled = compile_text(read_spec(spec_path), spec_path, options)
+    policy = project_policy(spec_path.parent)
+    compiled = compile_text(read_spec(spec_path), spec_path, options, policy=policy)
     workspace = spec_path.parent
     artifacts = workspace_artifacts(workspace)
     provenance = git_provenance(workspace)
@@ -326,7 +328,8 @@ def plan_run(spec_path: Path, options: RunOptions) -> list[PlannedStep]:
     depends on; otherwise it would run (its upstream outputs may change).
     """
     spec_path = spec_path.resolve()
-    compiled = compile_text(read_spec(spec_path), spec_path, options)
+    policy = project_policy(spec_path.parent)
+    compiled = compile_text(read_spec(spec_path), spec_path, options, policy=policy)
     workspace = spec_path.parent
     hasher = Hasher(workspace)
     store = workspace_artifacts(workspace)
@@ -390,7 +393,13 @@ def _retry(
         no_cache=options.no_cache,
         trigger="retry",
     )
-    compiled = compile_text(run.spec_text, Path(run.spec_path), stored, resolved_params=run.params)
+    compiled = compile_text(
+        run.spec_text,
+        Path(run.spec_path),
+        stored,
+        resolved_params=run.params,
+        policy=project_policy(Path(run.workspace)),
+    )
     with db.begin() as conn:
         request_retry(conn, run.id, no_cache=options.no_cache, owned=True)
     workspace = Path(run.workspace)

@@ -39,6 +39,7 @@ RL508  empty matrix
 RL509  `params` on a job that is not a `run:` job (warning)
 RL510  too many jobs after matrix expansion
 RL511  matrix values that name the same job
+RL601  image or executor not in the allow-list
 =====  ==========================================
 
 Codes never change meaning once released; retired codes are not reused.
@@ -83,4 +84,5 @@ CODES: dict[str, str] = {
     "RL509": "params on a script job",
     "RL510": "too many jobs after matrix expansion",
     "RL511": "matrix values that name the same job",
+    "RL601": "image or executor not in the allow-list",
 }

@@ -23,18 +23,25 @@ from reefline.spec.lint_jobs import (
 )
 from reefline.spec.lint_matrix import check_size
 from reefline.spec.lint_outputs import check_rendered_paths
+from reefline.spec.lint_policy import check_policy
 from reefline.spec.lint_refs import check_conditions, check_templates
 from reefline.spec.lint_report import Reporter
 from reefline.spec.lint_text import check_nul_bytes
 from reefline.spec.models import Pipeline
+from reefline.spec.policy import Policy
 from reefline.spec.types import TypeRegistry
 from reefline.spec.yaml_source import SourceMap
 
 
 def lint(
-    pipeline: Pipeline, source: SourceMap | None = None, file: str = "reefline.yaml"
+    pipeline: Pipeline,
+    source: SourceMap | None = None,
+    file: str = "reefline.yaml",
+    policy: Policy | None = None,
 ) -> list[Diagnostic]:
-    """All lint findings for ``pipeline``, unsorted. Without a source map every position is 1:1."""
+    """All lint findings for ``pipeline``, unsorted. Without a source map every position is 1:1.
+
+    ``policy``: the allow-list of images and executors (RL601); None allows everything."""
     r = Reporter(source or SourceMap(), file)
     registry = TypeRegistry(pipeline.types)
     check_unsupported(pipeline, r)
@@ -43,6 +50,8 @@ def lint(
     check_params(pipeline, r)
     check_durations(pipeline, r)
     check_jobs(pipeline, r)
+    if policy is not None:
+        check_policy(pipeline, policy, r)
     edges = collect_edges(pipeline, r)
     check_stage_order(pipeline, edges, r)
     check_cycles(pipeline, edges, r)

@@ -17,6 +17,7 @@ from reefline.spec.diagnostics import Diagnostic, has_errors
 from reefline.spec.linter import lint
 from reefline.spec.model_errors import kind_of, validation_diagnostics
 from reefline.spec.models import Pipeline
+from reefline.spec.policy import Policy
 from reefline.spec.repair import lint_repaired
 from reefline.spec.yaml_source import SourceMap, load_yaml
 
@@ -41,14 +42,16 @@ def _sorted(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     return sorted(diagnostics, key=lambda d: (d.line, d.col))
 
 
-def load_spec(text: str, file: str = "reefline.yaml") -> LoadResult:
+def load_spec(text: str, file: str = "reefline.yaml", policy: Policy | None = None) -> LoadResult:
     """Parse, validate and lint ``text``. Never raises; ``pipeline`` is None when the shape is wrong.
+
+    ``policy``: the allow-list the linter checks images and executors against (None: any).
 
     A pipeline is returned even when the linter finds errors, so callers must check
     :attr:`LoadResult.ok` (or the diagnostics) before running it.
     """
     try:
-        return _load(text, file)
+        return _load(text, file, policy)
     except Exception as exc:  # a bug in Reefline must not crash the editor or the CLI
         diag = Diagnostic(
             "RL100",
@@ -61,7 +64,7 @@ def load_spec(text: str, file: str = "reefline.yaml") -> LoadResult:
         return LoadResult(None, [diag], SourceMap(lines=text.splitlines()), text)
 
 
-def _load(text: str, file: str) -> LoadResult:
+def _load(text: str, file: str, policy: Policy | None) -> LoadResult:
     parsed = load_yaml(text, file)
     source = parsed.source
     diagnostics = list(parsed.diagnostics)
@@ -101,13 +104,13 @@ def _load(text: str, file: str) -> LoadResult:
         pipeline = Pipeline.model_validate(data)
     except ValidationError as exc:
         diagnostics.extend(validation_diagnostics(exc, data, source, file))
-        diagnostics.extend(lint_repaired(exc, data, lambda p: lint(p, source, file)))
+        diagnostics.extend(lint_repaired(exc, data, lambda p: lint(p, source, file, policy)))
         return LoadResult(None, _sorted(diagnostics), source, text, raw)
-    diagnostics.extend(lint(pipeline, source, file))
+    diagnostics.extend(lint(pipeline, source, file, policy))
     return LoadResult(pipeline, _sorted(diagnostics), source, text, raw)
 
 
-def load_spec_file(path: str | os.PathLike[str]) -> LoadResult:
+def load_spec_file(path: str | os.PathLike[str], policy: Policy | None = None) -> LoadResult:
     """Read and load a spec file; an unreadable file is a diagnostic too."""
     p = Path(path)
     try:
@@ -119,7 +122,7 @@ def load_spec_file(path: str | os.PathLike[str]) -> LoadResult:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         return LoadResult(None, [_not_utf8(exc, data, str(p))], SourceMap(), "")
-    return load_spec(text, str(p))
+    return load_spec(text, str(p), policy)
 
 
 def _not_utf8(exc: UnicodeDecodeError, data: bytes, file: str) -> Diagnostic:
