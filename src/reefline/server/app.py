@@ -19,9 +19,17 @@ API = "/api"
 
 
 def _routers() -> list[Any]:
-    from reefline.server.routes import auth, meta, pipelines, runs, secrets, teams
+    from reefline.server.routes import auth, meta, pipelines, runs, secrets, spec, teams
 
-    return [meta.router, auth.router, teams.router, pipelines.router, runs.router, secrets.router]
+    return [
+        meta.router,
+        auth.router,
+        teams.router,
+        pipelines.router,
+        runs.router,
+        secrets.router,
+        spec.router,
+    ]
 
 
 def create_app(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Response
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic.config import JsonDict
 
 
@@ -264,3 +264,106 @@ class DiffOut(BaseModel):
     a: int
     b: int
     diff: str = Field(description="unified diff of the YAML, headed `rev A` / `rev B`; empty when equal")
+
+
+class RangeOut(BaseModel):
+    """A source range in the YAML: 1-based lines and columns, end exclusive (as in diagnostics)."""
+
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+
+class FieldRangeOut(BaseModel):
+    """Where one field of a job sits: its key and its value (either may be unknown)."""
+
+    key: RangeOut | None
+    value: RangeOut | None
+
+
+class GraphPortOut(BaseModel):
+    """An input or output of a job in the editor graph."""
+
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    name: str
+    type: str | None = Field(description="the artifact type (an input without one takes its producer's)")
+    path: str | None
+    from_: str | None = Field(serialization_alias="from", description="inputs only: `job.output`")
+    range: RangeOut | None = Field(description="the port's key in the YAML")
+
+
+class GraphJobOut(BaseModel):
+    """A node of the editor graph."""
+
+    name: str
+    stage: str
+    description: str | None
+    needs: list[str]
+    inputs: list[GraphPortOut]
+    outputs: list[GraphPortOut] = Field(description="declared outputs, plus `metrics` when the job has one")
+    matrix_size: int = Field(description="how many jobs its matrix expands to (1 without one)")
+    range: RangeOut | None = Field(description="the job's key")
+    whole: RangeOut | None = Field(description="from the job's key to the end of its value")
+    fields: dict[str, FieldRangeOut] = Field(description="every key the job's YAML sets, with its ranges")
+
+
+class GraphEdgeOut(BaseModel):
+    """``artifact``: ``from_job.from_output`` feeds ``to_job.to_input`` (typed); ``needs``: a plain
+    dependency, listed only between jobs that no artifact edge already joins."""
+
+    kind: str = Field(description="artifact or needs")
+    from_job: str
+    to_job: str
+    from_output: str | None = None
+    to_input: str | None = None
+    type: str | None = None
+
+
+class GraphParamOut(BaseModel):
+    """A param of the Run form."""
+
+    name: str
+    type: str = Field(description="str, int, float, bool or list")
+    default: Any = None
+    choices: list[Any] | None
+    description: str | None
+
+
+class PaletteTypeOut(BaseModel):
+    name: str
+    extends: str | None
+    description: str | None
+    custom: bool = Field(description="declared in the spec's `types:` (else predefined)")
+
+
+class SpecGraphOut(BaseModel):
+    """What the visual editor draws, and the validator's diagnostics. Also for an invalid or
+    half-typed spec: ``recovered`` says lines were left out to read it."""
+
+    name: str | None
+    stages: list[str] = Field(description="in order: declared, then any a job names that is not declared")
+    jobs: list[GraphJobOut]
+    edges: list[GraphEdgeOut]
+    params: list[GraphParamOut]
+    types: list[PaletteTypeOut] = Field(description="the type palette: predefined, then the spec's own")
+    recovered: bool
+    valid: bool
+    diagnostics: list[DiagnosticOut]
+
+    @classmethod
+    def of(cls, found: Any) -> SpecGraphOut:
+        """From a :class:`~reefline.services.spec_graph.GraphReport`."""
+        graph = found.graph
+        return cls(
+            name=graph.name,
+            stages=graph.stages,
+            jobs=[GraphJobOut.model_validate(j, from_attributes=True) for j in graph.jobs],
+            edges=[GraphEdgeOut.model_validate(e, from_attributes=True) for e in graph.edges],
+            params=[GraphParamOut.model_validate(p, from_attributes=True) for p in graph.params],
+            types=[PaletteTypeOut.model_validate(t, from_attributes=True) for t in graph.types],
+            recovered=graph.recovered,
+            valid=found.report.valid,
+            diagnostics=[DiagnosticOut.model_validate(d.to_json()) for d in found.report.diagnostics],
+        )

@@ -9,10 +9,19 @@ from pydantic import BaseModel, Field
 
 from reefline.server.bodies import MAX_SPEC_BYTES, TooLarge
 from reefline.server.deps import Access, Transaction, access
-from reefline.server.models import NAME_RULE, BoardOut, DiffOut, PipelineOut, PushOut, RevisionOut
+from reefline.server.models import (
+    NAME_RULE,
+    BoardOut,
+    DiffOut,
+    PipelineOut,
+    PushOut,
+    RevisionOut,
+    SpecGraphOut,
+)
 from reefline.server.routing import SecureRouter
 from reefline.services import pipelines, source_bundle
 from reefline.services.permissions import Permission
+from reefline.services.spec_graph import graph_of_text
 from reefline.services.types import Invalid
 
 router = SecureRouter(tags=["pipelines"])
@@ -114,6 +123,16 @@ def list_revisions(team: str, name: str, conn: Transaction, caller: Caller) -> l
 def get_revision(team: str, name: str, number: int, conn: Transaction, caller: Caller) -> RevisionOut:
     pipeline = pipelines.get_pipeline(conn, caller.team, name)
     return RevisionOut.of(pipelines.get_revision(conn, pipeline.id, number), with_text=True)
+
+
+@router.get(
+    PIPELINE + "/revisions/{number}/graph", permission=Permission.PIPELINE_READ, response_model=SpecGraphOut
+)
+def get_revision_graph(team: str, name: str, number: int, conn: Transaction, caller: Caller) -> SpecGraphOut:
+    """The editor graph of a stored revision's YAML (as ``POST /spec/graph`` gives)."""
+    pipeline = pipelines.get_pipeline(conn, caller.team, name)
+    revision = pipelines.get_revision(conn, pipeline.id, number)
+    return SpecGraphOut.of(graph_of_text(revision.spec_text))
 
 
 @router.get(PIPELINE + "/diff", permission=Permission.PIPELINE_READ, response_model=DiffOut)
