@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,8 +12,12 @@ from exec_support import FakeHarness, Harness, LocalHarness, kill_all, leftovers
 from reefline.executors.base import StepContext
 
 
-@pytest.fixture(params=["local", "fake"])
+@pytest.fixture(params=["local", "fake", "local+sandbox"])
 def harness(request: pytest.FixtureRequest) -> Harness:
+    if request.param == "local+sandbox":
+        if shutil.which("bwrap") is None and os.environ.get("CI") != "true":
+            pytest.skip("bubblewrap (bwrap) is not installed")
+        return LocalHarness(sandbox=True)
     return LocalHarness() if request.param == "local" else FakeHarness()
 
 

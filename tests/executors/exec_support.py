@@ -72,8 +72,10 @@ class Harness:
 class LocalHarness(Harness):
     kind = "local"
 
-    def __init__(self) -> None:
-        self.executor = LocalExecutor(grace=GRACE)
+    def __init__(self, sandbox: bool = False) -> None:
+        self.executor = LocalExecutor(grace=GRACE, sandbox="always" if sandbox else "opt-in")
+        if sandbox:
+            self.kind = "local+sandbox"
 
     def step(
         self,

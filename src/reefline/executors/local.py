@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from reefline.executors.base import LogSink, StartError, StepContext, StepHandle, StepResult
 from reefline.executors.entrypoint import CONTEXT_ENV, CONTEXT_FILE_ENV
@@ -34,7 +34,10 @@ from reefline.executors.procscan import ATTEMPT_ENV, attempt_marker, kill_marked
 from reefline.plan.ir import PythonCommand, Step
 
 if TYPE_CHECKING:
+    from pathlib import Path
     from resource import struct_rusage
+
+SandboxMode = Literal["always", "opt-in"]
 
 _READ_SIZE = 64 * 1024
 INLINE_MAX = 32 * 1024
@@ -93,6 +96,13 @@ class _Launch:
         launch.argv = [*_BASH, launch._file("script.sh", script)]
         return launch
 
+    def sandbox(self, step: Step, workspace: Path) -> None:
+        """Wrap the argv in bubblewrap; the attempt's own files stay readable inside."""
+        from reefline.executors.sandbox import sandboxed_argv
+
+        shown = (self.tmpdir,) if self.tmpdir is not None else ()
+        self.argv = sandboxed_argv(self.argv, step, workspace, read_only=shown)
+
     def _file(self, name: str, text: str) -> str:
         if self.tmpdir is None:
             self.tmpdir = tempfile.mkdtemp(prefix="reefline-attempt-")
@@ -108,15 +118,26 @@ class _Launch:
 
 
 class LocalExecutor:
-    """Runs steps as local processes. ``grace``: seconds between SIGTERM and SIGKILL."""
+    """Runs steps as local processes. ``grace``: seconds between SIGTERM and SIGKILL.
+
+    ``sandbox``: ``"always"`` runs every step under bubblewrap (a server), ``"opt-in"`` only the
+    steps with ``sandbox: true`` (a laptop); see :mod:`reefline.executors.sandbox`."""
 
     name: ClassVar[str] = "local"
     supports_cancel: ClassVar[bool] = True
     supports_timeout: ClassVar[bool] = True
 
-    def __init__(self, grace: float = 5.0, drain_after_exit: float = 1.0) -> None:
+    def __init__(
+        self, grace: float = 5.0, drain_after_exit: float = 1.0, sandbox: SandboxMode = "opt-in"
+    ) -> None:
+        if sandbox not in ("always", "opt-in"):
+            raise ValueError(f"sandbox must be 'always' or 'opt-in', not {sandbox!r}")
         self.grace = grace
         self.drain_after_exit = drain_after_exit
+        self.sandbox: SandboxMode = sandbox
+
+    def sandboxed(self, step: Step) -> bool:
+        return self.sandbox == "always" or step.sandbox is True
 
     # -- protocol -------------------------------------------------------------------------------
 
@@ -128,6 +149,12 @@ class LocalExecutor:
         if not ctx.workspace.is_dir():
             raise StartError(f"step {step.id}: workspace {ctx.workspace} is missing or not a directory")
         launch = _Launch.make(step, env)
+        if self.sandboxed(step):
+            try:
+                launch.sandbox(step, ctx.workspace)
+            except BaseException:
+                launch.cleanup()
+                raise
         try:
             proc = subprocess.Popen(
                 launch.argv,
