@@ -48,6 +48,7 @@ class Prepared:
     error: str | None = None
     restored: bool = False  # the hit's outputs were brought back from the artifact store
     details: tuple[str, ...] = ()  # with an error: lines for the job's log (a traceback)
+    image_id: str | None = None  # the content id of the step's image that went into the key
 
 
 CacheLookup = Callable[[str], CacheHit | None]
@@ -66,11 +67,16 @@ def prepare(
     store: ArtifactStore | None = None,
     *,
     dry_run: bool = False,
+    image_id: str | None = None,
 ) -> Prepared:
     """Hash inputs, build the key, and find a reusable earlier result whose outputs are intact,
-    or can be made intact again from the artifact store (``dry_run``: only check that they can)."""
+    or can be made intact again from the artifact store (``dry_run``: only check that they can).
+    ``image_id``: the content id of the step's image, so a rebuilt image under the same tag is a
+    new key."""
     inputs: list[ArtifactRecord] = []
     parts: list[tuple[str, ...]] = [("definition", step.definition_hash)]
+    if image_id is not None:
+        parts.append(("image", image_id))
     try:
         for ref in step.inputs:
             producers: list[str | None] = [p for p, _ in ref.producers] or [None] * len(ref.paths)

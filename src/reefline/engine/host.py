@@ -22,7 +22,8 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -32,6 +33,7 @@ from reefline.engine.journal import Journal, RunClosedElsewhere
 from reefline.engine.lease import Leases
 from reefline.engine.liveness import Liveness
 from reefline.engine.recovery import kill_leftovers, retry_bases, take_over
+from reefline.engine.routing import Executors
 from reefline.engine.run_setup import JobEnv, Prepare, RunSetup, clean_env, plan_of, stored_workspace
 from reefline.engine.runner import RunExecution, RunResult
 from reefline.engine.slots import JobSlots
@@ -60,7 +62,9 @@ class EngineHost:
     - ``job_env``: :class:`JobEnv` (servers: ``clean``; the laptop: ``inherit``).
     - ``prepare``: a :data:`Prepare` hook (default: the run's stored workspace, no secrets).
     - ``artifacts``: the artifact store shared by the runs (None: each workspace's default).
-    - ``executor``: default the local one. ``observer``: one per run id (default: none).
+    - ``executor``: every job goes to this one (tests); default: each job to the executor it names
+      (``executor_options``: constructor options per executor name). ``observer``: one per run id
+      (default: none).
     - ``lease_ttl``: seconds a lease lasts without renewal; ``poll_every``: seconds between looks
       for queued runs; ``grace``: seconds a canceled job gets between SIGTERM and SIGKILL.
     """
@@ -75,6 +79,7 @@ class EngineHost:
         prepare: Prepare | None = None,
         artifacts: ArtifactStore | None = None,
         executor: Executor | None = None,
+        executor_options: Mapping[str, Mapping[str, Any]] | None = None,
         observer: Callable[[int], RunObserver] | None = None,
         lease_ttl: float = 15.0,
         poll_every: float = 0.5,
@@ -87,6 +92,7 @@ class EngineHost:
         self.prepare = prepare or stored_workspace
         self.artifacts = artifacts
         self.executor = executor
+        self.executors = Executors(fixed=executor, options=executor_options)
         self.observer = observer or (lambda run_id: NullObserver())
         self.poll_every = poll_every
         self.grace = grace
@@ -314,7 +320,7 @@ class EngineHost:
             attempts=attempts,
             bases=bases,
             workspace=setup.workspace,
-            executor=self.executor or _local_executor(),
+            executor=self.executors,
             observer=observer or NullObserver(),
             parallelism=parallelism or options.get("parallelism") or self.slots.size,
             no_cache=bool(options.get("no_cache")) if no_cache is None else no_cache,
@@ -386,9 +392,3 @@ class EngineHost:
             journal.set_run(RunState.FAILED, reason=reason, finished_at=time.time())
         with self._lock:
             self._results[run.id] = RunResult(RunState.FAILED, reason)
-
-
-def _local_executor() -> Executor:
-    from reefline.executors.registry import get_executor
-
-    return get_executor("local")

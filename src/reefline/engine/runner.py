@@ -31,6 +31,7 @@ from reefline.engine.failures import internal_error, traceback_lines
 from reefline.engine.journal import Journal, JournalError, RunClosedElsewhere
 from reefline.engine.logcap import LogSeq, full_log_path, logs_root
 from reefline.engine.masking import SecretMasker
+from reefline.engine.routing import Executors, RunExecutors
 from reefline.engine.slots import JobSlots
 from reefline.engine.states import TERMINAL_JOB_STATES, JobState, RunState, check_job_transition
 from reefline.engine.workers import StepWorkers
@@ -91,7 +92,7 @@ class RunExecution:
         states: Mapping[str, JobState],
         attempts: Mapping[str, int],
         workspace: Path,
-        executor: Executor,
+        executor: Executor | Executors,
         observer: RunObserver,
         parallelism: int,
         no_cache: bool = False,
@@ -106,7 +107,9 @@ class RunExecution:
         self.run_id = run_id
         self.plan = plan
         self.workspace = workspace
-        self.executor = executor
+        executors = executor if isinstance(executor, Executors) else Executors(fixed=executor)
+        unfinished = [s for s in plan.steps if states[s.id] not in TERMINAL_JOB_STATES]
+        self.executors = RunExecutors(executors, run_id, workspace, unfinished)
         self.observer = observer
         self.parallelism = max(1, parallelism)
         self.no_cache = no_cache
@@ -137,7 +140,7 @@ class RunExecution:
         self.journal = Journal(db, run_id)
         self._events: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
         self.step_workers = StepWorkers(
-            executor=executor,
+            route=self.executors.for_step,
             hasher=Hasher(workspace),
             db=db,
             report=self._events.put,
@@ -166,6 +169,7 @@ class RunExecution:
         ):
             self._workers, self._hashers = workers, hashers
             try:
+                self.executors.setup()
                 self._begin()
                 self._loop()
             except BaseException as exc:
@@ -177,11 +181,18 @@ class RunExecution:
                         self._cancel("interrupted")
                 finally:
                     self.step_workers.abandon()  # kill now; no worker may wait on this thread
+                    self._teardown()
                 if isinstance(exc, JournalError):
                     self._record_failure(str(exc))
                 raise
             self._give_back_slots()
+            self._teardown()
             return self._finish()
+
+    def _teardown(self) -> None:
+        """Per-run executor state goes (networks, leftovers); a failure is said in the engine's log."""
+        for problem in self.executors.teardown():
+            _warn(problem)
 
     def _give_back_slots(self) -> None:
         self.slots.forget(id(self))
@@ -395,7 +406,9 @@ class RunExecution:
             self._running += 1
             self.journal.attempt_started(job.job_id, job.attempt, now)
             self._transition(job, JobState.RUNNING, started_at=now, attempts=job.attempt, exit_code=None)
-            ctx = StepContext(self.run_id, job.attempt, self.workspace, self._env(job))
+            env, job_env = self._env(job)
+            image_id = job.prepared.image_id if job.prepared is not None else None
+            ctx = StepContext(self.run_id, job.attempt, self.workspace, env, job_env, image_id)
             attempt, log_file = self.step_workers.attempt, self._full_log(job)
             job.seq = LogSeq(job.attempt)
             self._submit(self._workers, "attempt", job, attempt, job.step, ctx, log_file, job.seq)
@@ -516,14 +529,14 @@ class RunExecution:
 
     # ------------------------------------------------------------------ helpers
 
-    def _env(self, job: _Job) -> dict[str, str]:
-        env = dict(self.base_env)
-        env.update(job.step.env)
-        env.update(self.secrets)
-        env["REEFLINE_RUN_ID"] = str(self.run_id)
-        env["REEFLINE_ATTEMPT"] = str(job.attempt)
-        env["REEFLINE_WORKSPACE"] = str(self.workspace)
-        return env
+    def _env(self, job: _Job) -> tuple[dict[str, str], dict[str, str]]:
+        """The attempt's whole environment, and the job's own part of it (what a container gets)."""
+        own = dict(job.step.env)
+        own.update(self.secrets)
+        own["REEFLINE_RUN_ID"] = str(self.run_id)
+        own["REEFLINE_ATTEMPT"] = str(job.attempt)
+        own["REEFLINE_WORKSPACE"] = str(self.workspace)
+        return {**self.base_env, **own}, own
 
     def _log_system(self, job: _Job, text: str) -> None:
         now = time.time()
@@ -577,3 +590,9 @@ def _team_of(db: sa.Engine, run_id: int) -> int | None:
 
     with db.connect() as conn:
         return team_of_run(conn, run_id)
+
+
+def _warn(problem: str) -> None:
+    import logging
+
+    logging.getLogger("reefline.engine").warning("%s", problem)

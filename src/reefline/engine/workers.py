@@ -13,6 +13,7 @@ Each worker function reports exactly once, whatever raises inside it: an excepti
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 import threading
 import time
@@ -28,11 +29,21 @@ from reefline.engine import cache
 from reefline.engine.failures import internal_error, traceback_lines
 from reefline.engine.logcap import AttemptLog, Backpressure, LogLimits, LogSeq, SeqLine
 from reefline.engine.masking import SecretMasker
-from reefline.executors.base import Executor, StartError, StepContext, StepHandle, StepResult, Stream
+from reefline.executors.base import (
+    Executor,
+    StartError,
+    StepContext,
+    StepHandle,
+    StepResult,
+    Stream,
+    resolve_image,
+)
 from reefline.plan.ir import OutputRef, Step
 from reefline.store import repo
 
 Report = Callable[[tuple[Any, ...]], None]
+Route = Callable[[Step], Executor]
+"""The executor of a step; raises :class:`StartError` when it has none."""
 
 
 def store_lookup(db: sa.Engine, team_id: int | None = None) -> cache.CacheLookup:
@@ -56,7 +67,8 @@ class StepWorkers:
     def __init__(
         self,
         *,
-        executor: Executor,
+        executor: Executor | None = None,
+        route: Route | None = None,
         hasher: Hasher,
         db: sa.Engine,
         report: Report,
@@ -66,14 +78,18 @@ class StepWorkers:
         team_id: int | None = None,
     ) -> None:
         self.masker = masker  # the run's secrets: masked in every line before it is reported
-        self.executor = executor
+        if route is None:
+            if executor is None:
+                raise TypeError("StepWorkers needs an executor or a route")
+            route = _fixed(executor)
+        self.route = route
         self.hasher = hasher
         self.store = store
         self.lookup = store_lookup(db, team_id)
         self.report = report
         self.log_limits = log_limits or LogLimits.from_env()
         self.pressure = Backpressure()
-        self._handles: dict[str, StepHandle] = {}
+        self._handles: dict[str, tuple[Executor, StepHandle]] = {}
         self._lock = threading.Lock()
         self._cancel_grace: float | None = None
 
@@ -82,7 +98,13 @@ class StepWorkers:
     ) -> None:
         try:
             lookup = self.lookup if use_cache else None
-            prepared = cache.prepare(step, self.hasher, upstream_outputs, lookup, self.store)
+            image_id = resolve_image(self.route(step), step) if step.image is not None else None
+            prepared = cache.prepare(
+                step, self.hasher, upstream_outputs, lookup, self.store, image_id=image_id
+            )
+            prepared = dataclasses.replace(prepared, image_id=image_id)
+        except StartError as exc:  # the image is missing or cannot be pulled: the job fails, named
+            prepared = cache.Prepared("", [], error=str(exc))
         except Exception as exc:  # a bug must fail the job, never hang the run
             prepared = cache.Prepared("", [], error=internal_error(exc), details=tuple(traceback_lines(exc)))
         self.report(("prepared", step.id, prepared))
@@ -134,24 +156,32 @@ class StepWorkers:
     ) -> StepResult:
         sid = step.id
         try:
-            handle = self.executor.start(step, ctx, log)
+            executor = self.route(step)
+            handle = executor.start(step, ctx, log)
         except StartError as exc:
             return StepResult(None, started, time.time(), error=str(exc))
         with self._lock:
-            self._handles[sid] = handle
+            self._handles[sid] = (executor, handle)
             grace = self._cancel_grace
         result: StepResult | None = None
+        deadline = None
+        if step.timeout is not None and not executor.supports_timeout:
+            deadline = _Deadline(step.timeout, lambda: self._cancel(executor, handle, 0.0))
         try:
             if grace is not None:
-                self._cancel(handle, grace)
-            result = self.executor.wait(handle)
+                self._cancel(executor, handle, grace)
+            result = executor.wait(handle)
+            if deadline is not None and deadline.fired.is_set() and not result.ok:
+                result = deadline.timed_out(result)
         except Exception as exc:
             result = self._internal(started, exc, notes)
         finally:
+            if deadline is not None:
+                deadline.cancel()
             with self._lock:
                 self._handles.pop(sid, None)
             try:
-                self.executor.destroy(handle)
+                executor.destroy(handle)
             except Exception as exc:
                 # The attempt's processes may still run: this attempt cannot count as a success.
                 destroyed = self._internal(started, exc, notes)
@@ -182,12 +212,16 @@ class StepWorkers:
             except (OSError, ArtifactError) as exc:
                 notes.append(f"could not keep a copy of {out.path} in the artifact store: {exc}")
 
-    def _cancel(self, handle: StepHandle, grace: float) -> None:
+    @staticmethod
+    def _cancel(executor: Executor, handle: StepHandle, grace: float) -> None:
         """Cancel one attempt; if the executor cannot, destroy it (kill) instead."""
+        if not executor.supports_cancel:
+            executor.destroy(handle)
+            return
         try:
-            self.executor.cancel(handle, grace)
+            executor.cancel(handle, grace)
         except Exception:
-            self.executor.destroy(handle)
+            executor.destroy(handle)
 
     def abandon(self) -> None:
         """The engine stops reading reports (it is going down): nothing may wait for it any more."""
@@ -204,8 +238,36 @@ class StepWorkers:
             self._cancel_grace = grace
             handles = list(self._handles.values())
         self.hasher.stop()  # a job's big output being hashed does not hold the cancel up
-        for handle in handles:
+        for executor, handle in handles:
             try:
-                self._cancel(handle, grace)
+                self._cancel(executor, handle, grace)
             except Exception:  # reported by the attempt's own worker when its wait ends
                 continue
+
+
+def _fixed(executor: Executor) -> Route:
+    return lambda step: executor
+
+
+class _Deadline:
+    """The engine's own timeout for an executor that cannot time a step out: a cancel when it fires."""
+
+    def __init__(self, seconds: float, cancel: Callable[[], None]) -> None:
+        self.seconds = seconds
+        self.fired = threading.Event()
+
+        def fire() -> None:
+            self.fired.set()
+            cancel()
+
+        self._timer = threading.Timer(seconds, fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def timed_out(self, result: StepResult) -> StepResult:
+        return dataclasses.replace(
+            result, error=f"timed out after {self.seconds:g}s", timed_out=True, canceled=False
+        )
