@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck check env lock bench clean vscode vscode-test
+.PHONY: demo test lint typecheck check env lock bench clean vscode vscode-test web web-api web-test
 
 env: $(STAMP)
 
@@ -17,7 +17,7 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m compileall -q src > /dev/null
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) web
 	@cd examples/iris && PATH="$(CURDIR)/$(BIN):$$PATH" reefline run
 	@echo
 	@echo "Outputs:  examples/iris/out/ (report.md has the winner)"
@@ -27,7 +27,7 @@ demo: $(STAMP)
 	@echo "Run 'make demo' again: every job is cached."
 	@echo "For a team: '.venv/bin/reefline server' (README, section 'The server')."
 
-test: $(STAMP) lint typecheck vscode-test
+test: $(STAMP) lint typecheck vscode-test web-test
 	$(BIN)/pytest -q -n 2 -p no:cacheprovider
 
 # The VS Code extension (vscode/): Node packages from its lock file, unit tests (node --test, some
@@ -45,6 +45,31 @@ vscode-test: $(STAMP) $(NPM_STAMP)
 
 vscode: vscode-test
 
+# The web UI (web/): Node packages from its lock file, built into the Python package
+# (src/reefline/server/webui/) so that `reefline server` serves it at / and a wheel carries it.
+WEB_STAMP := web/node_modules/.installed
+WEB_BUILD := src/reefline/server/webui/index.html
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
+
+$(WEB_STAMP): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $(WEB_STAMP)
+
+$(WEB_BUILD): $(WEB_STAMP) $(WEB_SOURCES)
+	cd web && npm run --silent build
+
+web: $(WEB_BUILD)
+
+# Regenerate the typed API client after changing the server's routes or models (commit both files).
+web-api: $(STAMP) $(WEB_STAMP)
+	$(BIN)/python web/scripts/dump_openapi.py > web/src/api/openapi.json.tmp && mv web/src/api/openapi.json.tmp web/src/api/openapi.json
+	cd web && npx openapi-typescript src/api/openapi.json -o src/api/schema.d.ts
+
+# Component tests (vitest), then the browser flow against a real server (playwright-core, Chromium).
+web-test: $(STAMP) web
+	cd web && npx vitest run
+	cd web && REEFLINE_BIN=$(CURDIR)/$(BIN)/reefline node e2e/run.mjs
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
@@ -60,4 +85,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/engine_overhead.py --reps 5
 
 clean:
-	rm -rf $(VENV) .reefline examples/iris/.reefline examples/iris/out vscode/node_modules vscode/out vscode/reefline.vsix
+	rm -rf $(VENV) web/node_modules web/test-results src/reefline/server/webui .reefline examples/iris/.reefline examples/iris/out vscode/node_modules vscode/out vscode/reefline.vsix

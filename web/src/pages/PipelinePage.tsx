@@ -1,0 +1,1 @@
+export default function PipelinePage() { return <p>editor</p>; }

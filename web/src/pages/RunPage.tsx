@@ -1,0 +1,1 @@
+export default function RunPage() { return <p>run</p>; }
