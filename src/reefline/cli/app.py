@@ -50,6 +50,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "compare": ("reefline.cli.experiments", "compare_command", "COMPARE_EPILOG"),
     "metrics": ("reefline.cli.experiments", "metrics_command", "METRICS_EPILOG"),
     "checkout": ("reefline.cli.experiments", "checkout_command", "CHECKOUT_EPILOG"),
+    "reproduce": ("reefline.cli.reproduce", "reproduce_command", "EPILOG"),
     "gc": ("reefline.cli.experiments", "gc_command", "GC_EPILOG"),
     "server": ("reefline.cli.server", "server_command", "EPILOG"),
     "login": ("reefline.cli.login", "login_command", "LOGIN_EPILOG"),
