@@ -7,10 +7,10 @@ from typing import Any
 
 from lsprotocol import types as lsp
 
-from reefline.lsp.index import Symbol
 from reefline.lsp.state import DocumentState, to_range
 from reefline.spec import introspect
 from reefline.spec.positions import NodeKind, node_at
+from reefline.spec.symbols import Symbol
 from reefline.spec.types import TypeRegistry
 
 

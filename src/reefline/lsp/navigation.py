@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from lsprotocol import types as lsp
 
-from reefline.lsp.index import RENAMEABLE, Occurrence
 from reefline.lsp.state import DocumentState, to_range
+from reefline.spec.rename import RenameRefused, rename_edits
+from reefline.spec.symbols import RENAMEABLE, Occurrence
 from reefline.spec.yaml_source import Span
 
-_NAME = re.compile(r"^[A-Za-z_][\w-]*$")
-
-
-class RenameRefused(ValueError):
-    """The symbol cannot be renamed, or not to that name; the message says why."""
+__all__ = ["RenameRefused", "definition", "prepare_rename", "references", "rename", "symbols"]
 
 
 def definition(state: DocumentState, line: int, col: int) -> list[lsp.Location]:
@@ -48,17 +44,9 @@ def rename(state: DocumentState, line: int, col: int, new_name: str) -> lsp.Work
     occ = state.index.at(line, col)
     if occ is None or prepare_rename(state, line, col) is None:
         return None
-    if not _NAME.match(new_name):
-        raise RenameRefused(f"'{new_name}' is not a valid name: use letters, digits, '_' and '-'")
-    symbol = occ.symbol
-    taken = {
-        o.symbol.name
-        for o in state.index.occurrences
-        if o.definition and o.symbol.kind == symbol.kind and o.symbol.owner == symbol.owner
-    }
-    if new_name != symbol.name and new_name in taken:
-        raise RenameRefused(f"{symbol.kind} '{new_name}' already exists")
-    edits = [lsp.TextEdit(to_range(o.span), new_name) for o in _ordered(state.index.of(symbol))]
+    edits = [
+        lsp.TextEdit(to_range(span), text) for span, text in rename_edits(state.index, occ.symbol, new_name)
+    ]
     return lsp.WorkspaceEdit(changes={state.uri: edits})
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from lsprotocol import types as lsp
 
-from reefline.lsp.index import Index
 from reefline.spec.loader import LoadResult, load_spec
+from reefline.spec.symbols import Index
 from reefline.spec.tolerant import Tree, parse_tolerant
 from reefline.spec.yaml_source import Span
 

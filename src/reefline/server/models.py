@@ -367,3 +367,11 @@ class SpecGraphOut(BaseModel):
             valid=found.report.valid,
             diagnostics=[DiagnosticOut.model_validate(d.to_json()) for d in found.report.diagnostics],
         )
+
+
+class SpecEditOut(BaseModel):
+    """The edited YAML, and the graph and diagnostics of the result."""
+
+    text: str
+    changed: bool = Field(description="False: the edits left the text as it was")
+    graph: SpecGraphOut
