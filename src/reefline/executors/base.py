@@ -25,8 +25,8 @@ the removal of what a killed Reefline left behind); ``teardown_run`` removes it 
 ``resolve_image(step)`` returns the content id of the image the step would run in (applying the
 step's pull policy) or raises :class:`StartError` naming the image; the engine folds the id into the
 cache key and passes it on as ``StepContext.image_id``, so the attempt runs exactly what was hashed.
-``reattach(step, ctx)`` finds the attempt ``ctx.attempt`` of ``step`` still running after a restart
-of the engine and returns a handle to ``wait`` on, or None.
+``reattach(step, ctx, log)`` finds the attempt ``ctx.attempt`` of ``step`` still running after a
+restart of the engine and returns a handle to ``wait`` on (its new lines go to ``log``), or None.
 
 ``log`` is called from the thread that runs ``wait`` (executors start no thread of their own for
 it), in the order the lines were read. An exception raised by ``log`` propagates out of ``wait``;
@@ -131,6 +131,8 @@ def resolve_image(executor: Executor, step: Step) -> str | None:
     return hook(step) if hook is not None and step.image is not None else None
 
 
-def reattach(executor: Executor, step: Step, ctx: StepContext) -> StepHandle | None:
-    hook: Callable[[Step, StepContext], StepHandle | None] | None = getattr(executor, "reattach", None)
-    return hook(step, ctx) if hook is not None else None
+def reattach(executor: Executor, step: Step, ctx: StepContext, log: LogSink) -> StepHandle | None:
+    hook: Callable[[Step, StepContext, LogSink], StepHandle | None] | None = getattr(
+        executor, "reattach", None
+    )
+    return hook(step, ctx, log) if hook is not None else None
