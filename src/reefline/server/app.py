@@ -19,7 +19,7 @@ API = "/api"
 
 
 def _routers() -> list[Any]:
-    from reefline.server.routes import auth, meta, pipelines, runs, secrets, spec, teams
+    from reefline.server.routes import auth, meta, pipelines, policy, runs, secrets, spec, teams
 
     return [
         meta.router,
@@ -28,6 +28,7 @@ def _routers() -> list[Any]:
         pipelines.router,
         runs.router,
         secrets.router,
+        policy.router,
         spec.router,
     ]
 

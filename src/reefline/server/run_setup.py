@@ -31,6 +31,7 @@ class ServerRunSetup:
     def __call__(self, run: RunRow) -> RunSetup:
         workspace = self.home.workspace(run.id)
         with self.db.connect() as conn:
+            _check_policy(conn, run)
             source = repo_scope.revision_source(conn, run.revision_id) if run.revision_id else None
             values = secrets.secrets_for_run(conn, self.box, run.pipeline_id)
         self._unpack(source, workspace)
@@ -47,3 +48,22 @@ class ServerRunSetup:
         else:
             source_bundle.unpack(source, workspace, home=self.home)
         (workspace / UNPACKED_MARKER).touch()
+
+
+class PolicyDenied(Exception):
+    """The team's allow-list (as it is now) refuses an image or executor of the run."""
+
+
+def _check_policy(conn: sa.Connection, run: RunRow) -> None:
+    """The team's allow-list, again at the start: it may have been tightened since the run was queued."""
+    from reefline.engine.run_setup import plan_of
+    from reefline.services.policy_check import plan_denials
+    from reefline.services.team_policy import policy_for_team
+    from reefline.store.tables import pipelines
+
+    team_id = conn.execute(sa.select(pipelines.c.team_id).where(pipelines.c.id == run.pipeline_id)).scalar()
+    if team_id is None:
+        return
+    denied = plan_denials(plan_of(run), policy_for_team(conn, team_id), file=run.spec_path)
+    if denied:
+        raise PolicyDenied("; ".join(d.message for d in denied))

@@ -21,6 +21,7 @@ from reefline.services.audit import Actor
 from reefline.services.source_bundle import SourceRef
 from reefline.services.types import Conflict, Invalid, NotFound, SpecInvalid
 from reefline.spec.diagnostics import Diagnostic, Severity, has_errors
+from reefline.spec.policy import Policy
 from reefline.store import repo_pipelines as repo
 from reefline.store.repo_pipelines import BoardRow, PipelineRow, RevisionRow
 from reefline.store.tables import teams
@@ -134,7 +135,10 @@ def push_revision(
     Invalid (no board named, or an unknown one in ``board:``), NotFound (``board_id`` not the team's).
     """
     _check_message(message)
-    warnings, name, spec_board, board_span = _validate(spec_text, filename)
+    from reefline.services.team_policy import policy_for_team
+
+    policy = policy_for_team(conn, team_id)
+    warnings, name, spec_board, board_span = _validate(spec_text, filename, policy)
     board: BoardRow | None = None
     if board_id is not None:
         board = get_board_by_id(conn, team_id, board_id)
@@ -259,14 +263,21 @@ def rollback(
 # ------------------------------------------------------------------ helpers
 
 
-def _validate(text: str, filename: str) -> tuple[list[Diagnostic], str, str | None, str]:
-    """(warnings, name, board, the board's line:col) of a valid spec; SpecInvalid otherwise."""
+def _validate(
+    text: str, filename: str, policy: Policy | None = None
+) -> tuple[list[Diagnostic], str, str | None, str]:
+    """(warnings, name, board, the board's line:col) of a valid spec; SpecInvalid otherwise.
+
+    ``policy``: the team's allow-list (RL601), on the file and on its plan with the default params."""
     from reefline.services.plan_check import check_plan
+    from reefline.services.policy_check import plan_denials
     from reefline.spec import load_spec
     from reefline.spec.yaml_source import diagnostic_at
 
-    loaded = load_spec(text, filename)
-    _, plan_diagnostics = check_plan(loaded, filename)
+    loaded = load_spec(text, filename, policy)
+    plan, plan_diagnostics = check_plan(loaded, filename)
+    if plan is not None and policy is not None:
+        plan_diagnostics += plan_denials(plan, policy, loaded.source, filename)
     diagnostics = [*loaded.diagnostics, *plan_diagnostics]
     if loaded.pipeline is None or has_errors(diagnostics):
         raise SpecInvalid(diagnostics)

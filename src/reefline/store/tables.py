@@ -174,6 +174,17 @@ secrets = Table(
     Index("ix_secrets_scope", "team_id", "board_id", "pipeline_id", "name"),
 )
 
+team_policies = Table(
+    "team_policies",
+    metadata,
+    # No row: the team has the server's default policy (no image, only the sandboxed local executor).
+    Column("team_id", Integer, ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True),
+    Column("images", JSON, nullable=False),  # image names and globs, e.g. ["registry.example/team/*"]
+    Column("executors", JSON, nullable=False),  # executor names, e.g. ["local", "docker"]
+    Column("updated_at", Float, nullable=False),
+    Column("updated_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+)
+
 audit_log = Table(
     "audit_log",
     metadata,

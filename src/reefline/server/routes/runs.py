@@ -13,7 +13,7 @@ from reefline.server import events
 from reefline.server.deps import Access, Transaction, access, after_commit
 from reefline.server.models import LogLineOut, json_of
 from reefline.server.routing import SecureRouter
-from reefline.services import pipelines, queries
+from reefline.services import pipelines, queries, team_policy
 from reefline.services import runs as run_verbs
 from reefline.services.compile import compile_text
 from reefline.services.permissions import Permission
@@ -60,7 +60,8 @@ def start_run(
         else pipelines.current_revision(conn, pipeline.id)
     )
     options = RunOptions(params=body.params, no_cache=body.no_cache, trigger="api")
-    compiled = compile_text(revision.spec_text, Path("reefline.yaml"), options)
+    policy = team_policy.policy_for_team(conn, caller.team)
+    compiled = compile_text(revision.spec_text, Path("reefline.yaml"), options, policy=policy)
     run_id = run_verbs.create_run(
         conn,
         pipeline_id=pipeline.id,
