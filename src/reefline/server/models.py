@@ -375,3 +375,45 @@ class SpecEditOut(BaseModel):
     text: str
     changed: bool = Field(description="False: the edits left the text as it was")
     graph: SpecGraphOut
+
+
+class RecentRunOut(BaseModel):
+    """One of a pipeline's recent runs, for its board card and sparkline."""
+
+    id: int
+    state: str
+    duration: float | None = Field(
+        description="seconds; up to now for a run still going; null if not started"
+    )
+    created_at: str
+    finished_at: str | None
+
+    @classmethod
+    def of(cls, run: Any) -> RecentRunOut:
+        from reefline.services.timefmt import duration_seconds, iso
+
+        return cls(
+            id=run.id,
+            state=run.state,
+            duration=duration_seconds(run.started_at, run.finished_at),
+            created_at=iso(run.created_at) or "",
+            finished_at=iso(run.finished_at),
+        )
+
+
+class PipelineSummaryOut(PipelineOut):
+    """A pipeline on a board: its last run, and its recent runs for a sparkline."""
+
+    last_run: RecentRunOut | None = Field(description="the newest run (it may still be going)")
+    recent_runs: list[RecentRunOut] = Field(
+        description="up to the 20 newest runs, OLDEST first (left to right)"
+    )
+
+    @classmethod
+    def of_summary(cls, summary: Any) -> PipelineSummaryOut:
+        recent = [RecentRunOut.of(r) for r in summary.recent]
+        return cls(
+            **PipelineOut.of(summary.pipeline).model_dump(),
+            last_run=recent[0] if recent else None,
+            recent_runs=recent[::-1],
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, File, Form, Query, Request, UploadFile
+from fastapi import Depends, File, Form, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 
 from reefline.server.bodies import MAX_SPEC_BYTES, TooLarge
@@ -14,15 +14,18 @@ from reefline.server.models import (
     BoardOut,
     DiffOut,
     PipelineOut,
+    PipelineSummaryOut,
     PushOut,
     RevisionOut,
     SpecGraphOut,
+    json_of,
 )
 from reefline.server.routing import SecureRouter
 from reefline.services import pipelines, source_bundle
 from reefline.services.permissions import Permission
 from reefline.services.spec_graph import graph_of_text
 from reefline.services.types import Invalid
+from reefline.store.repo_board_view import pipeline_summaries
 
 router = SecureRouter(tags=["pipelines"])
 Caller = Annotated[Access, Depends(access)]
@@ -50,12 +53,20 @@ def create_board(team: str, body: BoardIn, conn: Transaction, caller: Caller) ->
     return BoardOut.of(pipelines.create_board(conn, caller.actor, caller.team, body.name, body.description))
 
 
-@router.get(TEAM + "/pipelines", permission=Permission.PIPELINE_READ, response_model=list[PipelineOut])
+@router.get(TEAM + "/pipelines", permission=Permission.PIPELINE_READ, response_model=list[PipelineSummaryOut])
 def list_pipelines(
-    team: str, conn: Transaction, caller: Caller, board: Annotated[str | None, Query(max_length=100)] = None
-) -> list[PipelineOut]:
+    team: str,
+    conn: Transaction,
+    caller: Caller,
+    board: Annotated[str | None, Query(max_length=100)] = None,
+    after: Annotated[str | None, Query(max_length=200, description="the last name you got")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Response:
+    """The team's pipelines by name (or one board's), each with its last run and its recent runs for
+    a sparkline, read in one query per page. Page with ``after`` = the last name you got."""
     board_id = pipelines.get_board(conn, caller.team, board).id if board else None
-    return [PipelineOut.of(p) for p in pipelines.list_pipelines(conn, caller.team, board_id)]
+    found = pipeline_summaries(conn, caller.team, board_id=board_id, after=after, limit=limit)
+    return json_of([PipelineSummaryOut.of_summary(s) for s in found], PipelineSummaryOut)
 
 
 def _read_upload(upload: UploadFile, limit: int, what: str) -> bytes:
