@@ -109,7 +109,14 @@ class Client:
         return self.request("POST", f"/teams/{team}/pipelines", data=data, files=files)
 
     def pipelines(self, team: str) -> Any:
-        return self.request("GET", f"/teams/{team}/pipelines")
+        """Every pipeline of the team (the API pages them by name)."""
+        found: list[Any] = []
+        while True:
+            after = {"after": found[-1]["name"]} if found else {}
+            page = self.request("GET", f"/teams/{team}/pipelines", params={"limit": 500, **after})
+            found.extend(page)
+            if len(page) < 500:
+                return found
 
     def revisions(self, team: str, pipeline: str) -> Any:
         return self.request("GET", f"/teams/{team}/pipelines/{pipeline}/revisions")

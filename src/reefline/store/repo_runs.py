@@ -6,7 +6,7 @@ Every function takes an open connection and never commits: callers own the trans
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Row, Select, bindparam, func, or_, select
@@ -194,10 +194,20 @@ def list_runs(
     *,
     team_id: int | None = None,
     before_id: int | None = None,
+    states: Sequence[str] | None = None,
+    trigger: str | None = None,
+    triggered_by: int | None = None,
 ) -> list[RunRow]:
     """The newest runs first; optionally only those of pipelines named ``pipeline``, of ``workspace``,
-    of a team's pipelines, or older than run ``before_id`` (the next page)."""
+    of a team's pipelines, older than run ``before_id`` (the next page), in one of ``states``, started
+    by ``trigger`` or by the user ``triggered_by``."""
     query = _run_select().order_by(runs.c.id.desc()).limit(limit)
+    if states is not None:
+        query = query.where(runs.c.state.in_(list(states)))
+    if trigger is not None:
+        query = query.where(runs.c.trigger == trigger)
+    if triggered_by is not None:
+        query = query.where(runs.c.triggered_by == triggered_by)
     if team_id is not None:
         query = query.where(pipelines.c.team_id == team_id)
     if before_id is not None:

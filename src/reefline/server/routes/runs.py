@@ -9,6 +9,7 @@ from fastapi import Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from reefline.engine.states import RunState
 from reefline.server import events
 from reefline.server.deps import Access, Transaction, access, after_commit
 from reefline.server.models import LogLineOut, json_of
@@ -20,6 +21,7 @@ from reefline.services.permissions import Permission
 from reefline.services.shapes import RunDetailShape, RunShape
 from reefline.services.types import RunOptions
 from reefline.store import repo, repo_logs
+from reefline.store.repo_accounts import get_user_by_name
 
 router = SecureRouter(tags=["runs"])
 Caller = Annotated[Access, Depends(access)]
@@ -87,11 +89,29 @@ def list_runs(
     conn: Transaction,
     caller: Caller,
     pipeline: Annotated[str | None, Query(max_length=200)] = None,
+    state: Annotated[
+        list[RunState] | None, Query(description="one or more states (repeat the parameter)")
+    ] = None,
+    trigger: Annotated[str | None, Query(max_length=32, description="cli, api, retry, schedule, …")] = None,
+    who: Annotated[str | None, Query(max_length=200, description="the username who started them")] = None,
     before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Response:
-    """The team's runs, newest first (page with ``before`` = the last id you got)."""
-    rows = repo.list_runs(conn, limit, pipeline, team_id=caller.team, before_id=before)
+    """The team's runs, newest first, filtered by pipeline, state, trigger and who started them
+    (page with ``before`` = the last id you got)."""
+    user = get_user_by_name(conn, who) if who is not None else None
+    if who is not None and user is None:
+        return json_of([], RunShape)  # nobody of that name started anything
+    rows = repo.list_runs(
+        conn,
+        limit,
+        pipeline,
+        team_id=caller.team,
+        before_id=before,
+        states=[str(s) for s in state] if state else None,
+        trigger=trigger,
+        triggered_by=user.id if user is not None else None,
+    )
     return json_of([RunShape.of(queries.as_shown(r)) for r in rows], RunShape)
 
 
