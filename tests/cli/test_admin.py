@@ -142,10 +142,48 @@ def test_create_team_and_add_member(home: Path, database: Callable[[], Engine]) 
         assert [e.action for e in audit.entries(conn, team_id=team_id)] == ["member.add", "team.create"]
 
 
+def test_set_policy_shows_replaces_keeps_and_resets(home: Path, database: Callable[[], Engine]) -> None:
+    assert admin(home, "create-user", "alice").returncode == 0
+    assert admin(home, "create-team", "research", "--owner", "alice").returncode == 0
+    shown = admin(home, "set-policy", "research")
+    assert shown.stdout == "policy of team research (the default):\n  images:    (none)\n  executors: local\n"
+    set_ = admin(
+        home,
+        "set-policy",
+        "research",
+        "--allow-image",
+        "registry.example/research/*",
+        "--allow-image",
+        "busybox",
+        "--allow-executor",
+        "local",
+        "--allow-executor",
+        "docker",
+    )
+    assert set_.returncode == 0, set_.stderr
+    assert "images:    registry.example/research/*, busybox\n  executors: local, docker\n" in set_.stdout
+    kept = admin(home, "set-policy", "research", "--allow-image", "python:3.11")
+    assert "images:    python:3.11\n  executors: local, docker\n" in kept.stdout  # executors kept
+    bad = admin(home, "set-policy", "research", "--allow-image", "bad name")
+    assert bad.returncode == 2 and "error: images: image pattern 'bad name'" in bad.stderr
+    engine = database()
+    with engine.begin() as conn:
+        from reefline.services.team_policy import policy_for_team
+
+        team_id = accounts.find_team(conn, "research").id
+        policy = policy_for_team(conn, team_id)
+        assert policy.image_allowed("python:3.11") and not policy.image_allowed("busybox")
+        assert [e.action for e in audit.entries(conn, team_id=team_id)][:2] == ["team.policy", "team.policy"]
+    reset = admin(home, "set-policy", "research", "--reset")
+    assert "(the default)" in reset.stdout and "images:    (none)" in reset.stdout
+    missing = admin(home, "set-policy", "nowhere")
+    assert (missing.returncode, missing.stderr) == (2, "error: no team named nowhere\n")
+
+
 def test_help_explains_each_command(home: Path) -> None:
     group = admin(home, "--help")
     assert group.returncode == 0
-    for command in ("create-user", "create-token", "create-team", "add-member", "set-password"):
+    for command in ("create-user", "create-token", "create-team", "add-member", "set-password", "set-policy"):
         assert command in group.stdout
         detail = admin(home, command, "--help")
         assert detail.returncode == 0 and "$ reefline admin " + command in detail.stdout

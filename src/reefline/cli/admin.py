@@ -1,4 +1,5 @@
-"""``reefline admin …``: accounts on the server's own machine (the first admin, CI tokens, teams).
+"""``reefline admin …``: accounts on the server's own machine (the first admin, CI tokens, teams,
+a team's allow-list).
 
 These commands open the server's database directly (``REEFLINE_HOME``, or ``REEFLINE_DATABASE_URL``)
 and act as the system: no sign-in, and the audit log records them with no user. A secret (a password,
@@ -30,6 +31,7 @@ EPILOG = """\
   $ reefline admin create-team research --owner alice
   $ reefline admin add-member research bob --role developer
   $ reefline admin set-password alice               # prints a new one-time password
+  $ reefline admin set-policy research --allow-image 'registry.example/research/*' --allow-executor docker
 
 Run them on the server's machine, with the server's REEFLINE_HOME (and REEFLINE_DATABASE_URL, if set).
 """
@@ -219,3 +221,63 @@ def set_password_command(
     if generated:
         _say(f"one-time password of {user.username} (shown once; sign in and change it):")
         _secret(password)
+
+
+@_command(
+    "set-policy",
+    "  $ reefline admin set-policy research --allow-image 'registry.example/research/*' "
+    "--allow-image busybox --allow-executor local --allow-executor docker\n"
+    "  $ reefline admin set-policy research            # shows the policy, changes nothing\n"
+    "  $ reefline admin set-policy research --reset    # back to the default: deny",
+)
+def set_policy_command(
+    team: Annotated[str, typer.Argument(help="Team name.", show_default=False)],
+    allow_image: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-image",
+            metavar="PATTERN",
+            help="An image the team may run (repeat it): `busybox` (every tag), `busybox:1.36`, "
+            "`registry.example/team/*` (`*` within a path segment, `**` across). Replaces the list.",
+            show_default=False,
+        ),
+    ] = None,
+    allow_executor: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-executor",
+            metavar="NAME",
+            help="An executor the team may use (repeat it): local, docker. Replaces the list.",
+            show_default=False,
+        ),
+    ] = None,
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Start from the default policy: no image, only `local`.")
+    ] = False,
+) -> None:
+    """Set a team's allow-list of container images and executors: pushes and runs of the team's
+    pipelines that use anything else fail validation (RL601) at the image's line. A list not given
+    stays as it is. A team without a policy has the default: no image, only the sandboxed local
+    executor. Prints the policy."""
+    from reefline.services import accounts, team_policy
+    from reefline.services.audit import Actor
+
+    with _transaction() as conn:
+        found = accounts.find_team(conn, team)
+        current = (
+            team_policy.reset_team_policy(conn, Actor.system(), found.id)
+            if reset
+            else team_policy.get_team_policy(conn, found.id)
+        )
+        if allow_image is not None or allow_executor is not None:
+            current = team_policy.set_team_policy(
+                conn,
+                Actor.system(),
+                found.id,
+                current.images if allow_image is None else allow_image,
+                current.executors if allow_executor is None else allow_executor,
+            )
+    kind = " (the default)" if current.is_default else ""
+    sys.stdout.write(f"policy of team {current.team}{kind}:\n")
+    sys.stdout.write(f"  images:    {', '.join(current.images) or '(none)'}\n")
+    sys.stdout.write(f"  executors: {', '.join(current.executors) or '(none)'}\n")

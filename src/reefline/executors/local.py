@@ -101,7 +101,7 @@ class _Launch:
         from reefline.executors.sandbox import sandboxed_argv
 
         shown = (self.tmpdir,) if self.tmpdir is not None else ()
-        self.argv = sandboxed_argv(self.argv, step, workspace, read_only=shown)
+        self.argv = sandboxed_argv(self.argv, step, workspace, read_only=shown, tmpdir=self.env.get("TMPDIR"))
 
     def _file(self, name: str, text: str) -> str:
         if self.tmpdir is None:

@@ -4,7 +4,8 @@ Inside, the job sees the machine's filesystem read-only, except:
 
 - the workspace, writable (its ``.reefline/`` folder, where a laptop keeps the database and the
   artifact store, stays read-only);
-- a private, empty ``/tmp`` (``TMPDIR`` points at it) and a private ``/dev``;
+- a private, empty ``/tmp`` (``TMPDIR`` points at it unless it is in the workspace) and a
+  private ``/dev``;
 - the attempt's own files (a long script or Python context), read-only.
 
 It gets new PID, IPC and UTS namespaces and, unless the step asks for ``network: bridge``, a new
@@ -48,9 +49,16 @@ def wants_network(step: Step) -> bool:
 
 
 def sandboxed_argv(
-    argv: Sequence[str], step: Step, workspace: Path, read_only: Sequence[str] = ()
+    argv: Sequence[str],
+    step: Step,
+    workspace: Path,
+    read_only: Sequence[str] = (),
+    tmpdir: str | None = None,
 ) -> list[str]:
-    """``argv`` run under bubblewrap, in ``workspace``; ``read_only``: host paths to show as they are."""
+    """``argv`` run under bubblewrap, in ``workspace``; ``read_only``: host paths to show as they are.
+
+    ``tmpdir``: the job's ``TMPDIR``; kept when it is inside the workspace (a server's jobs), else
+    it becomes the private ``/tmp``."""
     bwrap = bwrap_path()
     if bwrap is None:
         where = os.environ.get(BWRAP_ENV) or "the PATH"
@@ -70,5 +78,7 @@ def sandboxed_argv(
             out += ["--ro-bind", protected, protected]
     for path in read_only:
         out += ["--ro-bind", path, path]
-    out += ["--setenv", "TMPDIR", PRIVATE_TMP, "--chdir", ws, "--", *argv]
+    if not (tmpdir and Path(tmpdir).resolve().is_relative_to(ws)):
+        out += ["--setenv", "TMPDIR", PRIVATE_TMP]
+    out += ["--chdir", ws, "--", *argv]
     return out
