@@ -19,6 +19,8 @@ from sqlalchemy.pool import NullPool
 
 from reefline.store.db import open_database
 
+pytest_plugins = ["tests.docker_support"]  # the docker_engine and docker_client fixtures
+
 POSTGRES_URL_ENV = "REEFLINE_TEST_POSTGRES_URL"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 TEST_DATABASE_PREFIX = "reefline_test_"

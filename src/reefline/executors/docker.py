@@ -33,7 +33,15 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from reefline.executors import docker_labels, docker_services
-from reefline.executors.base import LogSink, RunContext, StartError, StepContext, StepHandle, StepResult
+from reefline.executors.base import (
+    LogSink,
+    RunContext,
+    StartError,
+    StepContext,
+    StepHandle,
+    StepResult,
+    Stream,
+)
 from reefline.executors.docker_images import image_id
 from reefline.executors.docker_logs import EOF_MARK, FrameReader, LineSplitter
 from reefline.plan.ir import Network, PythonCommand, Step
@@ -57,6 +65,8 @@ class DockerHandle:
     stop_reason: StopReason | None = None
     stopper: threading.Thread | None = None
     destroyed: bool = False
+    init_failure: str | None = None
+    """docker-init's line when it could not exec the command (no /bin/sh or python3 in the image)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -182,7 +192,13 @@ class DockerExecutor:
 
     def wait(self, handle: StepHandle) -> StepResult:
         h = _own(handle)
-        lines = LineSplitter(h.log)
+
+        def log(stream: Stream, ts: float, text: str) -> None:
+            if stream == "stderr" and text.startswith("[FATAL tini") and " exec " in text:
+                h.init_failure = text
+            h.log(stream, ts, text)
+
+        lines = LineSplitter(log)
         deadline = h.started_at + h.step.timeout if h.step.timeout is not None else None
         while True:
             try:
@@ -298,6 +314,9 @@ class DockerExecutor:
             error: str | None = f"timed out after {h.step.timeout:g}s"
         elif h.stop_reason == "cancel":
             error = "canceled"
+        elif exit_code == 127 and h.init_failure is not None:
+            assert h.step.image is not None
+            error = f"image {h.step.image.name!r} cannot run the job: {h.init_failure.split('] ', 1)[-1]}"
         elif state.get("OOMKilled"):
             error = f"killed: out of memory (limit {h.step.resources.memory_bytes} bytes)"
         elif exit_code != 0:
