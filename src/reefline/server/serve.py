@@ -17,8 +17,13 @@ STOP_GRACE = 10.0
 next start (restart-resume)."""
 
 
+SERVER_EXECUTOR_OPTIONS: dict[str, dict[str, Any]] = {"local": {"sandbox": "always"}}
+"""On a server every local job runs under bubblewrap, whatever its ``sandbox:`` says."""
+
+
 def engine_host(settings: ServerSettings, db: sa.Engine) -> Any:
-    """The engine host of a server: clean job environments, one workspace per run, shared artifacts."""
+    """The engine host of a server: clean job environments, one workspace per run, shared artifacts,
+    local jobs sandboxed."""
     from reefline.artifacts.locate import open_artifact_store
     from reefline.engine.host import EngineHost, JobEnv
     from reefline.server.run_setup import ServerRunSetup
@@ -32,6 +37,7 @@ def engine_host(settings: ServerSettings, db: sa.Engine) -> Any:
         job_env=JobEnv.CLEAN,
         prepare=ServerRunSetup(db, settings.home, box),
         artifacts=open_artifact_store(settings.home.artifacts),
+        executor_options=SERVER_EXECUTOR_OPTIONS,
     )
 
 
