@@ -36,12 +36,14 @@ class Executors:
         with self._lock:
             executor = self._made.get(name)
             if executor is None:
-                from reefline.executors.registry import get_executor
+                from reefline.executors.registry import UnknownExecutorError, get_executor
 
                 try:
                     executor = get_executor(name, **self.options.get(name, {}))
                 except StartError:
                     raise
+                except UnknownExecutorError as exc:
+                    raise StartError(str(exc)) from None
                 except Exception as exc:
                     raise StartError(f"executor {name!r} cannot be used: {exc}") from exc
                 self._made[name] = executor
@@ -79,14 +81,13 @@ class RunExecutors:
                 setup_run(executor, run)
                 self._set_up.append((executor, run))
             except Exception as exc:
-                self._errors[name] = (
-                    str(exc) if isinstance(exc, StartError) else f"{type(exc).__name__}: {exc}"
-                )
+                why = str(exc) if isinstance(exc, StartError) else f"{type(exc).__name__}: {exc}"
+                self._errors[name] = why if isinstance(exc, StartError) else f"executor {name!r}: {why}"
 
     def for_step(self, step: Step) -> Executor:
         error = self._errors.get(step.executor)
         if error is not None:
-            raise StartError(f"executor {step.executor!r}: {error}")
+            raise StartError(error)
         return self.executors.for_step(step)
 
     def teardown(self) -> list[str]:
