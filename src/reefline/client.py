@@ -166,6 +166,23 @@ class Client:
                 raise TimeoutError(f"run {run_id} still {detail['run']['state']} after {timeout:g} s")
             time.sleep(poll)
 
+    def download_logs(self, run_id: int, job: str | None = None) -> Iterator[str]:
+        """The whole log of a run's job (or of every job), as text in pieces."""
+        params = {"job": job} if job else {}
+        try:
+            with self.http.stream(
+                "GET",
+                f"/api/runs/{run_id}/logs/download",
+                params=params,
+                timeout=httpx.Timeout(30.0, read=120.0),
+            ) as response:
+                if response.status_code != 200:
+                    response.read()
+                    _decoded(response)
+                yield from response.iter_text()
+        except httpx.HTTPError as exc:
+            raise ApiError(0, "unreachable", f"cannot reach {self.url}: {exc}") from exc
+
     def events(self, run_id: int, last_event_id: str | None = None) -> Iterator[Event]:
         """The run's events (Server-Sent Events) until it ends; reconnects where it stopped."""
         last = last_event_id

@@ -204,6 +204,10 @@ def test_push_run_follow_and_read_it_back(signed_in: Server, iris: Path) -> None
     assert logs == followed and "prepare | " in logs
     one = signed_in.ok("logs", str(run_id), "train", "--server", signed_in.url).stdout
     assert one and all(line.startswith("train[model=") for line in one.splitlines())
+    full = signed_in.ok("logs", str(run_id), "prepare", "--full", "--server", signed_in.url).stdout
+    assert full and full == signed_in.ok("logs", str(run_id), "prepare", "--server", signed_in.url).stdout
+    refused = signed_in.cli("logs", str(run_id), "prepare", "--full", "-f", "--server", signed_in.url)
+    assert refused.returncode != 0 and "--full and --follow" in refused.stderr
 
 
 def test_server_from_the_environment(signed_in: Server, iris: Path) -> None:

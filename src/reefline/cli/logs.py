@@ -73,7 +73,12 @@ def logs_command(  # noqa: PLR0917 - typer maps parameters to options
     """
     if remote.server_option(server):
         if full:
-            raise common.CliError("--full is not available with --server yet")
+            if follow:
+                raise common.CliError(
+                    "--full and --follow cannot be combined: --full reads a finished attempt"
+                )
+            remote.full_logs(server, team, run, job)
+            return
         remote.logs(server, team, run, job, follow)
         return
     from reefline.services.queries import iter_logs

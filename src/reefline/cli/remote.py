@@ -471,6 +471,16 @@ def logs(server: str | None, team: str | None, ref: str, job: str | None, follow
             raise
 
 
+def full_logs(server: str | None, team: str | None, ref: str, job: str | None) -> None:
+    """``--full``: the whole log as the server keeps it (past the store's cap too), streamed."""
+    out = sys.stdout
+    with session(server) as s:
+        run_id = run_id_of(s, ref, team)
+        for chunk in s.client.download_logs(run_id, job):
+            out.write(chunk)
+        out.flush()
+
+
 def _logs_query(job: str | None) -> dict[str, Any]:
     query: dict[str, Any] = {"limit": 5000}
     if job:

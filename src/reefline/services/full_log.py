@@ -17,7 +17,7 @@ from reefline.store import repo
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
-    from reefline.store.rows import LogRow
+    from reefline.store.rows import JobRow, LogRow
 
 _PAGE = 10_000
 
@@ -31,8 +31,15 @@ def iter_full_log(project_dir: Path, run_ref: str, job: str) -> Iterator[tuple[s
         run_id = repo.resolve_run_ref(conn, run_ref, str(project_dir.resolve()))
         run = repo.get_run(conn, run_id)
         job_row = repo.get_job_by_name(conn, run_id, job)
+    yield from iter_job_full_log(db, run_id, job_row, logs_root(Path(run.workspace)))
+
+
+def iter_job_full_log(
+    db: sa.Engine, run_id: int, job_row: JobRow, root: Path
+) -> Iterator[tuple[str, float, str]]:
+    """Yield (stream, unix time, text) of every attempt of a job whose full logs are under ``root``
+    (:func:`~reefline.engine.logcap.logs_root` of the run's workspace)."""
     stored = _stored_lines(db, run_id, job_row.id)
-    root = logs_root(Path(run.workspace))
     numbers = sorted({row.attempt for row in stored} | set(range(1, (job_row.attempts or 0) + 1)))
     for number in numbers:
         rows = [row for row in stored if row.attempt == number]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -9,6 +11,7 @@ from fastapi import Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from reefline.engine.logcap import logs_root
 from reefline.engine.states import RunState
 from reefline.server import events
 from reefline.server.deps import Access, Transaction, access, after_commit
@@ -17,6 +20,7 @@ from reefline.server.routing import SecureRouter
 from reefline.services import pipelines, queries, team_policy
 from reefline.services import runs as run_verbs
 from reefline.services.compile import compile_text
+from reefline.services.full_log import iter_job_full_log
 from reefline.services.permissions import Permission
 from reefline.services.shapes import RunDetailShape, RunShape
 from reefline.services.types import RunOptions
@@ -163,6 +167,43 @@ def read_logs(
         cursor = rows[-1].id
         out.extend(_line(names, r) for r in rows if wanted is None or r.job_id in wanted)
     return out[:limit]
+
+
+@router.get(
+    RUN + "/logs/download",
+    permission=Permission.PIPELINE_READ,
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/plain": {}}, "description": "the whole log, as an attachment"}},
+)
+def download_logs(
+    run_id: int,
+    request: Request,
+    conn: Transaction,
+    caller: Caller,
+    job: Annotated[str | None, Query(max_length=300, description="a job, or a matrix job's key")] = None,
+) -> StreamingResponse:
+    """The whole log of a job (every attempt, also the lines past the store's cap, secrets masked),
+    or of every job, as a text file. With several jobs each line starts with `job | `."""
+    run = repo.get_run(conn, run_id)
+    jobs = repo.list_jobs(conn, run_id)
+    wanted = queries.log_jobs(jobs, run_id, job) if job else {j.id for j in jobs}
+    chosen = [j for j in jobs if j.id in wanted]
+    workspace = Path(run.workspace) if run.workspace else request.app.state.settings.home.workspace(run_id)
+    db = request.app.state.db
+    several = len(chosen) > 1
+
+    def lines() -> Iterator[bytes]:
+        for one in chosen:
+            prefix = f"{one.name} | " if several else ""
+            for _, _, text in iter_job_full_log(db, run_id, one, logs_root(workspace)):
+                yield f"{prefix}{text.rstrip(chr(10))}\n".encode()
+
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", f"run-{run_id}" + (f"-{job}" if job else "")) + ".log"
+    return StreamingResponse(
+        lines(),
+        media_type="text/plain; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 def _line(names: dict[int, str], row: Any) -> LogLineOut:
