@@ -68,7 +68,7 @@ web-api: $(STAMP) $(WEB_STAMP)
 # Component tests (vitest), then the browser flow against a real server (playwright-core, Chromium).
 web-test: $(STAMP) web
 	cd web && npx vitest run
-	cd web && REEFLINE_BIN=$(CURDIR)/$(BIN)/reefline node e2e/run.mjs
+	cd web && REEFLINE_BIN=$(CURDIR)/$(BIN)/reefline node --test --test-reporter=spec --test-concurrency=1 e2e/
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -1,5 +1,5 @@
 import { createContext, useCallback, useContext, useEffect, useState, type ReactNode } from "react";
-import { api, rememberCsrf, unwrap, type Schemas } from "./api/client";
+import { api, hasCsrf, rememberCsrf, unwrap, type Schemas } from "./api/client";
 
 type Me = Schemas["MeOut"];
 
@@ -18,9 +18,16 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const [checked, setChecked] = useState(false);
 
   const refresh = useCallback(async () => {
+    // No CSRF token kept: this browser has not signed in, so asking /me would only log a 401.
+    if (!hasCsrf()) {
+      setMe(null);
+      setChecked(true);
+      return;
+    }
     try {
       const result = await api.GET("/api/me");
       setMe(result.response.ok ? (result.data ?? null) : null);
+      if (result.response.status === 401) rememberCsrf(null);
     } catch {
       setMe(null);
     } finally {

@@ -13,6 +13,10 @@ export function rememberCsrf(token: string | null): void {
   else localStorage.removeItem(CSRF_KEY);
 }
 
+export function hasCsrf(): boolean {
+  return localStorage.getItem(CSRF_KEY) !== null;
+}
+
 const csrf: Middleware = {
   onRequest({ request }) {
     const token = localStorage.getItem(CSRF_KEY);

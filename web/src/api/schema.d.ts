@@ -198,6 +198,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/runs/{run_id}/logs/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download Logs
+         * @description The whole log of a job (every attempt, also the lines past the store's cap, secrets masked),
+         *     or of every job, as a text file. With several jobs each line starts with `job | `.
+         */
+        get: operations["download_logs_api_runs__run_id__logs_download_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/runs/{run_id}/retry": {
         parameters: {
             query?: never;
@@ -212,6 +233,29 @@ export interface paths {
          * @description Run again the jobs of a finished run that did not succeed, in the same run.
          */
         post: operations["retry_run_api_runs__run_id__retry_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/spec/edit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Spec Edit
+         * @description Apply structured edits (add, delete or rename a job; connect or disconnect an edge; set a
+         *     field; add an input or output) to the YAML, keeping its comments, key order and formatting.
+         *     An edit that cannot apply is a 422 whose details name the edit (``edit``, 0-based) and ``field``;
+         *     nothing is applied then. The answer carries the new text's graph and diagnostics.
+         */
+        post: operations["spec_edit_api_spec_edit_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -347,7 +391,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Pipelines */
+        /**
+         * List Pipelines
+         * @description The team's pipelines by name (or one board's), each with its last run and its recent runs for
+         *     a sparkline, read in one query per page. Page with ``after`` = the last name you got.
+         */
         get: operations["list_pipelines_api_teams__team__pipelines_get"];
         put?: never;
         /**
@@ -494,6 +542,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/teams/{team}/policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Policy */
+        get: operations["get_policy_api_teams__team__policy_get"];
+        /**
+         * Put Policy
+         * @description Replace the team's allow-list; pushes and runs from now on are checked against it.
+         */
+        put: operations["put_policy_api_teams__team__policy_put"];
+        post?: never;
+        /**
+         * Reset Policy
+         * @description Back to the default: no image, only the sandboxed local executor.
+         */
+        delete: operations["reset_policy_api_teams__team__policy_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/teams/{team}/roles": {
         parameters: {
             query?: never;
@@ -538,7 +611,8 @@ export interface paths {
         };
         /**
          * List Runs
-         * @description The team's runs, newest first (page with ``before`` = the last id you got).
+         * @description The team's runs, newest first, filtered by pipeline, state, trigger and who started them
+         *     (page with ``before`` = the last id you got).
          */
         get: operations["list_runs_api_teams__team__runs_get"];
         put?: never;
@@ -1037,6 +1111,60 @@ export interface components {
             /** Name */
             name: string;
         };
+        /**
+         * PipelineSummaryOut
+         * @description A pipeline on a board: its last run, and its recent runs for a sparkline.
+         */
+        PipelineSummaryOut: {
+            /** Board */
+            board: string | null;
+            /** Created At */
+            created_at: number;
+            /** Current Revision */
+            current_revision: number | null;
+            /** Id */
+            id: number;
+            /** @description the newest run (it may still be going) */
+            last_run: components["schemas"]["RecentRunOut"] | null;
+            /** Name */
+            name: string;
+            /**
+             * Recent Runs
+             * @description up to the 20 newest runs, OLDEST first (left to right)
+             */
+            recent_runs: components["schemas"]["RecentRunOut"][];
+        };
+        /** PolicyIn */
+        PolicyIn: {
+            /**
+             * Executors
+             * @description Executors the team may use, e.g. `local`, `docker`. Empty: none.
+             */
+            executors: string[];
+            /**
+             * Images
+             * @description Image names and globs the team may run: `busybox` (any tag), `busybox:1.36`, `registry.example/team/*` (`*` within a path segment, `**` across). Empty: no image.
+             */
+            images: string[];
+        };
+        /** PolicyOut */
+        PolicyOut: {
+            /**
+             * Default
+             * @description true: the team never set a policy and has the server's default (deny)
+             */
+            default: boolean;
+            /** Executors */
+            executors: string[];
+            /** Images */
+            images: string[];
+            /** Team */
+            team: string;
+            /** Updated At */
+            updated_at: number | null;
+            /** Updated By */
+            updated_by: string | null;
+        };
         /** PushOut */
         PushOut: {
             /**
@@ -1062,6 +1190,25 @@ export interface components {
             end_line: number;
             /** Line */
             line: number;
+        };
+        /**
+         * RecentRunOut
+         * @description One of a pipeline's recent runs, for its board card and sparkline.
+         */
+        RecentRunOut: {
+            /** Created At */
+            created_at: string;
+            /**
+             * Duration
+             * @description seconds; up to now for a run still going; null if not started
+             */
+            duration: number | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Id */
+            id: number;
+            /** State */
+            state: string;
         };
         /** RetryIn */
         RetryIn: {
@@ -1266,6 +1413,11 @@ export interface components {
              */
             triggered_by?: number | null;
         };
+        /**
+         * RunState
+         * @enum {string}
+         */
+        RunState: "queued" | "pending" | "running" | "canceling" | "success" | "failed" | "canceled" | "interrupted";
         /** SecretIn */
         SecretIn: {
             /** Value */
@@ -1285,6 +1437,20 @@ export interface components {
             updated_at: number;
             /** Updated By */
             updated_by: string | null;
+        };
+        /**
+         * SpecEditOut
+         * @description The edited YAML, and the graph and diagnostics of the result.
+         */
+        SpecEditOut: {
+            /**
+             * Changed
+             * @description False: the edits left the text as it was
+             */
+            changed: boolean;
+            graph: components["schemas"]["SpecGraphOut"];
+            /** Text */
+            text: string;
         };
         /**
          * SpecGraphOut
@@ -2239,6 +2405,85 @@ export interface operations {
             };
         };
     };
+    download_logs_api_runs__run_id__logs_download_get: {
+        parameters: {
+            query?: {
+                /** @description a job, or a matrix job's key */
+                job?: string | null;
+            };
+            header?: never;
+            path: {
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the whole log, as an attachment */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": unknown;
+                };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found (or of a team you are not in) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     retry_run_api_runs__run_id__retry_post: {
         parameters: {
             query?: never;
@@ -2261,6 +2506,206 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunShape"];
+                };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found (or of a team you are not in) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    spec_edit_api_spec_edit_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Edits
+                     * @description applied in order
+                     */
+                    edits: ({
+                        /** Name */
+                        name: string;
+                        /**
+                         * Op
+                         * @constant
+                         */
+                        op: "add_job";
+                        /**
+                         * Script
+                         * @description default: `echo <name>`
+                         */
+                        script?: string | null;
+                        /** Stage */
+                        stage?: string | null;
+                    } | {
+                        /** Name */
+                        name: string;
+                        /**
+                         * Op
+                         * @constant
+                         */
+                        op: "delete_job";
+                    } | {
+                        /** Name */
+                        name: string;
+                        /** New Name */
+                        new_name: string;
+                        /**
+                         * Op
+                         * @constant
+                         */
+                        op: "rename_job";
+                    } | {
+                        /**
+                         * From
+                         * @description `job.output`
+                         */
+                        from: string;
+                        /**
+                         * Op
+                         * @constant
+                         */
+                        op: "connect";
+                        /**
+                         * To
+                         * @description `job.input`
+                         */
+                        to: string;
+                    } | {
+                        /**
+                         * Op
+                         * @constant
+                         */
+                        op: "disconnect";
+                        /**
+                         * To
+                         * @description `job.port`
+                         */
+                        to: string;
+                    } | {
+                        /** Job */
+                        job: string;
+                        /**
+                         * Op
+                         * @constant
+                         */
+                        op: "set_field";
+                        /** Path */
+                        path: string[];
+                        /** Value */
+                        value?: unknown;
+                    } | {
+                        /** Job */
+                        job: string;
+                        /** Name */
+                        name: string;
+                        /**
+                         * Op
+                         * @constant
+                         */
+                        op: "add_output";
+                        /** Path */
+                        path: string;
+                        /**
+                         * Type
+                         * @default file
+                         */
+                        type?: string;
+                    } | {
+                        /** From */
+                        from?: string | null;
+                        /** Job */
+                        job: string;
+                        /** Name */
+                        name: string;
+                        /**
+                         * Op
+                         * @constant
+                         */
+                        op: "add_input";
+                        /** Path */
+                        path?: string | null;
+                        /** Type */
+                        type?: string | null;
+                    })[];
+                    /**
+                     * File
+                     * @description the name diagnostics use
+                     * @default reefline.yaml
+                     */
+                    file?: string;
+                    /**
+                     * Text
+                     * @description the YAML to edit
+                     */
+                    text: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SpecEditOut"];
                 };
             };
             /** @description bad request */
@@ -3032,6 +3477,9 @@ export interface operations {
         parameters: {
             query?: {
                 board?: string | null;
+                /** @description the last name you got */
+                after?: string | null;
+                limit?: number;
             };
             header?: never;
             path: {
@@ -3047,7 +3495,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PipelineOut"][];
+                    "application/json": components["schemas"]["PipelineSummaryOut"][];
                 };
             };
             /** @description bad request */
@@ -3738,6 +4186,238 @@ export interface operations {
             };
         };
     };
+    get_policy_api_teams__team__policy_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyOut"];
+                };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found (or of a team you are not in) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    put_policy_api_teams__team__policy_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PolicyIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyOut"];
+                };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found (or of a team you are not in) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    reset_policy_api_teams__team__policy_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyOut"];
+                };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found (or of a team you are not in) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     list_roles_api_teams__team__roles_get: {
         parameters: {
             query?: never;
@@ -3973,6 +4653,12 @@ export interface operations {
         parameters: {
             query?: {
                 pipeline?: string | null;
+                /** @description one or more states (repeat the parameter) */
+                state?: components["schemas"]["RunState"][] | null;
+                /** @description cli, api, retry, schedule, … */
+                trigger?: string | null;
+                /** @description the username who started them */
+                who?: string | null;
                 before?: number | null;
                 limit?: number;
             };

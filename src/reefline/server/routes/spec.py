@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -28,9 +30,30 @@ def _json_body(model: type[BaseModel]) -> dict[str, object]:
     return {
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": model.model_json_schema()}},
+            "content": {"application/json": {"schema": _inline_defs(model.model_json_schema())}},
         }
     }
+
+
+def _inline_defs(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with its ``$defs`` put in place: a ``#/$defs/…`` ref means nothing inside an
+    OpenAPI document (openapi-typescript refuses it). The discriminator's mapping names those refs;
+    each variant's ``op`` constant already tells them apart."""
+    defs = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            rest = {k: v for k, v in node.items() if k != "$ref"}
+            return inline({**defs[ref.removeprefix("#/$defs/")], **rest})
+        return {k: inline(v) for k, v in node.items() if k != "discriminator"}
+
+    inlined: dict[str, Any] = inline(schema)
+    return inlined
 
 
 @router.post(
