@@ -7,13 +7,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from exec_support import FakeHarness, Harness, LocalHarness, kill_all, leftovers
+from exec_support import DockerHarness, FakeHarness, Harness, LocalHarness, kill_all, leftovers
 
 from reefline.executors.base import StepContext
 
 
-@pytest.fixture(params=["local", "fake", "local+sandbox"])
+@pytest.fixture(params=["local", "fake", "local+sandbox", "docker"])
 def harness(request: pytest.FixtureRequest) -> Harness:
+    if request.param == "docker":
+        from tests.docker_support import BUSYBOX
+
+        return DockerHarness(request.getfixturevalue("docker_engine"), BUSYBOX)
     if request.param == "local+sandbox":
         if shutil.which("bwrap") is None and os.environ.get("CI") != "true":
             pytest.skip("bubblewrap (bwrap) is not installed")

@@ -8,7 +8,7 @@ import shlex
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import psutil
@@ -16,7 +16,7 @@ import psutil
 from reefline.executors.base import Executor, StepContext, StepResult, Stream
 from reefline.executors.fake import Behavior, FakeExecutor
 from reefline.executors.local import LocalExecutor
-from reefline.plan.ir import Command, ShellCommand, Step
+from reefline.plan.ir import Command, ImageRef, ShellCommand, Step
 
 GRACE = 0.5
 
@@ -94,6 +94,33 @@ class LocalHarness(Harness):
             lines.append(f"sleep {seconds}")
         lines.append(f"exit {exit_code}")
         return make_step(lines, step_id, timeout)
+
+
+class DockerHarness(LocalHarness):
+    """The local harness's shell steps, in the busybox test image (``tests/docker_support.py``)."""
+
+    kind = "docker"
+
+    def __init__(self, base_url: str, image: str) -> None:
+        from reefline.executors.docker import DockerExecutor
+
+        self.executor = DockerExecutor(base_url=base_url, grace=GRACE)
+        self.image = image
+
+    def step(
+        self,
+        step_id: str = "s",
+        *,
+        logs: Iterable[tuple[Stream, str]] = (),
+        exit_code: int = 0,
+        seconds: float = 0.0,
+        hang: bool = False,
+        timeout: float | None = None,
+    ) -> Step:
+        shell = super().step(
+            step_id, logs=logs, exit_code=exit_code, seconds=seconds, hang=hang, timeout=timeout
+        )
+        return replace(shell, executor="docker", image=ImageRef(self.image, "never"))
 
 
 class FakeHarness(Harness):

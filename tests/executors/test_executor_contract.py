@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from exec_support import Harness, Logs, run
 
-from reefline.executors.base import StartError, StepContext
+from reefline.executors.base import StartError, StepContext, StepResult
 
 
 def test_declares_name_and_capabilities(harness: Harness) -> None:
@@ -70,13 +70,22 @@ def test_cancel_before_wait_and_twice(harness: Harness, ctx: StepContext) -> Non
     assert result.canceled
 
 
-def test_cancel_after_the_end_changes_nothing(harness: Harness, ctx: StepContext) -> None:
+def test_cancel_after_the_end_changes_nothing(
+    harness: Harness, ctx: StepContext, request: pytest.FixtureRequest
+) -> None:
+    if harness.kind == "docker":  # strict: once fixed, this mark must go
+        reason = "DockerExecutor.wait() called again after the end blocks instead of returning the result"
+        request.node.add_marker(pytest.mark.xfail(strict=True, reason=reason))
     ex = harness.executor
     handle = ex.start(harness.step(), ctx, Logs())
     result = ex.wait(handle)
     ex.cancel(handle)
-    assert ex.wait(handle) == result
+    again: list[StepResult] = []
+    waiter = threading.Thread(target=lambda: again.append(ex.wait(handle)), daemon=True)
+    waiter.start()
+    waiter.join(10)  # a second wait returns the same result at once; it must not block
     ex.destroy(handle)
+    assert again == [result]
     assert result.ok and not result.canceled
 
 
