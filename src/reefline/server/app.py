@@ -19,7 +19,7 @@ API = "/api"
 
 
 def _routers() -> list[Any]:
-    from reefline.server.routes import auth, meta, pipelines, policy, runs, secrets, spec, teams
+    from reefline.server.routes import auth, experiments, meta, pipelines, policy, runs, secrets, spec, teams
 
     return [
         meta.router,
@@ -30,6 +30,7 @@ def _routers() -> list[Any]:
         secrets.router,
         policy.router,
         spec.router,
+        experiments.router,
     ]
 
 

@@ -417,3 +417,106 @@ class PipelineSummaryOut(PipelineOut):
             last_run=recent[0] if recent else None,
             recent_runs=recent[::-1],
         )
+
+
+class ComparedRunOut(BaseModel):
+    id: int
+    pipeline: str
+    state: str
+    created_at: str
+
+
+class ComparedRowOut(BaseModel):
+    """One param or metric across the compared runs: ``values[i]`` is run ``i``'s (null: it has none)."""
+
+    key: str
+    values: list[Any]
+    differs: bool
+
+
+class CompareOut(BaseModel):
+    """Runs side by side: their params and their metrics, one row per key, sorted by key. A metric
+    that several jobs of a run report (a matrix job) has a row per job: ``name [job]``."""
+
+    runs: list[ComparedRunOut]
+    params: list[ComparedRowOut]
+    metrics: list[ComparedRowOut]
+
+    @classmethod
+    def of(cls, comparison: Any) -> CompareOut:
+        from reefline.services.timefmt import iso
+
+        def rows(found: list[Any]) -> list[ComparedRowOut]:
+            return [ComparedRowOut(key=r.key, values=r.values, differs=r.differs) for r in found]
+
+        return cls(
+            runs=[
+                ComparedRunOut(
+                    id=r.id, pipeline=r.pipeline, state=r.state, created_at=iso(r.created_at) or ""
+                )
+                for r in comparison.runs
+            ],
+            params=rows(comparison.params),
+            metrics=rows(comparison.metrics),
+        )
+
+
+class MetricPointOut(BaseModel):
+    run_id: int
+    created_at: str
+    job: str = Field(description="the job that reported it, e.g. train[model=tree]")
+    value: float
+
+
+class MetricHistoryOut(BaseModel):
+    """A metric across the pipeline's newest runs that reported it, oldest first (for a plot)."""
+
+    key: str
+    points: list[MetricPointOut]
+
+
+class TraceLinkOut(BaseModel):
+    """An input or output of a frame's job; ``frame``: the number of the frame that made it."""
+
+    name: str
+    path: str
+    type: str
+    sha256: str
+    size: int
+    frame: int | None
+    stale: str | None = Field(description="why this input is stale, if it is")
+    producer_run: int | None
+
+
+class TraceFrameOut(BaseModel):
+    """One job of a trace, with the code version, params and author of its run."""
+
+    number: int
+    job_id: int
+    job: str
+    run_id: int
+    pipeline: str
+    at: str | None = Field(description="when the job finished (or started)")
+    commit: str | None
+    branch: str | None
+    dirty: bool | None
+    author: str
+    params: dict[str, Any]
+    cached_from_run: int | None
+    cached_from_job_id: int | None
+    stale: list[str] = Field(description="why the frame is stale (its definition changed since, …)")
+    inputs: list[TraceLinkOut]
+    outputs: list[TraceLinkOut]
+    derived_from: int | None = Field(description="forward traces: the frame whose output this job read")
+
+
+class TraceOut(BaseModel):
+    """``reefline trace`` of a run's output: frames from its producer back to the sources (or forward
+    to what it fed). Frames of runs in teams you are not in are left out (``hidden`` counts them)."""
+
+    target: str
+    sha256: str
+    direction: str = Field(description="back or forward")
+    truncated: bool = Field(description="the depth limit stopped it before the end")
+    hidden: int
+    frames: list[TraceFrameOut]

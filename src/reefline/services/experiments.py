@@ -96,9 +96,11 @@ def metric_history(
     pipeline: str | None = None,
     workspace: str | None = None,
     limit: int = 20,
+    pipeline_id: int | None = None,
 ) -> list[MetricPoint]:
     """The values of metric ``key`` in the newest ``limit`` runs that reported it, oldest first (one
-    point per job that reported it); NotFound when no run did."""
+    point per job that reported it); NotFound when no run did. ``pipeline_id`` (the server's: names
+    repeat across teams) narrows it to one pipeline like ``pipeline`` does by name."""
     newest = (
         sa.select(metrics.c.run_id)
         .join_from(metrics, runs, metrics.c.run_id == runs.c.id)
@@ -112,10 +114,13 @@ def metric_history(
         newest = newest.where(pipelines.c.name == pipeline)
     if workspace is not None:
         newest = newest.where(runs.c.workspace == workspace)
+    if pipeline_id is not None:
+        newest = newest.where(runs.c.pipeline_id == pipeline_id)
     run_ids = list(conn.execute(newest).scalars())
     if not run_ids:
         where = f" of pipeline {pipeline!r}" if pipeline else ""
-        raise NotFound(f"no run{where} reported a metric {key!r}{_known_keys(conn, pipeline, workspace)}")
+        known = _known_keys(conn, pipeline, workspace, pipeline_id)
+        raise NotFound(f"no run{where} reported a metric {key!r}{known}")
     query = (
         sa.select(runs.c.id, pipelines.c.name, runs.c.created_at, jobs.c.name, metrics.c.value)
         .join_from(metrics, jobs, metrics.c.job_id == jobs.c.id)
@@ -129,7 +134,9 @@ def metric_history(
     ]
 
 
-def _known_keys(conn: sa.Connection, pipeline: str | None, workspace: str | None) -> str:
+def _known_keys(
+    conn: sa.Connection, pipeline: str | None, workspace: str | None, pipeline_id: int | None = None
+) -> str:
     query = (
         sa.select(metrics.c.key)
         .join_from(metrics, runs, metrics.c.run_id == runs.c.id)
@@ -142,6 +149,8 @@ def _known_keys(conn: sa.Connection, pipeline: str | None, workspace: str | None
         query = query.where(pipelines.c.name == pipeline)
     if workspace is not None:
         query = query.where(runs.c.workspace == workspace)
+    if pipeline_id is not None:
+        query = query.where(runs.c.pipeline_id == pipeline_id)
     keys = list(conn.execute(query).scalars())
     return f"; the metrics there are: {', '.join(keys)}" if keys else "; no run has reported any metric yet"
 
