@@ -129,8 +129,12 @@ def test_a_rebuilt_image_under_the_same_tag_invalidates_the_cache(
     assert reefline(project, docker_engine, "run").returncode == 0
     assert jobs_of(project, docker_engine)["build"]["state"] == "cached"
 
+    assert "cached" in reefline(project, docker_engine, "run", "--dry-run").stdout
+
     second_id = _flavoured_image(docker_client, tmp_path, "chocolate")
     assert second_id != first_id
+    planned = reefline(project, docker_engine, "run", "--dry-run").stdout
+    assert "would run" in planned and "cached" not in planned, planned
     result = reefline(project, docker_engine, "run")
     assert result.returncode == 0, result.stdout + result.stderr
     assert jobs_of(project, docker_engine)["build"]["state"] == "success"  # ran again

@@ -73,7 +73,8 @@ class DockerHandle:
 class DockerExecutor:
     """``base_url``: the engine (default: ``DOCKER_HOST``, else the default socket). ``grace``:
     seconds between SIGTERM and SIGKILL. ``default_network``: for steps that name none. ``user``:
-    ``uid:gid`` for every container (default: see the module's docstring)."""
+    ``uid:gid`` for every container (default: see the module's docstring). ``clean_leftovers``:
+    remove what dead owners left, on first use (off for a look that must change nothing)."""
 
     name: ClassVar[str] = "docker"
     supports_cancel: ClassVar[bool] = True
@@ -85,11 +86,13 @@ class DockerExecutor:
         grace: float = 5.0,
         default_network: Network = "none",
         user: str | None = None,
+        clean_leftovers: bool = True,
     ) -> None:
         self.base_url = base_url
         self.grace = grace
         self.default_network: Network = default_network
         self.user = user
+        self.clean_leftovers = clean_leftovers
         self._api: Any = None
         self._lock = threading.Lock()
         self._run_networks: dict[int, str] = {}
@@ -103,7 +106,8 @@ class DockerExecutor:
         with self._lock:
             if self._api is None:
                 self._api = self._connect()
-                self.removed_leftovers = docker_labels.remove_leftovers(self._api)
+                if self.clean_leftovers:
+                    self.removed_leftovers = docker_labels.remove_leftovers(self._api)
             return self._api
 
     def _connect(self) -> Any:

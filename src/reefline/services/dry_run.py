@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from reefline.artifacts.base import ArtifactStore
 from reefline.artifacts.hashing import Hasher
 from reefline.engine import cache
 from reefline.engine.barriers import StageOutputs
-from reefline.plan.ir import OutputRef, Plan
+from reefline.plan.ir import OutputRef, Plan, Step
+
+ImageIds = Callable[[Step], str | None]
+"""The content id of a step's image as it is now (None: none there); looks, never pulls."""
 
 CACHED = "cached"
 WOULD_RUN = "would run"
 
 
 def planned_statuses(
-    plan: Plan, hasher: Hasher, lookup: cache.CacheLookup | None, store: ArtifactStore
+    plan: Plan,
+    hasher: Hasher,
+    lookup: cache.CacheLookup | None,
+    store: ArtifactStore,
+    image_ids: ImageIds | None = None,
 ) -> dict[str, str]:
     """A step is cached when its key matches an earlier success with intact (or restorable) outputs
     and everything upstream of it is cached too, its stage barrier included; else it would run
@@ -48,6 +57,10 @@ def planned_statuses(
             statuses[step.id] = WOULD_RUN
             continue
         upstream.update({up: plan.step(up).outputs for up in step.needs})
-        prepared = cache.prepare(step, hasher, upstream, lookup, store, dry_run=True)
+        image_id = image_ids(step) if image_ids is not None and step.image is not None else None
+        if step.image is not None and image_id is None:  # no image to hash: it cannot be a hit
+            statuses[step.id] = WOULD_RUN
+            continue
+        prepared = cache.prepare(step, hasher, upstream, lookup, store, dry_run=True, image_id=image_id)
         statuses[step.id] = CACHED if prepared.hit is not None else WOULD_RUN
     return statuses

@@ -13,7 +13,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +36,7 @@ from reefline.engine.states import (
 )
 from reefline.engine.workers import store_lookup
 from reefline.lineage.provenance import git_provenance
-from reefline.plan.ir import Plan, PythonCommand
+from reefline.plan.ir import Plan, PythonCommand, Step
 from reefline.services.compile import compile_text, read_spec
 from reefline.services.dry_run import planned_statuses
 from reefline.services.project import NoRunsHere, open_existing_db, open_writer_db
@@ -321,6 +321,27 @@ def workspace_artifacts(workspace: Path) -> ArtifactStore:
         raise ServiceError(f"artifact store: {exc}") from exc
 
 
+def _local_image_ids() -> Callable[[Step], str | None]:
+    """Image ids as the engine would hash them, looked up without pulling anything."""
+    from dataclasses import replace
+
+    from reefline.engine.routing import Executors
+    from reefline.executors.base import StartError, resolve_image
+
+    executors = Executors(options={"docker": {"clean_leftovers": False}})
+
+    def image_id(step: Step) -> str | None:
+        if step.image is None:
+            return None
+        try:
+            peek = replace(step, image=replace(step.image, pull="never"))
+            return resolve_image(executors.for_step(step), peek)
+        except StartError:
+            return None
+
+    return image_id
+
+
 def plan_run(spec_path: Path, options: RunOptions) -> list[PlannedStep]:
     """What `run` would do, without running or recording anything.
 
@@ -334,7 +355,7 @@ def plan_run(spec_path: Path, options: RunOptions) -> list[PlannedStep]:
     hasher = Hasher(workspace)
     store = workspace_artifacts(workspace)
     lookup = None if options.no_cache else _reader_lookup(workspace)
-    statuses = planned_statuses(compiled.plan, hasher, lookup, store)
+    statuses = planned_statuses(compiled.plan, hasher, lookup, store, _local_image_ids())
     return [
         PlannedStep(
             name=step.id,
