@@ -8,8 +8,9 @@ __version__ = "0.2.0"
 
 if TYPE_CHECKING:
     from reefline.client import ApiError, Client
+    from reefline.sdk import component, log_output
 
-__all__ = ["ApiError", "Client", "__version__"]
+__all__ = ["ApiError", "Client", "__version__", "component", "log_output"]
 
 
 def __getattr__(name: str) -> Any:
@@ -18,4 +19,8 @@ def __getattr__(name: str) -> Any:
         from reefline import client
 
         return getattr(client, name)
+    if name in {"component", "log_output"}:  # the SDK: SQLAlchemy only once a run is recorded
+        from reefline import sdk
+
+        return getattr(sdk, name)
     raise AttributeError(f"module 'reefline' has no attribute {name!r}")

@@ -535,6 +535,7 @@ class RunExecution:
         own.update(self.secrets)
         own["REEFLINE_RUN_ID"] = str(self.run_id)
         own["REEFLINE_ATTEMPT"] = str(job.attempt)
+        own["REEFLINE_JOB_ID"] = str(job.job_id)  # the SDK links component runs to this attempt
         own["REEFLINE_WORKSPACE"] = str(self.workspace)
         return {**self.base_env, **own}, own
 

@@ -342,6 +342,65 @@ inputs = Table(
     Index("ix_inputs_sha256", "sha256"),  # lineage: what read these bytes (trace --forward)
 )
 
+# The Python SDK (mltrace's shape): a component type, its runs, and what each run read and wrote.
+# A component run needs no pipeline and no spec text; inside a Reefline job it names that job's attempt.
+components = Table(
+    "components",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # "" on a laptop, "team:<id>" on a server: a name is unique per scope (NULL team ids never clash).
+    Column("scope", String(50), nullable=False),
+    Column("team_id", Integer, ForeignKey("teams.id", ondelete="CASCADE")),
+    Column("name", SafeString(200), nullable=False),
+    Column("kind", SafeString(100), nullable=False),  # a user's own type, e.g. "featurizer"
+    Column("owner", SafeString(200)),
+    Column("description", SafeText),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("scope", "name"),
+    Index("ix_components_team_id", "team_id"),
+)
+
+component_runs = Table(
+    "component_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("component_id", Integer, ForeignKey("components.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(16), nullable=False),  # success | failed
+    Column("exception", SafeText),  # "ValueError: …" and its traceback, when failed
+    Column("started_at", Float, nullable=False),
+    Column("finished_at", Float, nullable=False),
+    Column("git_commit", String(64)),
+    Column("git_branch", SafeString(255)),
+    Column("git_dirty", Boolean),
+    Column("host", SafeString(255)),
+    Column("pid", Integer),
+    Column("workspace", SafeText),
+    # The job attempt it ran inside (jobs.id + attempts.number): the engine writes attempt rows in
+    # batches, so the attempt's own row may not exist yet when the component records.
+    Column("job_id", Integer, ForeignKey("jobs.id", ondelete="SET NULL")),
+    Column("attempt", Integer),
+    Column("recorded_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),  # None: a laptop
+    Index("ix_component_runs_component_id", "component_id", "id"),
+    Index("ix_component_runs_job_id", "job_id"),
+)
+
+component_artifacts = Table(
+    "component_artifacts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", Integer, ForeignKey("component_runs.id", ondelete="CASCADE"), nullable=False),
+    Column("direction", String(3), nullable=False),  # in | out
+    Column("path", SafeText),  # None: an output id logged without a value
+    Column("kind", String(8), nullable=False),  # file | dir | label
+    Column("sha256", String(64)),
+    Column("size", BigInteger),
+    Column("label", SafeString(200)),  # an output id, e.g. "prediction-8812"
+    # lineage: who made (out) or read (in) these bytes, oldest first
+    Index("ix_component_artifacts_sha256", "sha256", "direction", "run_id"),
+    Index("ix_component_artifacts_label", "label"),
+    Index("ix_component_artifacts_run_id", "run_id"),
+)
+
 engine_leases = Table(
     "engine_leases",
     metadata,
