@@ -70,12 +70,7 @@ def test_cancel_before_wait_and_twice(harness: Harness, ctx: StepContext) -> Non
     assert result.canceled
 
 
-def test_cancel_after_the_end_changes_nothing(
-    harness: Harness, ctx: StepContext, request: pytest.FixtureRequest
-) -> None:
-    if harness.kind == "docker":  # strict: once fixed, this mark must go
-        reason = "DockerExecutor.wait() called again after the end blocks instead of returning the result"
-        request.node.add_marker(pytest.mark.xfail(strict=True, reason=reason))
+def test_cancel_after_the_end_changes_nothing(harness: Harness, ctx: StepContext) -> None:
     ex = harness.executor
     handle = ex.start(harness.step(), ctx, Logs())
     result = ex.wait(handle)

@@ -65,6 +65,8 @@ class DockerHandle:
     stop_reason: StopReason | None = None
     stopper: threading.Thread | None = None
     destroyed: bool = False
+    result: StepResult | None = None
+    """Set when the first ``wait`` returns: a later one returns it at once."""
     init_failure: str | None = None
     """docker-init's line when it could not exec the command (no /bin/sh or python3 in the image)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -196,6 +198,8 @@ class DockerExecutor:
 
     def wait(self, handle: StepHandle) -> StepResult:
         h = _own(handle)
+        if h.result is not None:
+            return h.result
 
         def log(stream: Stream, ts: float, text: str) -> None:
             if stream == "stderr" and text.startswith("[FATAL tini") and " exec " in text:
@@ -217,7 +221,8 @@ class DockerExecutor:
                 h.log("system", time.time(), f"timed out after {h.step.timeout:g}s: stopping the container")
                 self._stop(h, "timeout", self.grace)
         lines.flush()
-        return self._result(h)
+        h.result = self._result(h)
+        return h.result
 
     def cancel(self, handle: StepHandle, grace: float | None = None) -> None:
         h = _own(handle)
