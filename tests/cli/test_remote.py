@@ -296,8 +296,26 @@ def test_logout_forgets_the_token(server: Server, tmp_path: Path) -> None:
     server.ok(
         "login", "--server", server.url, "-u", "alice", "--password-stdin", input=PASSWORD + "\n", **env
     )
+    stored = json.loads((tmp_path / "reefline" / "credentials.json").read_text())
+    token = stored["servers"][server.url]["token"]
+    assert httpx.get(f"{server.url}/api/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     assert server.ok("logout", **env).stdout.strip() == f"signed out of {server.url}"
     assert "reefline login" in server.cli("runs", "--server", server.url, **env).stderr
+    revoked = httpx.get(f"{server.url}/api/me", headers={"Authorization": f"Bearer {token}"})
+    assert revoked.status_code == 401  # revoked on the server, not only forgotten here
+
+
+def test_logout_from_a_server_that_is_gone_forgets_and_warns(server: Server, tmp_path: Path) -> None:
+    env = {"XDG_CONFIG_HOME": str(tmp_path)}
+    gone = f"http://127.0.0.1:{_free_port()}"
+    stored = tmp_path / "reefline" / "credentials.json"
+    stored.parent.mkdir(mode=0o700)
+    stored.write_text(json.dumps({"servers": {gone: {"token": "rl_0123abcd_" + "x" * 43}}}))
+    stored.chmod(0o600)
+    result = server.ok("logout", "--server", gone, **env)
+    assert result.stdout.strip() == f"signed out of {gone}"
+    assert "stays valid" in result.stderr
+    assert server.cli("logout", "--server", gone, **env).returncode != 0  # nothing stored any more
 
 
 @pytest.mark.postgres

@@ -119,10 +119,25 @@ def login_command(
 
 
 def logout_command(server: ServerOpt = None) -> None:
-    """Forget the API token stored for a server (the token stays valid until revoked on the server)."""
+    """Revoke the API token stored for a server, on the server, and forget it. When the server cannot
+    be reached the token is forgotten all the same, and you are told it is still valid there."""
     from reefline.cli import remote
+    from reefline.client import ApiError
 
     url = remote.resolve_server(server)
-    if not remote.forget_credential(url):
+    token = remote.load_credentials().get(url)
+    if token is None:
         raise CliError(f"not signed in to {url} (nothing stored for it)")
+    problem = None
+    try:
+        remote.connect(url, token).request("POST", "/auth/logout")
+    except ApiError as exc:
+        if exc.status != 401:  # 401: already revoked or expired, nothing left to do on the server
+            problem = exc.message
+    remote.forget_credential(url)
     sys.stdout.write(f"signed out of {url}\n")
+    if problem is not None:
+        sys.stderr.write(
+            f"warning: could not revoke the token on the server ({problem}); it stays valid until "
+            "revoked (on the web UI's account page)\n"
+        )

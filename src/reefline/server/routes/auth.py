@@ -69,7 +69,15 @@ def login(body: LoginIn, request: Request, response: Response, conn: Transaction
 
 @router.post("/auth/logout", permission=SIGNED_IN, status_code=204)
 def logout(request: Request, response: Response, conn: Transaction, caller: Caller) -> Response:
-    accounts.end_session(conn, request.cookies.get(SESSION_COOKIE), remote=caller.remote)
+    """Sign out: a browser's session ends; a client signed in with ``Authorization: Bearer`` (the
+    CLI's ``reefline logout``) has that token revoked, so a copy of it stops working too."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        accounts.revoke_presented_token(conn, token.strip(), remote=caller.remote)
+        user_id = caller.user.user_id
+        after_commit(request, lambda: request.app.state.principals.forget_user(user_id))
+    else:
+        accounts.end_session(conn, request.cookies.get(SESSION_COOKIE), remote=caller.remote)
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

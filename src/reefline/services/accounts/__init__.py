@@ -53,6 +53,7 @@ from reefline.services.accounts.tokens import (
     create_token,
     list_tokens,
     resolve_token,
+    revoke_presented_token,
     revoke_token,
 )
 from reefline.services.accounts.users import (
@@ -100,6 +101,7 @@ __all__ = [
     "remove_member",
     "resolve_session",
     "resolve_token",
+    "revoke_presented_token",
     "revoke_token",
     "role_permissions",
     "set_member_role",

@@ -16,6 +16,7 @@ from reefline.services.accounts._common import (
     load_principal,
 )
 from reefline.services.accounts.users import get_user
+from reefline.services.audit import Actor
 from reefline.services.permissions import Principal
 from reefline.services.types import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
 from reefline.store import repo_accounts as repo
@@ -116,6 +117,29 @@ def revoke_token(
     row = repo.get_token(conn, token_id)
     assert row is not None
     return row
+
+
+def revoke_presented_token(
+    conn: Connection, clear: str | None, *, remote: str | None = None, now: float | None = None
+) -> TokenRow | None:
+    """Sign a client out: revoke the token it authenticated with (``reefline logout``). None when it
+    is not a known, live token. Audited as ``token.revoke``."""
+    parsed = credentials.parse_token(clear) if isinstance(clear, str) and len(clear) <= 300 else None
+    token = repo.get_token_by_hash(conn, parsed[1]) if parsed is not None else None
+    if token is None or parsed is None or not credentials.same(token.prefix, parsed[0]):
+        return None
+    if token.revoked_at is not None:
+        return None
+    repo.update_token(conn, token.id, revoked_at=_now(now))
+    user = get_user(conn, token.user_id)
+    audit.record(
+        conn,
+        Actor(token.user_id, remote),
+        "token.revoke",
+        f"token {token.name} of user {user.username}",
+        details={"token_id": token.id, "prefix": token.prefix, "by": "logout"},
+    )
+    return repo.get_token(conn, token.id)
 
 
 def resolve_token(
