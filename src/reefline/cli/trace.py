@@ -23,13 +23,18 @@ $ reefline trace '17:evaluate\[model=tree].metrics'  [dim]# RUN:job.output; `las
 
 $ reefline trace data/raw.csv --forward  [dim]# everything derived from it[/]
 
+$ reefline trace prediction-8812  [dim]# an output id logged with reefline.log_output[/]
+
 $ reefline trace out/report.md --json --depth 2 --max-age 30
 """
 
 
 def trace_command(
     target: Annotated[
-        str, typer.Argument(help="A workspace path, a sha256 prefix, or RUN:job.output.", metavar="TARGET")
+        str,
+        typer.Argument(
+            help="A workspace path, a sha256 prefix, RUN:job.output, or a logged output id.", metavar="TARGET"
+        ),
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print the frames as JSON.")] = False,
     depth: Annotated[
@@ -51,11 +56,14 @@ def trace_command(
     Frame #0 is the job that produced TARGET; each `in` line links (← #N) to the frame of the job
     that produced that input, in this run, an earlier run, or another pipeline, found by content
     hash. A frame shows the job's run, time, git commit (+dirty), params and author, and `(cached
-    from run N)` when it reused an earlier result. STALE marks a job whose definition changed in a
+    from run N)` when it reused an earlier result. A `component run` frame is a call of a Python
+    function decorated with @reefline.component (or a reefline.log_output), `(in job J of run N)`
+    when it ran inside a Reefline job; FAILED when it raised. STALE marks a job whose definition changed in a
     later run of its pipeline, or (with --max-age) an input older than DAYS.
 
     --json prints {target, sha256, direction, truncated, frames: [{number, job, run_id, pipeline, at,
-    commit, branch, dirty, author, params, cached_from_run, stale, inputs, outputs, derived_from}]}.
+    commit, branch, dirty, author, params, cached_from_run, stale, inputs, outputs, derived_from, kind,
+    component_run_id, in_job, status, exception}]}; a component frame has kind "component".
     """
     from reefline.lineage import trace
     from reefline.lineage.frames import render, to_json

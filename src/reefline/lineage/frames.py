@@ -1,4 +1,5 @@
-"""What a trace shows: frames (one per job) with their inputs and outputs, as text or JSON."""
+"""What a trace shows: frames (one per job or component run) with their inputs and outputs, as text
+or JSON."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True)
 class Link:
-    """An input or output of a frame's job; ``frame``: the number of the frame that made it."""
+    """An input or output of a frame's job; ``frame``: the number of the frame that made it.
+
+    A component's output id logged without a value has no path ("-"), sha256 ("") or size (0)."""
 
     name: str
     path: str
@@ -24,10 +27,10 @@ class Link:
 @dataclass(slots=True)
 class Frame:
     number: int
-    job_id: int
-    job: str  # the step id, e.g. "train[model=tree]"
-    run_id: int
-    pipeline: str
+    job_id: int | None  # a component frame: the job it ran inside (None: outside any job)
+    job: str  # the step id, e.g. "train[model=tree]"; a component frame: the component's name
+    run_id: int | None  # a component frame: the pipeline run of that job
+    pipeline: str | None
     at: float | None  # when the job finished (or started)
     commit: str | None
     branch: str | None
@@ -40,6 +43,11 @@ class Frame:
     inputs: list[Link] = field(default_factory=list)
     outputs: list[Link] = field(default_factory=list)
     derived_from: int | None = None  # --forward: the frame whose output this job read
+    kind: str = "job"  # job | component (a run of a function decorated with @reefline.component)
+    component_run_id: int | None = None
+    in_job: str | None = None  # a component frame inside a Reefline job: that job's step id
+    status: str | None = None  # a component frame: success | failed
+    exception: str | None = None  # a failed component: the exception's last line
 
 
 @dataclass(slots=True)
@@ -60,7 +68,7 @@ def _when(at: float | None) -> str:
 
 
 def _short(sha: str) -> str:
-    return f"sha256:{sha[:8]}…"
+    return f"sha256:{sha[:8]}…" if sha else "-"
 
 
 def _code(frame: Frame) -> str:
@@ -99,8 +107,15 @@ def render(trace: Trace) -> str:
     name_w = max((len(frame.job) for frame in trace.frames), default=0)
     lines = []
     for frame in trace.frames:
-        head = f"#{frame.number:<2} {frame.job:<{name_w}}   run {frame.run_id}  {_when(frame.at)}"
-        head += f"  {_code(frame)}"
+        if frame.kind == "component":
+            head = f"#{frame.number:<2} {frame.job:<{name_w}}   component run {frame.component_run_id}"
+        else:
+            head = f"#{frame.number:<2} {frame.job:<{name_w}}   run {frame.run_id}"
+        head += f"  {_when(frame.at)}  {_code(frame)}"
+        if frame.in_job is not None:
+            head += f"  (in job {frame.in_job} of run {frame.run_id})"
+        if frame.status == "failed":
+            head += "  FAILED"
         if frame.cached_from_run is not None:
             head += f"  (cached from run {frame.cached_from_run})"
         if frame.derived_from is not None:
@@ -108,13 +123,16 @@ def render(trace: Trace) -> str:
         if frame.stale:
             head += "  STALE"
         lines.append(head)
-        details = [f"pipeline {frame.pipeline}", f"by {frame.author}"]
+        details = [f"pipeline {frame.pipeline}"] if frame.kind == "job" else [f"component {frame.job}"]
+        details.append(f"by {frame.author}")
         if frame.branch:
             details.append(f"branch {frame.branch}")
         if frame.params:
             details.append("params " + " ".join(f"{k}={v}" for k, v in sorted(frame.params.items())))
         lines.append("      " + "  ".join(details))
         lines.extend(f"      stale: {why}" for why in frame.stale)
+        if frame.exception:
+            lines.append(f"      raised: {frame.exception}")
         lines.extend(_links(frame, trace.direction == "back"))
     if trace.truncated:
         lines.append("(more frames beyond --depth)")

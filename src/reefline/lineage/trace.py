@@ -1,8 +1,10 @@
 """``reefline trace``: from an artifact back to every job that made it, or forward to what it fed.
 
-A target is a workspace path (its current content is hashed), a sha256 prefix (≥ 6 hex characters) or
-``RUN:job.output``. The producer of some bytes is the earliest successful job that output them, across
-runs and pipelines, followed along ``cached_from_job_id`` to the run that really made them.
+A target is a workspace path (its current content is hashed), a sha256 prefix (≥ 6 hex characters),
+``RUN:job.output`` or an output id logged with ``reefline.log_output``. The producer of some bytes is
+the earliest successful job that output them, across runs and pipelines, followed along
+``cached_from_job_id`` to the run that really made them, or the component run (a function decorated
+with ``@reefline.component``) that wrote them first: see :mod:`reefline.lineage.nodes`.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from pathlib import Path
 from sqlalchemy import Connection
 
 from reefline.artifacts.hashing import ArtifactError, Hasher
+from reefline.lineage import nodes
 from reefline.lineage.frames import Frame, Link, Trace
+from reefline.lineage.nodes import COMPONENT, JOB, Node
 from reefline.services.types import Invalid, NotFound
-from reefline.store import repo_lineage
+from reefline.store import repo_components, repo_lineage
 from reefline.store.repo_lineage import JobInfo
 
 MIN_PREFIX = 6
@@ -33,6 +37,21 @@ class Target:
     label: str  # as the user gave it
     sha256: str
     job_id: int | None  # the job it names or that produced it; None: nothing recorded made it
+    component_run_id: int | None = None  # or the component run that made it (or logged its id)
+
+    @property
+    def node(self) -> Node | None:
+        if self.component_run_id is not None:
+            return Node(COMPONENT, self.component_run_id)
+        return None if self.job_id is None else Node(JOB, self.job_id)
+
+
+def _target(label: str, sha: str, made: Node | None) -> Target:
+    if made is None:
+        return Target(label, sha, None)
+    if made.kind == COMPONENT:
+        return Target(label, sha, None, made.id)
+    return Target(label, sha, made.id)
 
 
 def resolve(conn: Connection, workspace: Path, target: str) -> Target:
@@ -40,16 +59,21 @@ def resolve(conn: Connection, workspace: Path, target: str) -> Target:
     run_output = _RUN_OUTPUT.fullmatch(target)
     if run_output is not None:
         return _resolve_run_output(conn, target, run_output)
+    if not (workspace / target).exists():
+        logged = repo_components.labelled(conn, target)
+        if logged is not None:
+            return Target(target, logged[1] or "", None, logged[0])
     if _HEX.fullmatch(target) and not (workspace / target).exists():
         return _resolve_prefix(conn, target)
     try:
         sha = Hasher(workspace).digest(target).sha256
     except ArtifactError as exc:
         raise NotFound(
-            f"{target}: not a file in the workspace ({exc}); give a workspace path, a sha256 prefix "
-            f"of at least {MIN_PREFIX} hex characters, or RUN:job.output"
+            f"{target}: not a file in the workspace ({exc}) nor a logged output id; give a workspace "
+            f"path, a sha256 prefix of at least {MIN_PREFIX} hex characters, RUN:job.output, or an "
+            "output id logged with reefline.log_output"
         ) from exc
-    return Target(target, sha, repo_lineage.first_producer(conn, sha))
+    return _target(target, sha, nodes.producer(conn, sha))
 
 
 def _resolve_run_output(conn: Connection, target: str, found: re.Match[str]) -> Target:
@@ -72,7 +96,12 @@ def _resolve_run_output(conn: Connection, target: str, found: re.Match[str]) -> 
 def _resolve_prefix(conn: Connection, prefix: str) -> Target:
     if len(prefix) < MIN_PREFIX:
         raise Invalid(f"{prefix}: a sha256 prefix needs at least {MIN_PREFIX} hex characters")
-    candidates = repo_lineage.shas_with_prefix(conn, prefix.lower())
+    candidates = sorted(
+        {
+            *repo_lineage.shas_with_prefix(conn, prefix.lower()),
+            *repo_components.shas_with_prefix(conn, prefix.lower()),
+        }
+    )[:10]
     if not candidates:
         raise NotFound(f"no recorded artifact has a sha256 starting with {prefix}")
     if len(candidates) > 1:
@@ -83,7 +112,7 @@ def _resolve_prefix(conn: Connection, prefix: str) -> Target:
             details={"candidates": candidates},
         )
     sha = candidates[0]
-    return Target(prefix, sha, repo_lineage.first_producer(conn, sha))
+    return _target(prefix, sha, nodes.producer(conn, sha))
 
 
 def _frame(conn: Connection, number: int, info: JobInfo) -> Frame:
@@ -127,12 +156,14 @@ def backtrace(
     max_age_days: float | None = None,
     now: float | None = None,
 ) -> Trace:
-    """Frames from the target's producer (#0) back to the sources, breadth first, each job once.
+    """Frames from the target's producer (#0) back to the sources, breadth first, each job or
+    component run once.
 
     ``depth``: how many links back from #0 to follow (0: only #0). ``max_age_days``: an input made
     longer ago than that is marked stale.
     """
-    if target.job_id is None:
+    start = target.node
+    if start is None:
         raise NotFound(
             f"{target.label}: no recorded job produced these bytes (sha256:{target.sha256[:12]}…);"
             " it is a source file, or it changed since the last run wrote it"
@@ -140,37 +171,39 @@ def backtrace(
     limit = DEFAULT_DEPTH if depth is None else depth
     now = time.time() if now is None else now
     frames: list[Frame] = []
-    by_job: dict[int, Frame] = {}
-    infos: dict[int, JobInfo] = {}
+    by_node: dict[Node, Frame] = {}
+    made_at: dict[Node, tuple[float | None, float | None, int | None]] = {}  # started, finished, run
     truncated = False
-    queue: deque[tuple[int, int]] = deque([(target.job_id, 0)])
+    queue: deque[tuple[Node, int]] = deque([(start, 0)])
 
-    def add(job_id: int) -> Frame | None:
-        info = repo_lineage.job_info(conn, job_id)
-        if info is None:
-            return None
-        frame = _frame(conn, len(frames), info)
-        frame.stale = _staleness(conn, info)
-        frames.append(frame)
-        by_job[job_id], infos[job_id] = frame, info
+    def add(node: Node) -> Frame | None:
+        frame = _node_frame(conn, len(frames), node, made_at)
+        if frame is not None:
+            frames.append(frame)
+            by_node[node] = frame
         return frame
 
-    add(target.job_id)
+    def when(node: Node) -> tuple[float | None, float | None, int | None]:
+        if node not in made_at:
+            _node_frame(conn, -1, node, made_at)
+        return made_at.get(node, (None, None, None))
+
+    if add(start) is None:
+        raise NotFound(f"{target.label}: its producer is no longer recorded")
     while queue:
-        job_id, level = queue.popleft()
-        frame = by_job[job_id]
-        frame.outputs = [
-            Link(o.name, o.path, o.type, o.sha256, o.size) for o in repo_lineage.job_outputs(conn, job_id)
-        ]
-        for row in repo_lineage.job_inputs(conn, job_id):
-            # A producer in the same run (a from: edge) is shown as that run has it, maybe cached.
-            producer = row.producer_job_id
-            if producer is None:
-                producer = repo_lineage.first_producer(conn, row.sha256, before_job_id=job_id)
+        node, level = queue.popleft()
+        frame = by_node[node]
+        consumer_start = when(node)[0]
+        for row in _inputs_of(conn, node, frame):
+            producer = None
+            if row.producer_job_id is not None:  # a from: edge: shown as that run has it, maybe cached
+                producer = Node(JOB, row.producer_job_id)
+            elif row.sha256:
+                producer = nodes.producer(conn, row.sha256, node, consumer_start)
             number = producer_run = None
             stale: str | None = None
             if producer is not None:
-                known = by_job.get(producer)
+                known = by_node.get(producer)
                 if known is None and level < limit:
                     known = add(producer)
                     if known is not None:
@@ -178,52 +211,99 @@ def backtrace(
                 elif known is None:
                     truncated = True
                 number = None if known is None else known.number
-                made = infos.get(producer) or repo_lineage.job_info(conn, producer)
-                made_at = None if made is None else (made.finished_at or made.started_at)
-                producer_run = None if made is None else made.run_id
-                if max_age_days is not None and made_at is not None and now - made_at > max_age_days * _DAY_S:
-                    stale = f"made {(now - made_at) / _DAY_S:.0f} days ago (over --max-age {max_age_days:g})"
+                _, finished, producer_run = when(producer)
+                if (
+                    max_age_days is not None
+                    and finished is not None
+                    and now - finished > max_age_days * _DAY_S
+                ):
+                    stale = f"made {(now - finished) / _DAY_S:.0f} days ago (over --max-age {max_age_days:g})"
             frame.inputs.append(
                 Link(row.name, row.path, row.type, row.sha256, row.size, number, stale, producer_run)
             )
     return Trace(target.label, target.sha256, "back", frames, truncated)
 
 
+@dataclass(frozen=True, slots=True)
+class _Input:
+    name: str
+    path: str
+    type: str
+    sha256: str
+    size: int
+    producer_job_id: int | None
+
+
+def _inputs_of(conn: Connection, node: Node, frame: Frame) -> list[_Input]:
+    """The node's inputs; its outputs are set on ``frame`` on the way."""
+    if node.kind == COMPONENT:
+        frame.outputs = [nodes.link(row) for row in repo_components.run_outputs(conn, node.id)]
+        return [
+            _Input(link.name, link.path, link.type, link.sha256, link.size, None)
+            for link in map(nodes.link, repo_components.run_inputs(conn, node.id))
+        ]
+    frame.outputs = [
+        Link(o.name, o.path, o.type, o.sha256, o.size) for o in repo_lineage.job_outputs(conn, node.id)
+    ]
+    return [
+        _Input(r.name, r.path, r.type, r.sha256, r.size, r.producer_job_id)
+        for r in repo_lineage.job_inputs(conn, node.id)
+    ]
+
+
+def _node_frame(
+    conn: Connection,
+    number: int,
+    node: Node,
+    made_at: dict[Node, tuple[float | None, float | None, int | None]],
+) -> Frame | None:
+    """The frame of a job or component run (None: not recorded); notes when it started and finished."""
+    if node.kind == COMPONENT:
+        component = repo_components.run_info(conn, node.id)
+        if component is None:
+            return None
+        made_at[node] = (component.started_at, component.finished_at, component.run_id)
+        return nodes.component_frame(number, component)
+    info = repo_lineage.job_info(conn, node.id)
+    if info is None:
+        return None
+    made_at[node] = (info.started_at, info.finished_at or info.started_at, info.run_id)
+    if number < 0:
+        return None
+    frame = _frame(conn, number, info)
+    frame.stale = _staleness(conn, info)
+    return frame
+
+
 def forward(conn: Connection, target: Target, *, depth: int | None = None) -> Trace:
-    """Every successful job that read the target's bytes, and what their outputs fed, breadth first."""
+    """Every successful job and component run that read the target's bytes, and what their outputs
+    fed, breadth first."""
     limit = DEFAULT_DEPTH if depth is None else depth
     frames: list[Frame] = []
-    seen: set[int] = set()
+    seen: set[Node] = set()
     truncated = False
     # (sha, the frame whose output it is, level of the readers)
     queue: deque[tuple[str, int | None, int]] = deque([(target.sha256, None, 0)])
     seen_sha: set[str] = set()
+    made_at: dict[Node, tuple[float | None, float | None, int | None]] = {}
     while queue:
         sha, parent, level = queue.popleft()
-        if sha in seen_sha:
+        if not sha or sha in seen_sha:
             continue
         seen_sha.add(sha)
-        for job_id in repo_lineage.consumers(conn, sha):
-            if job_id in seen:
+        for node in nodes.consumers(conn, sha):
+            if node in seen:
                 continue
             if level > limit:
                 truncated = True
                 break
-            info = repo_lineage.job_info(conn, job_id)
-            if info is None:
+            frame = _node_frame(conn, len(frames), node, made_at)
+            if frame is None:
                 continue
-            seen.add(job_id)
-            frame = _frame(conn, len(frames), info)
-            frame.stale = _staleness(conn, info)
+            seen.add(node)
             frame.derived_from = parent
-            frame.inputs = [
-                Link(r.name, r.path, r.type, r.sha256, r.size)
-                for r in repo_lineage.job_inputs(conn, job_id)
-                if r.sha256 == sha
-            ]
-            frame.outputs = [
-                Link(o.name, o.path, o.type, o.sha256, o.size) for o in repo_lineage.job_outputs(conn, job_id)
-            ]
+            read = _inputs_of(conn, node, frame)
+            frame.inputs = [Link(r.name, r.path, r.type, r.sha256, r.size) for r in read if r.sha256 == sha]
             frames.append(frame)
             for out in frame.outputs:
                 queue.append((out.sha256, frame.number, level + 1))

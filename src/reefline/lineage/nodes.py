@@ -1,0 +1,99 @@
+"""The two kinds of thing a trace frame can be: a pipeline job, or a component run (the SDK), and
+which of them produced some bytes.
+
+Between the two kinds the producer is the one that finished first, and a producer of the other
+kind must have finished before the consumer started; within one kind, ids order them (as the job
+lookups in ``repo_lineage`` do). A component run inside a job finishes before that job, so a job's
+output written by a component is traced into the Python function that wrote it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+
+from reefline.lineage.frames import Frame, Link
+from reefline.store import repo_components, repo_lineage
+from reefline.store.repo_components import ArtifactRow, ComponentRunInfo
+
+JOB = "job"
+COMPONENT = "component"
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    kind: str  # JOB | COMPONENT
+    id: int
+
+
+def producer(
+    conn: Connection, sha256: str, consumer: Node | None = None, started_at: float | None = None
+) -> Node | None:
+    """The job or component run that first produced ``sha256`` (before ``consumer``, which started at
+    ``started_at``), following cached jobs to the one that really made the bytes."""
+    before_job = consumer.id if consumer is not None and consumer.kind == JOB else None
+    before_run = consumer.id if consumer is not None and consumer.kind == COMPONENT else None
+    job_id = repo_lineage.first_producer(conn, sha256, before_job_id=before_job)
+    made = repo_components.first_producer(conn, sha256, before_run_id=before_run)
+    job_done: float | None = None
+    if job_id is not None and (made is not None or (consumer is not None and consumer.kind == COMPONENT)):
+        info = repo_lineage.job_info(conn, job_id)
+        job_done = None if info is None else (info.finished_at or info.started_at)
+        if consumer is not None and consumer.kind == COMPONENT and not _before(job_done, started_at):
+            job_id = None
+    if (
+        made is not None
+        and consumer is not None
+        and consumer.kind == JOB
+        and not _before(made[1], started_at)
+    ):
+        made = None
+    if made is None:
+        return None if job_id is None else Node(JOB, job_id)
+    if job_id is None or job_done is None or made[1] <= job_done:
+        return Node(COMPONENT, made[0])
+    return Node(JOB, job_id)
+
+
+def _before(done: float | None, started: float | None) -> bool:
+    return done is None or started is None or done <= started
+
+
+def consumers(conn: Connection, sha256: str) -> list[Node]:
+    """Every successful job and component run that read ``sha256``: jobs first, each oldest first."""
+    jobs = [Node(JOB, job_id) for job_id in repo_lineage.consumers(conn, sha256)]
+    return jobs + [Node(COMPONENT, run_id) for run_id in repo_components.consumers(conn, sha256)]
+
+
+def component_frame(number: int, info: ComponentRunInfo) -> Frame:
+    return Frame(
+        number=number,
+        job_id=info.job_id,
+        job=info.component,
+        run_id=info.run_id,
+        pipeline=info.pipeline,
+        at=info.finished_at,
+        commit=info.git_commit,
+        branch=info.git_branch,
+        dirty=info.git_dirty,
+        author=info.owner or "-",
+        params={},
+        kind=COMPONENT,
+        component_run_id=info.id,
+        in_job=info.job,
+        status=info.status,
+        exception=_last_line(info.exception),
+    )
+
+
+def link(row: ArtifactRow, frame: int | None = None, producer_run: int | None = None) -> Link:
+    name = row.label or (row.path or "-").rstrip("/").rsplit("/", 1)[-1]
+    return Link(name, row.path or "-", row.kind, row.sha256 or "", row.size or 0, frame, None, producer_run)
+
+
+def _last_line(text: str | None) -> str | None:
+    if not text:
+        return None
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else None
