@@ -263,3 +263,19 @@ def test_reattach_finds_a_running_attempt_after_a_restart(
     executor.destroy(handle)
     assert result.ok and [t for _, _, t in lines] == ["after the restart"]
     assert other.reattach(s, ctx, lambda *x: None) is None
+
+
+def test_odd_bytes_long_lines_and_a_last_line_without_newline(
+    executor: DockerExecutor, tmp_path: Path
+) -> None:
+    s = step(
+        "head -c 150000 /dev/zero | tr '\\0' a; echo",
+        "printf '\\377\\376 not utf-8\\r\\n'",
+        "printf 'the end, no newline'",
+    )
+    result, lines = run(executor, s, context(tmp_path))
+    assert result.ok, lines
+    texts = [t for _, _, t in lines]
+    assert [len(t) for t in texts[:3]] == [64 * 1024, 64 * 1024, 150000 - 128 * 1024]
+    assert texts[3] == "\ufffd\ufffd not utf-8"
+    assert texts[4] == "the end, no newline"
