@@ -34,7 +34,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Logout */
+        /**
+         * Logout
+         * @description Sign out: a browser's session ends; a client signed in with ``Authorization: Bearer`` (the
+         *     CLI's ``reefline logout``) has that token revoked, so a copy of it stops working too.
+         */
         post: operations["logout_api_auth_logout_post"];
         delete?: never;
         options?: never;
@@ -239,6 +243,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/runs/{run_id}/trace": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Trace
+         * @description The lineage of one of the run's outputs, as ``reefline trace RUN:job.output`` prints it.
+         */
+        get: operations["trace_api_runs__run_id__trace_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/spec/edit": {
         parameters: {
             query?: never;
@@ -346,6 +370,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/teams/{team}/compare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Compare
+         * @description Params and metrics of two or more of the team's runs side by side, in the order given.
+         */
+        get: operations["compare_api_teams__team__compare_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/teams/{team}/members": {
         parameters: {
             query?: never;
@@ -440,6 +484,27 @@ export interface paths {
          * @description A unified diff of the YAML from revision ``a`` to ``b`` (empty when they are equal).
          */
         get: operations["diff_api_teams__team__pipelines__name__diff_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/teams/{team}/pipelines/{name}/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Metric History
+         * @description The metric ``key`` in the pipeline's newest ``limit`` runs that reported it, oldest first, one
+         *     point per job that reported it. 404 (naming the metrics there are) when no run reported it.
+         */
+        get: operations["metric_history_api_teams__team__pipelines__name__metrics_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -766,6 +831,42 @@ export interface components {
              */
             spec: string;
         };
+        /**
+         * CompareOut
+         * @description Runs side by side: their params and their metrics, one row per key, sorted by key. A metric
+         *     that several jobs of a run report (a matrix job) has a row per job: ``name [job]``.
+         */
+        CompareOut: {
+            /** Metrics */
+            metrics: components["schemas"]["ComparedRowOut"][];
+            /** Params */
+            params: components["schemas"]["ComparedRowOut"][];
+            /** Runs */
+            runs: components["schemas"]["ComparedRunOut"][];
+        };
+        /**
+         * ComparedRowOut
+         * @description One param or metric across the compared runs: ``values[i]`` is run ``i``'s (null: it has none).
+         */
+        ComparedRowOut: {
+            /** Differs */
+            differs: boolean;
+            /** Key */
+            key: string;
+            /** Values */
+            values: unknown[];
+        };
+        /** ComparedRunOut */
+        ComparedRunOut: {
+            /** Created At */
+            created_at: string;
+            /** Id */
+            id: number;
+            /** Pipeline */
+            pipeline: string;
+            /** State */
+            state: string;
+        };
         /** DiagnosticOut */
         DiagnosticOut: {
             /** Code */
@@ -1049,6 +1150,30 @@ export interface components {
             since: number;
             /** Username */
             username: string;
+        };
+        /**
+         * MetricHistoryOut
+         * @description A metric across the pipeline's newest runs that reported it, oldest first (for a plot).
+         */
+        MetricHistoryOut: {
+            /** Key */
+            key: string;
+            /** Points */
+            points: components["schemas"]["MetricPointOut"][];
+        };
+        /** MetricPointOut */
+        MetricPointOut: {
+            /** Created At */
+            created_at: string;
+            /**
+             * Job
+             * @description the job that reported it, e.g. train[model=tree]
+             */
+            job: string;
+            /** Run Id */
+            run_id: number;
+            /** Value */
+            value: number;
         };
         /** NewTokenIn */
         NewTokenIn: {
@@ -1544,6 +1669,107 @@ export interface components {
             prefix: string;
             /** Revoked At */
             revoked_at: number | null;
+        };
+        /**
+         * TraceFrameOut
+         * @description One job of a trace, with the code version, params and author of its run.
+         */
+        TraceFrameOut: {
+            /**
+             * At
+             * @description when the job finished (or started)
+             */
+            at: string | null;
+            /** Author */
+            author: string;
+            /** Branch */
+            branch: string | null;
+            /** Cached From Job Id */
+            cached_from_job_id: number | null;
+            /** Cached From Run */
+            cached_from_run: number | null;
+            /** Commit */
+            commit: string | null;
+            /**
+             * Derived From
+             * @description forward traces: the frame whose output this job read
+             */
+            derived_from: number | null;
+            /** Dirty */
+            dirty: boolean | null;
+            /** Inputs */
+            inputs: components["schemas"]["TraceLinkOut"][];
+            /** Job */
+            job: string;
+            /** Job Id */
+            job_id: number;
+            /** Number */
+            number: number;
+            /** Outputs */
+            outputs: components["schemas"]["TraceLinkOut"][];
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+            /** Pipeline */
+            pipeline: string;
+            /** Run Id */
+            run_id: number;
+            /**
+             * Stale
+             * @description why the frame is stale (its definition changed since, …)
+             */
+            stale: string[];
+        };
+        /**
+         * TraceLinkOut
+         * @description An input or output of a frame's job; ``frame``: the number of the frame that made it.
+         */
+        TraceLinkOut: {
+            /** Frame */
+            frame: number | null;
+            /** Name */
+            name: string;
+            /** Path */
+            path: string;
+            /** Producer Run */
+            producer_run: number | null;
+            /** Sha256 */
+            sha256: string;
+            /** Size */
+            size: number;
+            /**
+             * Stale
+             * @description why this input is stale, if it is
+             */
+            stale: string | null;
+            /** Type */
+            type: string;
+        };
+        /**
+         * TraceOut
+         * @description ``reefline trace`` of a run's output: frames from its producer back to the sources (or forward
+         *     to what it fed). Frames of runs in teams you are not in are left out (``hidden`` counts them).
+         */
+        TraceOut: {
+            /**
+             * Direction
+             * @description back or forward
+             */
+            direction: string;
+            /** Frames */
+            frames: components["schemas"]["TraceFrameOut"][];
+            /** Hidden */
+            hidden: number;
+            /** Sha256 */
+            sha256: string;
+            /** Target */
+            target: string;
+            /**
+             * Truncated
+             * @description the depth limit stopped it before the end
+             */
+            truncated: boolean;
         };
         /** ValidationOut */
         ValidationOut: {
@@ -2564,6 +2790,88 @@ export interface operations {
             };
         };
     };
+    trace_api_runs__run_id__trace_get: {
+        parameters: {
+            query: {
+                /** @description `job.output`, or the path of an output of the run */
+                output: string;
+                /** @description what the output fed, instead of where it came from */
+                forward?: boolean;
+                depth?: number | null;
+            };
+            header?: never;
+            path: {
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TraceOut"];
+                };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found (or of a team you are not in) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     spec_edit_api_spec_edit_post: {
         parameters: {
             query?: never;
@@ -3241,6 +3549,85 @@ export interface operations {
             };
         };
     };
+    compare_api_teams__team__compare_get: {
+        parameters: {
+            query: {
+                /** @description run ids, comma-separated: 3,4,7 */
+                runs: string;
+            };
+            header?: never;
+            path: {
+                team: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CompareOut"];
+                };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found (or of a team you are not in) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     list_members_api_teams__team__members_get: {
         parameters: {
             query?: never;
@@ -3733,6 +4120,87 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DiffOut"];
+                };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found (or of a team you are not in) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    metric_history_api_teams__team__pipelines__name__metrics_get: {
+        parameters: {
+            query: {
+                /** @description the metric, e.g. accuracy */
+                key: string;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                team: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetricHistoryOut"];
                 };
             };
             /** @description bad request */
