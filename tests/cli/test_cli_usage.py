@@ -23,7 +23,7 @@ WIDE = {"COLUMNS": "200", "TERMINAL_WIDTH": "200"}
 def test_the_readme_documents_the_commands() -> None:
     laptop = ["init", "validate", "schema", "run", "runs", "show", "logs", "retry", "cancel"]
     laptop += ["compare", "metrics", "checkout", "reproduce", "gc"]
-    laptop += ["trace"]
+    laptop += ["trace", "components"]
     server = ["server", "admin", "login", "logout", "push", "revisions", "diff", "rollback"]
     editor = ["lsp"]
     assert laptop + server + editor == COMMANDS

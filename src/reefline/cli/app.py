@@ -62,6 +62,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "admin": ("reefline.cli.admin", "admin_app", "EPILOG"),  # a group: `reefline admin create-user …`
     "lsp": ("reefline.cli.lsp", "lsp_command", "EPILOG"),
     "trace": ("reefline.cli.trace", "trace_command", "EPILOG"),
+    "components": ("reefline.cli.components", "components_app", "EPILOG"),  # a group: `… register`
 }
 # errno values of OSErrors that are the environment's doing (permissions, read-only or full disks).
 _ENVIRONMENT_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT})
