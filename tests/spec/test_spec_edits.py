@@ -213,3 +213,49 @@ def test_hostile_documents_give_an_edit_error_never_a_traceback(text: str) -> No
             _apply(text, edit)
         except EditError as exc:
             assert exc.index == 0 and str(exc)
+
+
+MIXED = """\
+version: 1
+name: mixed
+stages:
+- a
+- b
+jobs:
+  x:
+    stage: a
+    script:
+      - echo x
+    outputs:
+      o: {path: o.txt}
+  y:
+    stage: b
+    needs: [x]
+    script:
+    - echo y
+"""
+
+
+@pytest.mark.parametrize(
+    ("edit", "removed", "added"),
+    [
+        ({"op": "set_field", "job": "x", "path": ["timeout"], "value": "1m"}, [], ["    timeout: 1m\n"]),
+        (
+            {"op": "connect", "from": "x.o", "to": "y.o"},
+            [],
+            ["    inputs:\n", "      o: {from: x.o}\n"],
+        ),
+        ({"op": "set_field", "job": "y", "path": ["needs"], "value": None}, ["    needs: [x]\n"], []),
+        (
+            {"op": "set_field", "job": "y", "path": ["script"], "value": ["echo a"]},
+            ["    script:\n", "    - echo y\n"],
+            ["    script: [echo a]\n"],
+        ),
+    ],
+)
+def test_a_document_of_mixed_indentation_keeps_it_outside_the_edit(
+    edit: dict[str, Any], removed: list[str], added: list[str]
+) -> None:
+    # No one style of ruamel.yaml writes both `- a` flush and `- echo x` indented: the edit is
+    # carried over onto the source instead.
+    assert _changes(MIXED, _apply(MIXED, edit)) == (removed, added)

@@ -8,6 +8,7 @@ whose size, depth and alias limits stop a hostile document before ruamel.yaml co
 
 from __future__ import annotations
 
+import difflib
 import io
 from dataclasses import dataclass
 from typing import Any
@@ -34,12 +35,53 @@ class Document:
     newline: str
     final_newline: bool
     exact: bool  # writing the unedited tree reproduces the source byte for byte
+    source: str = ""  # the text it was read from ("\n" line ends)
+    written: str = ""  # the unedited tree written in ``style``
 
     def dump(self) -> str:
         text = _dump(self.root, self.style)
+        if not self.exact:
+            text = _patched(self.source, self.written, text)
         if not self.final_newline and text.endswith("\n"):
             text = text[:-1]
         return text.replace("\n", self.newline) if self.newline != "\n" else text
+
+
+def _patched(source: str, written: str, edited: str) -> str:
+    """The change from ``written`` to ``edited`` applied to ``source``, for a document whose style
+    (say block sequences indented under some keys and flush under others) ruamel.yaml cannot
+    reproduce: only the changed lines take its style. Where a change touches a line that ruamel.yaml
+    wrote differently, there is no telling where it goes in the source, and ``edited`` is returned."""
+    ours, base, new = (
+        source.splitlines(keepends=True),
+        written.splitlines(keepends=True),
+        edited.splitlines(True),
+    )
+    to_source: dict[int, int] = {}
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, base, ours, autojunk=False).get_opcodes():
+        # equal lines, and runs re-indented line for line (the same count on both sides)
+        if tag == "equal" or (tag == "replace" and i2 - i1 == j2 - j1):
+            for k in range(i2 - i1):
+                to_source[i1 + k] = j1 + k
+    out = list(ours)
+    changes = difflib.SequenceMatcher(None, base, new, autojunk=False).get_opcodes()
+    for tag, i1, i2, j1, j2 in reversed(changes):
+        if tag == "equal":
+            continue
+        if i1 < i2:
+            if not all(i in to_source for i in range(i1, i2)):
+                return edited
+            start, end = to_source[i1], to_source[i2 - 1] + 1
+            if end - start != i2 - i1:
+                return edited
+        elif i1 - 1 in to_source or i1 == 0:
+            start = end = to_source[i1 - 1] + 1 if i1 else 0
+        elif i1 in to_source:
+            start = end = to_source[i1]
+        else:
+            return edited
+        out[start:end] = new[j1:j2]
+    return "".join(out)
 
 
 def load_document(text: str) -> Document:
@@ -65,7 +107,7 @@ def load_document(text: str) -> Document:
         if exact:
             return Document(root, style, newline, final, True)
         if best is None:
-            best = Document(root, style, newline, final, False)
+            best = Document(root, style, newline, final, False, plain, written)
     assert best is not None
     return best
 
