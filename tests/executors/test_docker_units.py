@@ -53,3 +53,10 @@ def test_a_line_without_end_is_cut_at_the_limit() -> None:
 )
 def test_image_names_split_into_repository_and_tag(name: str, expected: tuple[str, str | None]) -> None:
     assert _split(name) == expected
+
+
+def test_a_long_line_is_cut_at_the_limit_also_when_its_end_comes_with_it() -> None:
+    got: list[str] = []
+    lines = LineSplitter(lambda stream, ts, text: got.append(text))
+    lines.feed("stdout", 1.0, b"y" * (MAX_LINE + 10) + b"\n")
+    assert [len(t) for t in got] == [MAX_LINE, 10]

@@ -88,7 +88,8 @@ class LineSplitter:
                 break
             line = bytes(buf[:end])
             del buf[: end + 1]
-            self._emit(stream, ts, _text(line))
+            for start in range(0, max(len(line), 1), MAX_LINE):
+                self._emit(stream, ts, _text(line[start : start + MAX_LINE]))
         while len(buf) > MAX_LINE:
             self._emit(stream, ts, _text(bytes(buf[:MAX_LINE])))
             del buf[:MAX_LINE]
