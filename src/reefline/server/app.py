@@ -19,7 +19,18 @@ API = "/api"
 
 
 def _routers() -> list[Any]:
-    from reefline.server.routes import auth, experiments, meta, pipelines, policy, runs, secrets, spec, teams
+    from reefline.server.routes import (
+        auth,
+        components,
+        experiments,
+        meta,
+        pipelines,
+        policy,
+        runs,
+        secrets,
+        spec,
+        teams,
+    )
 
     return [
         meta.router,
@@ -31,6 +42,7 @@ def _routers() -> list[Any]:
         policy.router,
         spec.router,
         experiments.router,
+        components.router,
     ]
 
 

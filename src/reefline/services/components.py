@@ -44,12 +44,28 @@ def record_run(
     now: float | None = None,
 ) -> int:
     """Register ``spec`` if new (or update its kind, owner, description) and store ``record``."""
+    return record_run_linked(
+        conn, spec, record, pipeline_run_id=pipeline_run_id, team_id=team_id, recorded_by=recorded_by, now=now
+    )[0]
+
+
+def record_run_linked(
+    conn: Connection,
+    spec: ComponentSpec,
+    record: RunRecord,
+    *,
+    pipeline_run_id: int | None,
+    team_id: int | None = None,
+    recorded_by: int | None = None,
+    now: float | None = None,
+) -> tuple[int, int | None]:
+    """:func:`record_run`, also returning the job the run was linked to (None: none)."""
     check_name(spec.name)
     check_name(spec.kind, "component kind")
     scope = repo_components.LAPTOP_SCOPE if team_id is None else repo_components.team_scope(team_id)
     linked = _checked_link(conn, record, pipeline_run_id, team_id)
     component_id = repo_components.ensure_component(conn, scope, team_id, spec, now or time.time())
-    return repo_components.insert_run(conn, component_id, linked, recorded_by=recorded_by)
+    return repo_components.insert_run(conn, component_id, linked, recorded_by=recorded_by), linked.job_id
 
 
 def register(conn: Connection, spec: ComponentSpec, *, team_id: int | None = None) -> ComponentRow:

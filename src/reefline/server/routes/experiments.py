@@ -114,6 +114,9 @@ def _visible(conn: Connection, principal: Principal, found: Trace) -> TraceOut:
     teams: dict[int, int | None] = {}
     hidden: set[int] = set()
     for frame in found.frames:
+        if frame.run_id is None:  # a component run outside any job (the SDK): not in this API yet
+            hidden.add(frame.number)
+            continue
         if frame.run_id not in teams:
             teams[frame.run_id] = repo_scope.team_of_run(conn, frame.run_id)
         team_id = teams[frame.run_id]
