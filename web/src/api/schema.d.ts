@@ -390,6 +390,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/teams/{team}/component-runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record Component Run
+         * @description Record a component run (registering its component if new). The link to a job is kept only
+         *     when that job is in ``pipeline_run_id`` and in this team.
+         */
+        post: operations["record_component_run_api_teams__team__component_runs_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/teams/{team}/components": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Components
+         * @description The team's components by name, with their number of runs and the last run's status and time.
+         */
+        get: operations["list_components_api_teams__team__components_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/teams/{team}/members": {
         parameters: {
             query?: never;
@@ -751,6 +792,33 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** ArtifactIn */
+        ArtifactIn: {
+            /**
+             * Direction
+             * @enum {string}
+             */
+            direction: "in" | "out";
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "file" | "dir" | "label";
+            /**
+             * Label
+             * @description e.g. prediction-8812
+             */
+            label?: string | null;
+            /**
+             * Path
+             * @description None: an output id without a value
+             */
+            path?: string | null;
+            /** Sha256 */
+            sha256?: string | null;
+            /** Size */
+            size?: number | null;
+        };
         /** AttemptShape */
         AttemptShape: {
             /** Cpu Seconds */
@@ -866,6 +934,99 @@ export interface components {
             pipeline: string;
             /** State */
             state: string;
+        };
+        /** ComponentIn */
+        ComponentIn: {
+            /** Description */
+            description?: string | null;
+            /**
+             * Kind
+             * @description your own type
+             * @default component
+             */
+            kind: string;
+            /**
+             * Name
+             * @description e.g. featurize
+             */
+            name: string;
+            /** Owner */
+            owner?: string | null;
+        };
+        /** ComponentOut */
+        ComponentOut: {
+            /** Created At */
+            created_at: string | null;
+            /** Description */
+            description: string | null;
+            /** Kind */
+            kind: string;
+            /** Last Run At */
+            last_run_at: string | null;
+            /** Last Status */
+            last_status: string | null;
+            /** Name */
+            name: string;
+            /** Owner */
+            owner: string | null;
+            /** Runs */
+            runs: number;
+        };
+        /**
+         * ComponentRunIn
+         * @description One call of a decorated function, as the SDK measured it.
+         */
+        ComponentRunIn: {
+            /** Artifacts */
+            artifacts?: components["schemas"]["ArtifactIn"][];
+            /** Attempt */
+            attempt?: number | null;
+            component: components["schemas"]["ComponentIn"];
+            /** Exception */
+            exception?: string | null;
+            /** Finished At */
+            finished_at: number;
+            /** Git Branch */
+            git_branch?: string | null;
+            /** Git Commit */
+            git_commit?: string | null;
+            /** Git Dirty */
+            git_dirty?: boolean | null;
+            /** Host */
+            host?: string | null;
+            /**
+             * Job Id
+             * @description REEFLINE_JOB_ID
+             */
+            job_id?: number | null;
+            /** Pid */
+            pid?: number | null;
+            /**
+             * Pipeline Run Id
+             * @description REEFLINE_RUN_ID
+             */
+            pipeline_run_id?: number | null;
+            /** Started At */
+            started_at: number;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "success" | "failed";
+            /** Workspace */
+            workspace?: string | null;
+        };
+        /** ComponentRunOut */
+        ComponentRunOut: {
+            /** Component */
+            component: string;
+            /** Id */
+            id: number;
+            /**
+             * Linked Job Id
+             * @description the team's job it ran inside; None: none (or not the team's)
+             */
+            linked_job_id: number | null;
         };
         /** DiagnosticOut */
         DiagnosticOut: {
@@ -3570,6 +3731,162 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CompareOut"];
+                };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found (or of a team you are not in) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    record_component_run_api_teams__team__component_runs_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ComponentRunIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComponentRunOut"];
+                };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found (or of a team you are not in) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_components_api_teams__team__components_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComponentOut"][];
                 };
             };
             /** @description bad request */
