@@ -46,9 +46,14 @@ export async function startServer(bin = process.env.REEFLINE_BIN ?? "../.venv/bi
     url,
     home,
     stderr: () => stderr,
+    async kill() {
+      if (child.exitCode === null) {
+        child.kill("SIGTERM");
+        await new Promise((r) => child.once("exit", r));
+      }
+    },
     async stop() {
-      child.kill("SIGTERM");
-      await new Promise((r) => (child.exitCode !== null ? r() : child.once("exit", r)));
+      await this.kill();
       rmSync(home, { recursive: true, force: true });
     },
   };

@@ -1,6 +1,7 @@
 // The typed API client: openapi-fetch over the types generated from the server's OpenAPI document
 // (schema.d.ts, `make web-api`). Changes made with the session cookie carry the CSRF token.
 import createClient, { type Middleware } from "openapi-fetch";
+import { reportServerReachable } from "../online";
 import type { components, paths } from "./schema";
 
 export type Schemas = components["schemas"];
@@ -25,8 +26,20 @@ const csrf: Middleware = {
   },
 };
 
+// The service worker marks an answer it took from its cache because the server was unreachable.
+const reachability: Middleware = {
+  onResponse({ response }) {
+    reportServerReachable(response.headers.get("x-reefline-cache") !== "offline");
+    return response;
+  },
+  onError({ error }) {
+    reportServerReachable(false);
+    return error instanceof Error ? error : new Error(String(error));
+  },
+};
+
 export const api = createClient<paths>({ baseUrl: globalThis.location?.origin ?? "http://localhost", credentials: "same-origin" });
-api.use(csrf);
+api.use(csrf, reachability);
 
 /** A failed API call, with the server's one error shape (`{"error": {code, message, details}}`). */
 export class ApiError extends Error {

@@ -66,6 +66,8 @@ export default function YamlEditor({ value, onChange, diagnostics, names, label 
         ],
       }),
     });
+    // Keyboard users reach the scroller too (axe: scrollable-region-focusable); Escape then Tab leaves the editor.
+    editor.scrollDOM.tabIndex = 0;
     view.current = editor;
     return () => editor.destroy();
     // eslint-disable-next-line react-hooks/exhaustive-deps

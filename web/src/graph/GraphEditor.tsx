@@ -68,7 +68,7 @@ export default function GraphEditor({ graph, onEdit }: GraphEditorProps) {
           <h3>Add job</h3>
           <label>
             Name
-            <input value={newJob} onChange={(e) => setNewJob(e.target.value)} required pattern="[A-Za-z_][A-Za-z0-9_-]*" />
+            <input value={newJob} onChange={(e) => setNewJob(e.target.value)} required pattern="[A-Za-z_][A-Za-z0-9_\-]*" />
           </label>
           <label>
             Stage
@@ -114,7 +114,7 @@ export default function GraphEditor({ graph, onEdit }: GraphEditorProps) {
             <form onSubmit={submit([{ op: "rename_job", name: job.name, new_name: rename }], () => setSelected(rename))}>
               <label>
                 Rename to
-                <input value={rename} onChange={(e) => setRename(e.target.value)} required pattern="[A-Za-z_][A-Za-z0-9_-]*" />
+                <input value={rename} onChange={(e) => setRename(e.target.value)} required pattern="[A-Za-z_][A-Za-z0-9_\-]*" />
               </label>
               <button type="submit" disabled={!online || rename === job.name}>
                 Rename

@@ -28,7 +28,7 @@ export function NoTeamPage() {
       <form onSubmit={create} className="row">
         <label>
           Team name
-          <input value={name} onChange={(e) => setName(e.target.value)} required pattern="[A-Za-z0-9][A-Za-z0-9._-]*" />
+          <input value={name} onChange={(e) => setName(e.target.value)} required pattern="[A-Za-z0-9][A-Za-z0-9._\-]*" />
         </label>
         <button type="submit" className="primary" disabled={!online}>
           Create team

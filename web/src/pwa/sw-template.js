@@ -41,10 +41,14 @@ async function networkFirst(request, cacheName) {
       await cache.put(request, response.clone());
     }
     return response;
-  } catch (error) {
+  } catch {
     const cached = await caches.match(request, { cacheName });
-    if (cached) return cached;
-    throw error;
+    const headers = new Headers(cached?.headers);
+    headers.set("x-reefline-cache", "offline");
+    if (cached) return new Response(cached.body, { status: cached.status, statusText: cached.statusText, headers });
+    headers.set("content-type", "application/json");
+    const body = { error: { code: "offline", message: "the server cannot be reached, and this page was not loaded before", details: {} } };
+    return new Response(JSON.stringify(body), { status: 503, headers });
   }
 }
 
