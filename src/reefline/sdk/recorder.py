@@ -8,6 +8,7 @@ otherwise into the database ``reefline run`` uses for the workspace (``REEFLINE_
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import os
 import sys
@@ -38,6 +39,20 @@ def deliver(spec: ComponentSpec, record: RunRecord, where: Where) -> int | None:
     except Exception as exc:  # recording must never break the user's function
         _warn(f"could not record the run of component {spec.name!r}: {type(exc).__name__}: {exc}")
         return None
+
+
+def close() -> None:
+    """Close the databases and servers this process recorded into (also done at exit)."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        for client, _ in _clients.values():
+            client.close()
+        _engines.clear()
+        _clients.clear()
+
+
+atexit.register(close)
 
 
 def _warn(message: str) -> None:
