@@ -147,3 +147,24 @@ def test_without_bwrap_a_sandboxed_step_fails_and_never_runs_unsandboxed(
     with pytest.raises(SandboxUnavailable, match=r"step s: it must run in the sandbox, but bubblewrap"):
         BOXED.start(make_step(["touch ran"]), ctx, lambda *_: None)
     assert not (ctx.workspace / "ran").exists()
+
+
+def test_other_containers_mounts_are_left_out_of_the_sandbox(tmp_path: Path) -> None:
+    """A directory holding an overlay or a namespace mount is bound child by child, without it."""
+    from reefline.executors.sandbox import root_binds
+
+    mountinfo = tmp_path / "mountinfo"
+    mountinfo.write_text(
+        "22 1 8:1 / / rw,relatime - ext4 /dev/vda rw\n"
+        "90 22 0:50 / /var/lib/docker/overlay2/abc/merged rw,relatime - overlay overlay rw,lowerdir=x\n"
+        "91 22 0:4 net:[4026532] /run/docker/netns/f00 rw - nsfs nsfs rw\n"
+        "92 22 0:51 / /srv/with\\040space/merged rw - overlay overlay rw\n"
+    )
+    binds = root_binds(str(mountinfo))
+    pairs = list(zip(binds[::3], binds[1::3], strict=True))
+    bound = {path for flag, path in pairs if flag == "--ro-bind"}
+    assert "/usr" in bound and "/etc" in bound  # whole, recursively
+    assert "/var" not in bound and "/var/lib/docker/overlay2/abc/merged" not in bound
+    assert not any(p.startswith(("/run", "/proc", "/dev", "/tmp")) for p in bound)
+    if Path("/var/lib").is_dir():
+        assert "/var/lib" not in bound and any(p.startswith("/var/") for p in bound)

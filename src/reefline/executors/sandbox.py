@@ -1,6 +1,7 @@
 """The bubblewrap sandbox of a local job: the ``bwrap`` argv that wraps the job's own argv.
 
-Inside, the job sees the machine's filesystem read-only, except:
+Inside, the job sees the machine's filesystem read-only (but for the mounts of other containers,
+see :func:`root_binds`), except:
 
 - the workspace, writable (its ``.reefline/`` folder, where a laptop keeps the database and the
   artifact store, stays read-only);
@@ -20,6 +21,7 @@ A step that asks for the sandbox never runs without it: with no ``bwrap`` on the
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,6 +33,13 @@ BWRAP_ENV = "REEFLINE_BWRAP"
 PRIVATE_TMP = "/tmp"  # a fresh tmpfs inside the sandbox, not the host's /tmp
 PROTECTED = (".reefline",)
 """Folders of the workspace the job may read but not write."""
+
+
+RUN_KEPT = ("/run/systemd/resolve", "/run/resolvconf")
+"""What of the host's /run a job sees (name resolution); the rest churns with containers."""
+_REPLACED = frozenset({"/proc", "/dev", PRIVATE_TMP, "/run"})
+_VOLATILE_TYPES = frozenset({"overlay", "aufs", "nsfs"})
+_MAX_DEPTH = 8
 
 
 class SandboxUnavailable(StartError):
@@ -70,8 +79,11 @@ def sandboxed_argv(
     out = [bwrap, "--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]
     if not wants_network(step):
         out.append("--unshare-net")
-    out += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", PRIVATE_TMP]
-    out += ["--bind", ws, ws]
+    out += root_binds()
+    out += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", PRIVATE_TMP, "--tmpfs", "/run"]
+    for path in RUN_KEPT:
+        out += ["--ro-bind-try", path, path]
+    out += ["--remount-ro", "/", "--bind", ws, ws]
     for name in PROTECTED:
         protected = os.path.join(ws, name)
         if os.path.isdir(protected):
@@ -82,3 +94,55 @@ def sandboxed_argv(
         out += ["--setenv", "TMPDIR", PRIVATE_TMP]
     out += ["--chdir", ws, "--", *argv]
     return out
+
+
+def root_binds(mountinfo: str = "/proc/self/mountinfo") -> list[str]:
+    """The host's filesystem, read-only, as bwrap arguments, without the mounts that come and go.
+
+    ``--ro-bind / /`` would be simplest, but bwrap remounts every mount under / read-only one by
+    one, and a container's overlay (or network namespace) removed meanwhile fails the job ("Can't
+    bind mount … Invalid argument"; seen with a Docker engine on the same host). So / is bound one
+    entry at a time, and a directory holding such a mount is bound child by child, leaving the
+    volatile mounts themselves out (a job has no business in another container's root).
+    """
+    volatile = _volatile_mounts(mountinfo)
+    out: list[str] = []
+
+    def visit(folder: str, depth: int) -> None:
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            return
+        for entry in entries:
+            path = entry.path
+            if path in _REPLACED or path in volatile:
+                continue
+            if entry.is_symlink():
+                out.extend(("--symlink", os.readlink(path), path))
+            elif not any(m.startswith(path + "/") for m in volatile):
+                out.extend(("--ro-bind", path, path))
+            elif depth < _MAX_DEPTH and entry.is_dir(follow_symlinks=False):
+                visit(path, depth + 1)
+
+    visit("/", 0)
+    return out
+
+
+def _volatile_mounts(mountinfo: str) -> frozenset[str]:
+    """Mount points of container root filesystems and namespace files (proc(5): mountinfo)."""
+    found = set()
+    try:
+        with open(mountinfo, encoding="utf-8", errors="surrogateescape") as f:
+            for line in f:
+                fields, _, rest = line.partition(" - ")
+                parts = fields.split()
+                if len(parts) > 4 and rest.split(" ", 1)[0] in _VOLATILE_TYPES:
+                    found.add(_unescape(parts[4]))
+    except OSError:
+        pass
+    return frozenset(found)
+
+
+def _unescape(path: str) -> str:
+    """mountinfo writes space, tab, newline and backslash as octal escapes (\\040 …)."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), path)
