@@ -57,6 +57,17 @@ def _die_with_parent() -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
+def _remove_stale_daemon_dirs() -> None:
+    """Dirs of private daemons whose test process was killed (the daemon got SIGTERM with it)."""
+    for root in Path("/tmp").glob("rl-dockerd-*"):
+        pidfile = root / "docker.pid"
+        try:
+            os.kill(int(pidfile.read_text().strip()), 0)
+        except (OSError, ValueError):
+            if pidfile.exists() or time.time() - root.stat().st_mtime > 600:
+                shutil.rmtree(root, ignore_errors=True)
+
+
 def _start_private_daemon() -> str:
     """A dockerd of our own, on a socket in a fresh temp dir; stopped at exit."""
     dockerd = shutil.which("dockerd") or "/usr/sbin/dockerd"
@@ -64,6 +75,7 @@ def _start_private_daemon() -> str:
         raise RuntimeError("no Docker engine answers and there is no dockerd (apt-get install docker.io)")
     if os.geteuid() != 0:
         raise RuntimeError("no Docker engine answers, and starting a private dockerd needs root")
+    _remove_stale_daemon_dirs()
     root = Path(tempfile.mkdtemp(prefix="rl-dockerd-", dir="/tmp"))  # short: a socket path has 108 bytes
     sock = root / "d.sock"
     log = open(root / "dockerd.log", "wb")  # noqa: SIM115 - open for the daemon's whole life
