@@ -168,3 +168,34 @@ def test_other_containers_mounts_are_left_out_of_the_sandbox(tmp_path: Path) -> 
     assert not any(p.startswith(("/run", "/proc", "/dev", "/tmp")) for p in bound)
     if Path("/var/lib").is_dir():
         assert "/var/lib" not in bound and any(p.startswith("/var/") for p in bound)
+
+
+def test_the_sandbox_dies_when_the_engine_is_killed(tmp_path: Path, marker: str) -> None:
+    """SIGKILL of the engine process mid-job: --die-with-parent takes the sandbox, and the PID
+    namespace every process in it (also one that daemonized)."""
+    import subprocess
+    import sys
+
+    engine = (
+        "import os, sys, time\n"
+        "from reefline.executors.local import LocalExecutor\n"
+        "from reefline.executors.base import StepContext\n"
+        "from reefline.plan.ir import ShellCommand, Step\n"
+        "step = Step(id='s', job='s', stage='t', command=ShellCommand(("
+        "'(setsid nohup sleep 300 >/dev/null 2>&1 &)', 'sleep 300')), env=(), needs=())\n"
+        f"ctx = StepContext(1, 1, __import__('pathlib').Path({str(tmp_path)!r}), dict(os.environ))\n"
+        "h = LocalExecutor(sandbox='always').start(step, ctx, lambda *a: None)\n"
+        "print(h.proc.pid, flush=True)\n"
+        "time.sleep(300)\n"
+    )
+    env = {**os.environ, "REEFLINE_TEST_MARKER": marker}
+    proc = subprocess.Popen([sys.executable, "-c", engine], env=env, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    int(proc.stdout.readline())
+    deadline = time.monotonic() + 10
+    while len(leftovers(marker, settle=0)) < 4:  # the engine, bwrap (2) and the job's shells
+        assert time.monotonic() < deadline, leftovers(marker, settle=0)
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    assert leftovers(marker, settle=5.0) == []
