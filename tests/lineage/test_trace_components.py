@@ -140,5 +140,5 @@ def test_a_failed_component_is_marked_and_an_unknown_id_names_every_kind_of_targ
     with store_engine.connect() as conn:
         found = trace.backtrace(conn, trace.resolve(conn, tmp_path, "prediction-9"))
         assert "FAILED" in render(found) and "raised: ValueError: bad" in render(found)
-        with pytest.raises(NotFound, match="output id logged with reefline.log_output"):
+        with pytest.raises(NotFound, match=r"output id logged with reefline\.log_output"):
             trace.resolve(conn, tmp_path, "prediction-10")
