@@ -284,3 +284,79 @@ def test_the_container_keys_are_no_longer_not_supported_yet(key: str, tmp_path: 
     }[key]
     text = f"version: 1\nname: t\njobs:\n  a:\n    script: [true]\n    {value}\n"
     assert [d.format() for d in load_spec(text, "reefline.yaml").diagnostics] == []
+
+
+SECRET = "tok-5e3a1f-in-a-container"
+SECRET_SPEC = f"""\
+version: 1
+name: secretive
+jobs:
+  talk:
+    image: {{name: {BUSYBOX}, pull: never}}
+    script:
+      - echo "token is $API_TOKEN"
+      - echo "to stderr $API_TOKEN" >&2
+      - printf '%s' "$API_TOKEN" | sha256sum
+"""
+
+
+def test_secrets_reach_the_container_and_are_masked_in_its_logs(
+    docker_engine: str, store_engine: Any, tmp_path: Path
+) -> None:
+    from reefline.engine.routing import Executors
+    from reefline.engine.runner import RunExecution
+    from reefline.engine.states import JobState, RunState
+    from reefline.executors.docker import DockerExecutor
+    from reefline.services.compile import compile_text
+    from reefline.services.types import RunOptions
+    from reefline.store import repo
+    from tests.engine.support import Recorder
+    from tests.services.test_secrets import all_text
+
+    compiled = compile_text(SECRET_SPEC, tmp_path / "reefline.yaml", RunOptions())
+    with store_engine.begin() as conn:
+        pipeline_id = repo.get_or_create_pipeline(
+            conn, "secretive", str(tmp_path / "reefline.yaml"), time.time()
+        )
+        run_id = repo.create_run(
+            conn,
+            pipeline_id=pipeline_id,
+            spec_text=SECRET_SPEC,
+            spec_path=str(tmp_path / "reefline.yaml"),
+            spec_hash=hashlib.sha256(SECRET_SPEC.encode()).hexdigest(),
+            params={},
+            workspace=str(tmp_path),
+            options={},
+            trigger="api",
+            owner_host=socket.gethostname(),
+            owner_pid=os.getpid(),
+            now=time.time(),
+        )
+        job_ids = repo.create_jobs(
+            conn,
+            run_id,
+            [
+                {"name": "talk", "job": "talk", "stage": "default", "position": 0, "matrix": {}, "needs": []}
+                | {"state": str(JobState.PENDING), "allow_failure": False}
+            ],
+        )
+    recorder = Recorder()
+    result = RunExecution(
+        db=store_engine,
+        run_id=run_id,
+        plan=compiled.plan,
+        job_ids=job_ids,
+        states=dict.fromkeys(job_ids, JobState.PENDING),
+        attempts={},
+        workspace=tmp_path,
+        executor=Executors(given={"docker": DockerExecutor(base_url=docker_engine)}),
+        observer=recorder,
+        parallelism=1,
+        base_env={"PATH": os.environ["PATH"]},
+        secrets={"API_TOKEN": SECRET},
+    ).execute()
+    assert result.state is RunState.SUCCESS, recorder.logs
+    lines = [(stream, text) for _, stream, text in recorder.logs]
+    assert ("stdout", "token is ****") in lines and ("stderr", "to stderr ****") in lines
+    assert ("stdout", f"{hashlib.sha256(SECRET.encode()).hexdigest()}  -") in lines  # it had the value
+    assert SECRET not in all_text(store_engine)
