@@ -1,12 +1,12 @@
 """A board's page of pipelines, each with its recent runs (for the last run and a sparkline), read in
 ONE query whatever the page size: the page of pipelines is a CTE, and each pipeline's newest runs are
-numbered by a window function and joined to it. Never commits."""
+joined to it. Never commits."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, select, true
 
 from reefline.store.repo_pipelines import _PIPELINES, PipelineRow
 from reefline.store.tables import pipelines, runs
@@ -46,26 +46,36 @@ def pipeline_summaries(
     if after is not None:
         page = page.where(pipelines.c.name > after)
     listed = page.order_by(pipelines.c.name).limit(limit).cte("page")
-    ranked = (
-        select(
-            runs.c.id.label("run_id"),
-            runs.c.pipeline_id,
-            runs.c.state.label("run_state"),
-            runs.c.created_at.label("run_created_at"),
-            runs.c.started_at.label("run_started_at"),
-            runs.c.finished_at.label("run_finished_at"),
-            func.row_number().over(partition_by=runs.c.pipeline_id, order_by=runs.c.id.desc()).label("rn"),
-        )
-        .where(runs.c.pipeline_id.in_(select(listed.c.id)))
-        .subquery("ranked")
+    columns = (
+        runs.c.id.label("run_id"),
+        runs.c.state.label("run_state"),
+        runs.c.created_at.label("run_created_at"),
+        runs.c.started_at.label("run_started_at"),
+        runs.c.finished_at.label("run_finished_at"),
     )
-    query = (
-        select(listed, ranked)
-        .select_from(
-            listed.outerjoin(ranked, and_(ranked.c.pipeline_id == listed.c.id, ranked.c.rn <= recent))
+    # Each pipeline's newest runs through the pipeline_id index, never a scan of all its runs:
+    # a LATERAL join on PostgreSQL; SQLite has none, but runs a correlated LIMIT as well.
+    if conn.dialect.name == "postgresql":
+        newest = (
+            select(*columns)
+            .where(runs.c.pipeline_id == listed.c.id)
+            .order_by(runs.c.id.desc())
+            .limit(recent)
+            .lateral("newest")
         )
-        .order_by(listed.c.name, ranked.c.run_id.desc())
-    )
+        query = select(listed, newest).select_from(listed.outerjoin(newest, true()))
+        query = query.order_by(listed.c.name, newest.c.run_id.desc())
+    else:
+        other = runs.alias("other")
+        ids = (
+            select(other.c.id)
+            .where(other.c.pipeline_id == listed.c.id)
+            .order_by(other.c.id.desc())
+            .limit(recent)
+            .correlate(listed)
+        )
+        joined = listed.outerjoin(runs, and_(runs.c.pipeline_id == listed.c.id, runs.c.id.in_(ids)))
+        query = select(listed, *columns).select_from(joined).order_by(listed.c.name, runs.c.id.desc())
     found: dict[int, PipelineSummary] = {}
     for row in conn.execute(query):
         m = row._mapping
