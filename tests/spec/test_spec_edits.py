@@ -259,3 +259,39 @@ def test_a_document_of_mixed_indentation_keeps_it_outside_the_edit(
     # No one style of ruamel.yaml writes both `- a` flush and `- echo x` indented: the edit is
     # carried over onto the source instead.
     assert _changes(MIXED, _apply(MIXED, edit)) == (removed, added)
+
+
+SHARED = """\
+version: 1
+name: shared
+.base: &base
+  script: echo base
+jobs:
+  a: &a {script: echo a}
+  b: *a
+  c:
+    <<: *base
+    stage: default
+"""
+
+
+@pytest.mark.parametrize(
+    ("edit", "field", "words"),
+    [
+        ({"op": "set_field", "job": "b", "path": ["timeout"], "value": "1m"}, "job", "anchor &a"),
+        ({"op": "set_field", "job": "a", "path": ["timeout"], "value": "1m"}, "job", "anchor &a"),
+        ({"op": "set_field", "job": "c", "path": ["script"], "value": None}, "path[0]", "merge key"),
+    ],
+)
+def test_an_edit_of_a_node_shared_through_an_anchor_is_refused(
+    edit: dict[str, Any], field: str, words: str
+) -> None:
+    with pytest.raises(EditError) as caught:
+        _apply(SHARED, edit)
+    assert caught.value.field == field and words in str(caught.value)
+
+
+def test_a_merged_key_can_be_overridden_in_the_job_itself() -> None:
+    after = _apply(SHARED, {"op": "set_field", "job": "c", "path": ["script"], "value": "echo c"})
+    assert _changes(SHARED, after) == ([], ["    script: echo c\n"])
+    assert "  script: echo base\n" in after

@@ -190,7 +190,21 @@ def _job(root: Any, name: str, index: int, field: str) -> CommentedMap:
     job = _jobs(root, index, field).get(name)
     if not isinstance(job, CommentedMap):
         raise EditError(index, field, f"no job '{name}'" if job is None else f"job '{name}' is not a mapping")
+    _not_shared(job, f"job '{name}'", index, field)
     return job
+
+
+def _not_shared(node: Any, what: str, index: int, field: str) -> None:
+    """An anchored node (``&x``) is also every alias of it (``*x``): changing it would change them
+    all, which the user did not ask for."""
+    anchor = getattr(getattr(node, "anchor", None), "value", None)
+    if anchor is not None:
+        raise EditError(
+            index,
+            field,
+            f"{what} is shared through the anchor &{anchor} (its aliases would change too): "
+            "edit it in the YAML",
+        )
 
 
 def _split(ref: str, index: int, field: str) -> tuple[str, str]:
@@ -213,6 +227,9 @@ def _table(job: CommentedMap, key: str) -> CommentedMap:
         table = job[key] = CommentedMap()
     if not isinstance(table, CommentedMap):
         raise ValueError(f"`{key}` is not a mapping")
+    anchor = getattr(table.anchor, "value", None)
+    if anchor is not None:
+        raise ValueError(f"`{key}` is shared through the anchor &{anchor}: edit it in the YAML")
     return table
 
 
@@ -275,7 +292,15 @@ def _set_field(root: Any, edit: SetField, index: int) -> None:
             child = node[key] = CommentedMap()
         if not isinstance(child, CommentedMap):
             raise EditError(index, f"path[{depth}]", f"'{key}' is not a mapping")
+        _not_shared(child, f"'{key}'", index, f"path[{depth}]")
         node = child
+    own = dict(node.non_merged_items())
+    if edit.value is None and last in node and last not in own:
+        raise EditError(
+            index,
+            f"path[{len(parents)}]",
+            f"'{last}' comes from a merge key (`<<:`): edit it where it is set",
+        )
     if edit.value is None:
         node.pop(last, None)
     else:
