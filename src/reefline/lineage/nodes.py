@@ -50,10 +50,19 @@ def producer(
     ):
         made = None
     if made is None:
-        return None if job_id is None else Node(JOB, job_id)
+        return None if job_id is None else inside(conn, sha256, Node(JOB, job_id))
     if job_id is None or job_done is None or made[1] <= job_done:
         return Node(COMPONENT, made[0])
-    return Node(JOB, job_id)
+    return inside(conn, sha256, Node(JOB, job_id))
+
+
+def inside(conn: Connection, sha256: str, node: Node) -> Node:
+    """The component run inside job ``node`` (or inside the job a cached one reused) that wrote
+    ``sha256``, if one did: the Python function that made a job's output; else ``node``."""
+    if node.kind != JOB:
+        return node
+    made = repo_components.made_inside_job(conn, sha256, repo_lineage.original_job(conn, node.id))
+    return node if made is None else Node(COMPONENT, made)
 
 
 def _before(done: float | None, started: float | None) -> bool:

@@ -197,7 +197,7 @@ def backtrace(
         for row in _inputs_of(conn, node, frame):
             producer = None
             if row.producer_job_id is not None:  # a from: edge: shown as that run has it, maybe cached
-                producer = Node(JOB, row.producer_job_id)
+                producer = nodes.inside(conn, row.sha256, Node(JOB, row.producer_job_id))
             elif row.sha256:
                 producer = nodes.producer(conn, row.sha256, node, consumer_start)
             number = producer_run = None

@@ -103,7 +103,10 @@ class Call:
             workspace=str(workspace),
             job_id=where.job_id,
             attempt=where.attempt if where.job_id is not None else None,
-            artifacts=tuple(artifacts + self.tagged),
+            # log_output(inputs=[…]) often names a path argument again: each one once
+            artifacts=tuple(
+                {(a.direction, a.path, a.sha256, a.label): a for a in artifacts + self.tagged}.values()
+            ),
         )
 
 

@@ -276,6 +276,13 @@ def first_producer(
     return None if row is None else (int(row.id), float(row.finished_at))
 
 
+def made_inside_job(conn: Connection, sha256: str, job_id: int) -> int | None:
+    """The first successful component run inside job ``job_id`` that output ``sha256``."""
+    query = _BY_SHA.where(component_runs.c.job_id == bindparam("job_id")).limit(1)
+    row = conn.execute(query, {"sha256": sha256, "d": "out", "job_id": job_id}).first()
+    return None if row is None else int(row.id)
+
+
 def consumers(conn: Connection, sha256: str) -> list[int]:
     """The successful component runs that read ``sha256``, oldest first."""
     found = conn.execute(_BY_SHA, {"sha256": sha256, "d": "in"}).scalars()
