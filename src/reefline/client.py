@@ -108,14 +108,16 @@ class Client:
             files["source"] = ("source.tar.gz", source, "application/gzip")
         return self.request("POST", f"/teams/{team}/pipelines", data=data, files=files)
 
+    PIPELINES_PAGE = 500
+
     def pipelines(self, team: str) -> Any:
         """Every pipeline of the team (the API pages them by name)."""
         found: list[Any] = []
         while True:
-            after = {"after": found[-1]["name"]} if found else {}
-            page = self.request("GET", f"/teams/{team}/pipelines", params={"limit": 500, **after})
+            query = {"limit": self.PIPELINES_PAGE, **({"after": found[-1]["name"]} if found else {})}
+            page = self.request("GET", f"/teams/{team}/pipelines", params=query)
             found.extend(page)
-            if len(page) < 500:
+            if len(page) < self.PIPELINES_PAGE:
                 return found
 
     def revisions(self, team: str, pipeline: str) -> Any:

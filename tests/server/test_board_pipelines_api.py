@@ -8,8 +8,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from sqlalchemy import event, text
 
+from reefline.client import Client
 from tests.server.conftest import IRIS_LIKE, Api
 
 
@@ -101,3 +103,12 @@ def test_one_query_per_page_whatever_its_size_and_pages_by_name(api: Api) -> Non
     page = api.client.get("/api/teams/lab/pipelines?after=p47&limit=2", headers=headers).json()
     assert [p["name"] for p in page] == ["p48", "p49"]
     assert api.client.get("/api/teams/lab/pipelines?after=p49", headers=headers).json() == []
+
+
+def test_the_python_client_reads_every_page(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    headers = _team(api)
+    for name in ("a1", "a2", "a3", "a4", "a5"):
+        _push(api, headers, name)
+    client = Client("http://testserver", headers["Authorization"].split()[1], transport=api.client._transport)
+    monkeypatch.setattr(Client, "PIPELINES_PAGE", 2)
+    assert [p["name"] for p in client.pipelines("lab")] == ["a1", "a2", "a3", "a4", "a5"]
