@@ -279,3 +279,31 @@ def test_odd_bytes_long_lines_and_a_last_line_without_newline(
     assert [len(t) for t in texts[:3]] == [64 * 1024, 64 * 1024, 150000 - 128 * 1024]
     assert texts[3] == "\ufffd\ufffd not utf-8"
     assert texts[4] == "the end, no newline"
+
+
+def test_setting_up_a_taken_over_run_removes_what_its_dead_engine_left(
+    executor: DockerExecutor,
+    docker_client: Any,
+    tmp_path: Path,
+) -> None:
+    from reefline.executors.base import RunContext
+
+    run_id = next(_run_ids)
+    workspace = str(tmp_path.resolve())
+
+    def leftover(owner: str, where: str) -> str:
+        found = {
+            docker_labels.OWNER: owner,
+            docker_labels.RUN: str(run_id),
+            docker_labels.WORKSPACE: where,
+        }
+        return str(docker_client.containers.create(BUSYBOX, ["sleep", "60"], labels=found).id)
+
+    dead_elsewhere = leftover("engine-host-2:4242:77", workspace)
+    other_database = leftover("engine-host-2:4242:77", "/some/other/workspace")
+    try:
+        executor.setup_run(RunContext(run_id, tmp_path, ()))
+        assert {c.id for c in ours(docker_client, run_id)} == {other_database}
+        assert dead_elsewhere not in {c.id for c in ours(docker_client, run_id)}
+    finally:
+        docker_client.api.remove_container(other_database, force=True)

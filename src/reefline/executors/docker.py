@@ -131,8 +131,9 @@ class DockerExecutor:
 
     def setup_run(self, run: RunContext) -> None:
         api = self.api  # connects and cleans up before the run's first step
+        docker_labels.remove_earlier_executions(api, run.run_id, _workspace_label(run.workspace))
         if any(self._network_of(s) == "bridge" and not s.services for s in run.steps):
-            self._run_network(api, run.run_id)
+            self._run_network(api, run.run_id, run.workspace)
 
     def teardown_run(self, run: RunContext) -> None:
         with self._lock:
@@ -143,12 +144,13 @@ class DockerExecutor:
             with contextlib.suppress(docker.errors.NotFound):
                 self._api.remove_network(network)
 
-    def _run_network(self, api: Any, run_id: int) -> str:
+    def _run_network(self, api: Any, run_id: int, workspace: Path) -> str:
         with self._lock:
             name = self._run_networks.get(run_id)
             if name is None:
                 name = f"reefline-{run_id}-{os.urandom(3).hex()}"
-                api.create_network(name, driver="bridge", labels=docker_labels.labels(run_id, "network"))
+                labels = docker_labels.labels(run_id, "network", workspace=_workspace_label(workspace))
+                api.create_network(name, driver="bridge", labels=labels)
                 self._run_networks[run_id] = name
             return name
 
@@ -163,23 +165,23 @@ class DockerExecutor:
         api = self.api
         image = ctx.image_id or image_id(api, step.image)
         suffix = os.urandom(3).hex()
+        name = f"reefline-{ctx.run_id}-{step.slug}-{ctx.attempt}-{suffix}"
+        labels = docker_labels.labels(
+            ctx.run_id, "job", workspace=_workspace_label(ctx.workspace), step=step.slug, attempt=ctx.attempt
+        )
         network: docker_services.JobNetwork | None = None
         container_id: str | None = None
         try:
             mode = self._network_of(step)
             if step.services:
-                network = docker_services.create_job_network(
-                    api, ctx.run_id, step, attempt=ctx.attempt, suffix=suffix, internal=mode != "bridge"
-                )
-                docker_services.start_services(
-                    api, network, step, run_id=ctx.run_id, attempt=ctx.attempt, log=log
-                )
+                network = docker_services.create_job_network(api, name, labels, internal=mode != "bridge")
+                docker_services.start_services(api, network, step, labels, log)
                 network_mode = network.name
             elif mode == "bridge":
-                network_mode = self._run_network(api, ctx.run_id)
+                network_mode = self._run_network(api, ctx.run_id, ctx.workspace)
             else:
                 network_mode = "none"
-            container_id = self._create(api, step, ctx, image, network_mode, suffix)
+            container_id = self._create(api, step, ctx, image, network_mode, name, labels)
             sock = api.attach_socket(container_id, params={"stdout": 1, "stderr": 1, "stream": 1, "logs": 1})
             reader = FrameReader(sock)
             started = time.time()
@@ -248,6 +250,7 @@ class DockerExecutor:
         api = self.api
         wanted = [
             f"{docker_labels.RUN}={ctx.run_id}",
+            f"{docker_labels.WORKSPACE}={_workspace_label(ctx.workspace)}",
             f"{docker_labels.STEP}={step.slug}",
             f"{docker_labels.ATTEMPT}={ctx.attempt}",
             f"{docker_labels.ROLE}=job",
@@ -266,7 +269,14 @@ class DockerExecutor:
         return step.network or self.default_network
 
     def _create(  # noqa: PLR0917 - a private helper of start, its arguments in start's order
-        self, api: Any, step: Step, ctx: StepContext, image: str, network_mode: str, suffix: str
+        self,
+        api: Any,
+        step: Step,
+        ctx: StepContext,
+        image: str,
+        network_mode: str,
+        name: str,
+        labels: dict[str, str],
     ) -> str:
         env = dict(ctx.job_env if ctx.job_env is not None else ctx.env)
         env["REEFLINE_WORKSPACE"] = WORKSPACE
@@ -289,8 +299,8 @@ class DockerExecutor:
             environment=env,
             working_dir=WORKSPACE,
             user=self.user or _user_for(ctx.workspace),
-            name=f"reefline-{ctx.run_id}-{step.slug}-{ctx.attempt}-{suffix}",
-            labels=docker_labels.labels(ctx.run_id, "job", step=step.slug, attempt=ctx.attempt),
+            name=name,
+            labels=labels,
             host_config=host_config,
         )
         return str(created["Id"])
@@ -356,6 +366,10 @@ def _argv(step: Step) -> list[str]:
         return ["python3", ENTRYPOINT, step.command.entry]
     script = "\n".join(step.command.lines)
     return ["/bin/sh", "-c", f"set -e\n(set -o pipefail) 2>/dev/null && set -o pipefail\n{script}"]
+
+
+def _workspace_label(workspace: Path) -> str:
+    return str(workspace.resolve())
 
 
 def _user_for(workspace: Path) -> str | None:

@@ -21,6 +21,8 @@ STEP = "io.reefline.step"
 ATTEMPT = "io.reefline.attempt"
 ROLE = "io.reefline.role"
 """``job``, ``service`` or ``network``."""
+WORKSPACE = "io.reefline.workspace"
+"""With the run id, names the run across databases sharing one engine."""
 
 
 def _start_time(pid: int) -> str | None:
@@ -50,8 +52,10 @@ def owner_alive(value: str) -> bool | None:
     return _start_time(int(pid_text)) == started
 
 
-def labels(run_id: int, role: str, *, step: str | None = None, attempt: int | None = None) -> dict[str, str]:
-    found = {OWNER: owner(), RUN: str(run_id), ROLE: role}
+def labels(
+    run_id: int, role: str, *, workspace: str, step: str | None = None, attempt: int | None = None
+) -> dict[str, str]:
+    found = {OWNER: owner(), RUN: str(run_id), ROLE: role, WORKSPACE: workspace}
     if step is not None:
         found[STEP] = step
     if attempt is not None:
@@ -73,6 +77,26 @@ def remove_leftovers(api: Any) -> list[str]:
                 )
     for network in api.networks(filters={"label": OWNER}):
         if owner_alive(_labels(network).get(OWNER, "")) is False:
+            with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+                api.remove_network(network["Id"])
+                removed.append(network["Name"])
+    return removed
+
+
+def remove_earlier_executions(api: Any, run_id: int, workspace: str) -> list[str]:
+    """Remove what other owners left of run ``run_id`` of ``workspace``: the run is this process's
+    now (a taken-over run: its engine died, on this host or another), so it is a leftover."""
+    import docker.errors
+
+    wanted = {"label": [f"{RUN}={run_id}", f"{WORKSPACE}={workspace}"]}
+    removed: list[str] = []
+    for container in api.containers(all=True, filters=wanted):
+        if _labels(container).get(OWNER) != owner():
+            with contextlib.suppress(docker.errors.NotFound):
+                api.remove_container(container["Id"], force=True, v=True)
+                removed.append(container["Id"])
+    for network in api.networks(filters=wanted):
+        if _labels(network).get(OWNER) != owner():
             with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
                 api.remove_network(network["Id"])
                 removed.append(network["Name"])

@@ -26,21 +26,17 @@ class JobNetwork:
     services: list[str] = field(default_factory=list)
 
 
-def create_job_network(
-    api: Any, run_id: int, step: Step, *, attempt: int, suffix: str, internal: bool
-) -> JobNetwork:
-    name = f"reefline-{run_id}-{step.slug}-{attempt}-{suffix}"
+def create_job_network(api: Any, name: str, labels: dict[str, str], *, internal: bool) -> JobNetwork:
+    """``labels``: the job container's; the role becomes ``network``."""
     created = api.create_network(
-        name,
-        driver="bridge",
-        internal=internal,
-        labels=docker_labels.labels(run_id, "network", step=step.slug, attempt=attempt),
+        name, driver="bridge", internal=internal, labels={**labels, docker_labels.ROLE: "network"}
     )
     return JobNetwork(name, str(created["Id"]))
 
 
-def start_services(api: Any, net: JobNetwork, step: Step, *, run_id: int, attempt: int, log: LogSink) -> None:
-    """Start every service of ``step`` on ``net`` and wait until each is ready (StartError if not)."""
+def start_services(api: Any, net: JobNetwork, step: Step, labels: dict[str, str], log: LogSink) -> None:
+    """Start every service of ``step`` on ``net`` and wait until each is ready (StartError if not).
+    ``labels``: the job container's; the role becomes ``service``."""
     for service in step.services:
         container = api.create_container(
             image_id(api, service.image),
@@ -48,7 +44,7 @@ def start_services(api: Any, net: JobNetwork, step: Step, *, run_id: int, attemp
             environment=dict(service.env),
             name=f"{net.name}-{service.name}",
             hostname=service.name,
-            labels=docker_labels.labels(run_id, "service", step=step.slug, attempt=attempt),
+            labels={**labels, docker_labels.ROLE: "service"},
             host_config=api.create_host_config(network_mode=net.name, init=True),
             networking_config=api.create_networking_config(
                 {net.name: api.create_endpoint_config(aliases=[service.name])}
