@@ -217,6 +217,10 @@ test("issue 15: sign in, edit, save, run, logs, cancel, compare, PWA", async (t)
     await page.locator("h1 .state-success").waitFor({ timeout: 60_000 });
     await page.getByRole("button", { name: /^print/ }).click();
     await page.waitForFunction(() => /^100000 lines/.test(document.querySelector(".log-tools .muted")?.textContent ?? ""), null, { timeout: 60_000 });
+    await page.getByPlaceholder("Search log").fill("line 77777 of");
+    await page.getByPlaceholder("Search log").press("Enter");
+    await page.locator('.log-line.current[data-line="77777"]').waitFor();
+    await page.getByPlaceholder("Search log").fill("");
     const rendered = await page.locator(".log-line").count();
     assert.ok(rendered < 200, `virtualised: ${rendered} rows in the DOM`);
     const frames = await page.evaluate(async () => {

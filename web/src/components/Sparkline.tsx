@@ -9,7 +9,7 @@ export interface SparkPoint {
 export function Sparkline({ points, width = 120, height = 28 }: { points: SparkPoint[]; width?: number; height?: number }) {
   if (points.length === 0) return <span className="muted">no runs</span>;
   const longest = Math.max(...points.map((p) => p.duration ?? 0), 0.001);
-  const bar = width / Math.max(points.length, 1);
+  const bar = Math.min(width / Math.max(points.length, 1), 10);
   const label = `${points.length} recent runs: ${points.map((p) => p.state).join(", ")}`;
   return (
     <svg className="sparkline" width={width} height={height} role="img" aria-label={label}>

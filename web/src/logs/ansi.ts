@@ -16,8 +16,8 @@ export interface Span {
 
 const BASIC = ["#1e1e1e", "#d0362f", "#3d9a3d", "#b58900", "#2f6fd0", "#b04bb0", "#1f9aa8", "#c8c8c8"];
 const BRIGHT = ["#6e6e6e", "#ff6b60", "#6ad36a", "#e8c547", "#6ea0ff", "#e27ae2", "#4fd6e2", "#ffffff"];
-// CSI sequences (colour and cursor), OSC titles/links, and lone ESC + one char.
-const ESCAPE = /\x1b\[([0-9;:?]*)([@-~])|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
+// CSI sequences (colour and cursor), OSC titles/links, ESC + one char, and any ESC left over.
+const ESCAPE = /\x1b\[([0-9;:?]*)([@-~])|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]|\x1b/g;
 
 function palette256(n: number): string | undefined {
   if (n < 8) return BASIC[n];

@@ -155,7 +155,13 @@ export default function RunPage() {
               <h2>
                 Log of {job.name} <StateBadge state={stream.states.get(job.name) ?? job.state} />
               </h2>
-              <LogView key={job.name} name={job.name} lines={stream.logs.get(job.name) ?? []} live={!stream.ended && active} />
+              <LogView
+                key={job.name}
+                name={job.name}
+                lines={stream.logs.get(job.name) ?? []}
+                live={!stream.ended && active}
+                downloadUrl={`/api/runs/${run.id}/logs/download?job=${encodeURIComponent(job.name)}`}
+              />
               <h3>Outputs</h3>
               {job.outputs.length === 0 ? (
                 <p className="muted">None.</p>
