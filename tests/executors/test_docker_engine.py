@@ -56,6 +56,7 @@ jobs:
       - echo "$GREETING from $(id -u):$(id -g)" > out/a.txt
       - cat /sys/fs/cgroup/memory/memory.limit_in_bytes > out/limit.txt
       - echo made
+      - sleep 0.2  # stdout and stderr are copied apart: only lines further apart keep their order
       - echo warned >&2
     outputs:
       a: {{path: out/a.txt}}
