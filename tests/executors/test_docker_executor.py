@@ -307,3 +307,29 @@ def test_setting_up_a_taken_over_run_removes_what_its_dead_engine_left(
         assert dead_elsewhere not in {c.id for c in ours(docker_client, run_id)}
     finally:
         docker_client.api.remove_container(other_database, force=True)
+
+
+def test_a_command_readiness_waits_and_a_service_that_exits_fails_the_start(
+    executor: DockerExecutor, tmp_path: Path
+) -> None:
+    slow = Service(
+        "slow",
+        ImageRef(BUSYBOX, "never"),
+        (),
+        ("sh", "-c", "sleep 1; touch /tmp/up; sleep 60"),
+        Readiness(command="test -e /tmp/up", timeout=15),
+    )
+    began = time.monotonic()
+    result, lines = run(executor, step("echo job ran", services=(slow,)), context(tmp_path))
+    assert result.ok, lines
+    assert time.monotonic() - began >= 1.0
+    texts = [t for _, _, t in lines]
+    assert texts[0].startswith("service slow is ready (`test -e /tmp/up`") and texts[-1] == "job ran"
+
+    dying = Service(
+        "dying", ImageRef(BUSYBOX, "never"), (), ("sh", "-c", "echo bye; exit 4"), Readiness(port=1)
+    )
+    with pytest.raises(
+        StartError, match=r"(?s)service 'dying' \(.*\) exited with code 4 before it was ready.*bye"
+    ):
+        executor.start(step("true", services=(dying,)), context(tmp_path), lambda *x: None)
