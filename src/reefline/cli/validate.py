@@ -111,7 +111,7 @@ def validate_command(
     # Load by the path as the user sees it, so diagnostics read `reefline.yaml:3:5`, not an absolute path.
     shown = common.display_path(path)
     policy = project_policy(path.resolve().parent)
-    report, _ = report_for(load_spec_file(Path(shown), policy), shown)
+    report, _ = report_for(load_spec_file(Path(shown), policy), shown, policy)
     diagnostics, jobs, definitions = report.diagnostics, report.jobs, report.definitions
     errors, _ = _counts(diagnostics)
     if as_json:

@@ -13,6 +13,7 @@ from reefline.spec.diagnostics import Diagnostic
 if TYPE_CHECKING:
     from reefline.plan.ir import Plan
     from reefline.spec.loader import LoadResult
+    from reefline.spec.policy import Policy
 
 
 @dataclass(frozen=True)
@@ -33,12 +34,20 @@ def validate_text(text: str, file: str = "reefline.yaml") -> ValidationReport:
     return report_for(load_spec(text, file), file)[0]
 
 
-def report_for(result: LoadResult, file: str) -> tuple[ValidationReport, Plan | None]:
-    """The report on a loaded spec, and its plan with the default params when it has no errors."""
+def report_for(
+    result: LoadResult, file: str, policy: Policy | None = None
+) -> tuple[ValidationReport, Plan | None]:
+    """The report on a loaded spec, and its plan with the default params when it has no errors.
+
+    ``policy``: also judge the plan's images (a matrix value or param may name one) against it."""
     from reefline.services.plan_check import check_plan
     from reefline.spec.matrix_size import expanded_job_count
 
     plan, plan_diagnostics = check_plan(result, file)
+    if plan is not None and policy is not None:
+        from reefline.services.policy_check import plan_denials
+
+        plan_diagnostics = [*plan_diagnostics, *plan_denials(plan, policy, result.source, file)]
     jobs: int | None = None
     definitions: int | None = None
     if result.pipeline is not None:
