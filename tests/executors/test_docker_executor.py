@@ -333,3 +333,16 @@ def test_a_command_readiness_waits_and_a_service_that_exits_fails_the_start(
         StartError, match=r"(?s)service 'dying' \(.*\) exited with code 4 before it was ready.*bye"
     ):
         executor.start(step("true", services=(dying,)), context(tmp_path), lambda *x: None)
+
+
+def test_a_container_removed_under_a_job_fails_it_with_the_reason(
+    executor: DockerExecutor, docker_client: Any, tmp_path: Path
+) -> None:
+    handle = executor.start(step("sleep 60"), context(tmp_path), lambda *x: None)
+    threading.Timer(0.5, docker_client.api.remove_container, (handle.container_id,), {"force": True}).start()
+    result = executor.wait(handle)
+    executor.destroy(handle)
+    # killed by the removal (or gone before the engine answered): either way the job failed, saying why
+    assert result.error == "exited with code 137 (SIGKILL)" or (result.error or "").startswith(
+        "lost the Docker engine: "
+    )

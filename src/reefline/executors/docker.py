@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -324,9 +325,12 @@ class DockerExecutor:
         h.stopper.start()
 
     def _result(self, h: DockerHandle) -> StepResult:
-        status = self.api.wait(h.container_id)
+        try:
+            status = self.api.wait(h.container_id)
+            state = self.api.inspect_container(h.container_id)["State"]
+        except Exception as exc:  # the engine went away (or removed the container) under the job
+            return StepResult(None, h.started_at, time.time(), error=f"lost the Docker engine: {_say(exc)}")
         code = status.get("StatusCode")
-        state = self.api.inspect_container(h.container_id)["State"]
         finished = time.time()
         exit_code: int | None = code if isinstance(code, int) else None
         if h.stop_reason == "timeout":
@@ -338,6 +342,8 @@ class DockerExecutor:
             error = f"image {h.step.image.name!r} cannot run the job: {h.init_failure.split('] ', 1)[-1]}"
         elif state.get("OOMKilled"):
             error = f"killed: out of memory (limit {h.step.resources.memory_bytes} bytes)"
+        elif exit_code is not None and exit_code > 128 and _signal_name(exit_code - 128):
+            error = f"exited with code {exit_code} ({_signal_name(exit_code - 128)})"
         elif exit_code != 0:
             error = f"exited with code {exit_code}"
         else:
@@ -357,8 +363,13 @@ class DockerExecutor:
             return
         import docker.errors
 
-        with contextlib.suppress(docker.errors.NotFound):
+        try:
             api.remove_container(container_id, force=True, v=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409 or "already in progress" not in _say(exc):
+                raise  # removed by someone else meanwhile is fine; anything else may leave it
 
 
 def _argv(step: Step) -> list[str]:
@@ -389,6 +400,13 @@ def _started_at(info: dict[str, Any]) -> float:
         return datetime.fromisoformat(text + "+00:00").timestamp()
     except ValueError:
         return time.time()
+
+
+def _signal_name(number: int) -> str | None:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return None
 
 
 def _say(exc: Exception) -> str:
