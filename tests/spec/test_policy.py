@@ -140,3 +140,24 @@ def test_a_denied_service_image_is_reported_at_the_service() -> None:
 def test_without_a_policy_nothing_is_denied() -> None:
     text = "jobs:\n  a:\n    image: evil/miner\n    executor: docker\n    script: [echo]\n"
     assert [d for d in load_spec(HEAD + text).diagnostics if d.code == "RL601"] == []
+
+
+def test_matching_is_fast_for_hostile_patterns_and_names() -> None:
+    import time
+
+    pattern = "*a" * 100 + "b"  # a backtracking regex would take ages on the name below
+    policy = _policy([pattern, "**/" * 20 + "x"])
+    t0 = time.perf_counter()
+    assert not policy.image_allowed("a" * 5000)
+    assert not policy.image_allowed("/".join(["a"] * 200))
+    assert not _policy(["**"]).image_allowed("a/" * 3000 + "b")  # too long to be a name: denied
+    assert _policy(["**"]).image_allowed("a/" * 100 + "b")
+    assert time.perf_counter() - t0 < 1.0
+
+
+def test_double_star_stands_alone_between_slashes() -> None:
+    with pytest.raises(PolicyError, match=r"'\*\*' stands alone"):
+        _policy(["registry.example/team**"])
+    assert _policy(["registry.example/**/app"]).image_allowed("registry.example/app:1")  # zero segments
+    assert _policy(["registry.example/**/app"]).image_allowed("registry.example/a/b/app")
+    assert not _policy(["registry.example/**/app"]).image_allowed("registry.example/a/b/ap")

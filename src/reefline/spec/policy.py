@@ -9,8 +9,12 @@ Image patterns:
 - ``busybox`` allows every tag of ``busybox``; ``busybox:1.36`` only that tag; a name written
   without a tag is ``:latest``.
 - ``*`` matches within one path segment (``registry.example/team/*`` allows
-  ``registry.example/team/app:2`` but not ``registry.example/team/sub/app``); ``**`` crosses ``/``;
-  ``?`` is one character. Nothing else is special.
+  ``registry.example/team/app:2`` but not ``registry.example/team/sub/app``); ``?`` is one
+  character; ``**``, as a whole segment, is any number of segments (``registry.example/**``).
+  Nothing else is special.
+
+Matching takes time linear in the name per pattern segment (no regex backtracking), so neither a
+pattern nor a pipeline's image name can make a push slow.
 """
 
 from __future__ import annotations
@@ -18,11 +22,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 MAX_PATTERNS = 200
 MAX_PATTERN_LENGTH = 255
+MAX_IMAGE_LENGTH = 512
 DEFAULT_SERVER_EXECUTORS = ("local",)
 _EXECUTOR_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 _PATTERN_CHARS = re.compile(r"^[A-Za-z0-9._/:@*?-]+$")
@@ -87,8 +91,10 @@ class Policy:
     def image_allowed(self, image: str) -> bool:
         if self.images is None:
             return True
-        name = normalized_image(image)
-        return any(p.fullmatch(name) for p in self._image_patterns)
+        if len(image) > MAX_IMAGE_LENGTH:  # no engine takes such a name; also bounds the matching
+            return False
+        name = normalized_image(image).split("/")
+        return any(_matches(_segments(p), name) for p in self.images)
 
     def executor_allowed(self, executor: str) -> bool:
         return self.executors is None or executor in self.executors
@@ -109,10 +115,6 @@ class Policy:
             return "no executor is allowed"
         return f"allowed executors: {', '.join(self.executors)}"
 
-    @cached_property
-    def _image_patterns(self) -> tuple[re.Pattern[str], ...]:
-        return tuple(_pattern_regex(p) for p in self.images or ())
-
 
 def normalized_image(image: str) -> str:
     """``busybox`` → ``busybox:latest``; a name with a tag or digest stays as it is."""
@@ -122,28 +124,61 @@ def normalized_image(image: str) -> str:
     return image if ":" in last else f"{image}:latest"
 
 
-def _pattern_regex(pattern: str) -> re.Pattern[str]:
-    """A pattern as a regex over normalized names; a pattern without a tag allows every tag."""
-    last = pattern.rsplit("/", 1)[-1]
-    any_tag = "@" not in pattern and ":" not in last
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
+def _segments(pattern: str) -> list[str]:
+    """A pattern's segments; a last one without a tag or digest allows every tag (``name:*``)."""
+    parts = pattern.split("/")
+    last = parts[-1]
+    if last != "**" and ":" not in last and "@" not in pattern:
+        parts[-1] = last + "\0"  # marks "any tag or digest", see _segment_matches
+    return parts
+
+
+def _matches(pattern: list[str], name: list[str]) -> bool:
+    """Segment lists; ``**`` is zero or more whole segments. Memoized on (pattern, name) positions:
+    at most len(pattern) * len(name) states, however many ``**`` there are."""
+    memo: dict[tuple[int, int], bool] = {}
+
+    def at(i: int, j: int) -> bool:
+        key = (i, j)
+        if key not in memo:
+            if i == len(pattern):
+                found = j == len(name)
+            elif pattern[i] == "**":
+                found = at(i + 1, j) or (j < len(name) and at(i, j + 1))
+            else:
+                found = j < len(name) and _segment_matches(pattern[i], name[j]) and at(i + 1, j + 1)
+            memo[key] = found
+        return memo[key]
+
+    return at(0, 0)
+
+
+def _segment_matches(pattern: str, text: str) -> bool:
+    if pattern.endswith("\0"):
+        base = pattern[:-1]
+        return any(sep in text and _glob(base, text[: text.index(sep)]) for sep in (":", "@")) or _glob(
+            base, text
+        )
+    return _glob(pattern, text)
+
+
+def _glob(pattern: str, text: str) -> bool:
+    """``*`` and ``?`` within one segment, greedy with one backtrack point: O(len(pattern) * len(text))."""
+    p = t = 0
+    star, mark = -1, 0
+    while t < len(text):
+        if p < len(pattern) and pattern[p] in ("?", text[t]) and pattern[p] != "*":
+            p, t = p + 1, t + 1
+        elif p < len(pattern) and pattern[p] == "*":
+            star, mark, p = p, t, p + 1
+        elif star >= 0:
+            mark += 1
+            p, t = star + 1, mark
         else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    if any_tag:
-        out.append("(?::[^/]+|@.+)")
-    return re.compile("".join(out))
+            return False
+    while p < len(pattern) and pattern[p] == "*":
+        p += 1
+    return p == len(pattern)
 
 
 def _check_pattern(pattern: str) -> None:
@@ -154,6 +189,8 @@ def _check_pattern(pattern: str) -> None:
             f"image pattern {pattern!r}: use letters, digits, '.', '_', '-', '/', ':', '@' and the "
             "wildcards '*', '**', '?'"
         )
+    if any("**" in part and part != "**" for part in pattern.split("/")):
+        raise PolicyError(f"image pattern {pattern!r}: '**' stands alone between '/' (`registry.example/**`)")
 
 
 def _check_executor(name: str) -> None:
