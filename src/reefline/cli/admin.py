@@ -238,7 +238,8 @@ def set_policy_command(
             "--allow-image",
             metavar="PATTERN",
             help="An image the team may run (repeat it): `busybox` (every tag), `busybox:1.36`, "
-            "`registry.example/team/*` (`*` within a path segment, `**` across). Replaces the list.",
+            "`registry.example/team/*` (`*` within a path segment; "
+            "`registry.example/**`: any depth). Replaces the list.",
             show_default=False,
         ),
     ] = None,

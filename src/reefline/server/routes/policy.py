@@ -25,7 +25,8 @@ Entries = Annotated[
 class PolicyIn(BaseModel):
     images: Entries = Field(
         description="Image names and globs the team may run: `busybox` (any tag), `busybox:1.36`, "
-        "`registry.example/team/*` (`*` within a path segment, `**` across). Empty: no image."
+        "`registry.example/team/*` (`*` within a path segment; "
+        "`registry.example/**`: any depth). Empty: no image."
     )
     executors: Entries = Field(description="Executors the team may use, e.g. `local`, `docker`. Empty: none.")
 
