@@ -6,6 +6,10 @@ writes one output and reads the previous job's output by content hash only (no `
 so every link is the cross-run lookup on ``outputs.sha256``; every other run is entirely cached from
 the one before (same bytes, ``cached_from_job_id``). Timed: resolving a sha256 prefix and the whole
 backtrace of the last job of a random run (10 frames), and ``--forward`` from its first input.
+Every run that really ran also has a component run (the SDK) reading the chain's last output and
+tagging ``prediction-<run>`` with ``reefline.log_output``: the lookups of component producers run on
+every link, and ``reefline trace prediction-<run>`` (11 frames: the component, then the 10 jobs) is
+timed too.
 
     .venv/bin/python bench/trace.py [--attempts 100000] [--traces 50] [--postgres URL]
 
@@ -34,7 +38,17 @@ from sqlalchemy import Engine
 
 from reefline.lineage import trace
 from reefline.store.db import open_database
-from reefline.store.tables import attempts, inputs, jobs, outputs, pipelines, runs
+from reefline.store.tables import (
+    attempts,
+    component_artifacts,
+    component_runs,
+    components,
+    inputs,
+    jobs,
+    outputs,
+    pipelines,
+    runs,
+)
 
 CHAIN = 10
 PIPELINES = 20
@@ -49,6 +63,7 @@ def _rows(run_count: int) -> Iterator[tuple[str, dict[str, Any]]]:
     """(table, row) of the whole history, in insert order."""
     for p in range(1, PIPELINES + 1):
         yield "pipelines", {"id": p, "name": f"p{p}", "source_path": f"/src/p{p}.yaml", "created_at": 0.0}
+    yield "components", {"id": 1, "scope": "", "name": "predict", "kind": "model", "created_at": 0.0}
     job_id = 0
     for r in range(1, run_count + 1):
         cached = r % 2 == 0  # a re-run of run r-1: the same bytes, all cached
@@ -76,10 +91,35 @@ def _rows(run_count: int) -> Iterator[tuple[str, dict[str, Any]]]:
             source = _sha(f"{made_in}:{k - 1}") if k else _sha(f"raw{made_in}")
             yield "inputs", {"job_id": job_id, "name": "in", "path": f"in/{k}", "type": "file",
                              "sha256": source, "size": 1}  # fmt: skip
+        if not cached:
+            yield "component_runs", {
+                "id": r, "component_id": 1, "status": "success", "started_at": at + CHAIN,
+                "finished_at": at + CHAIN + 1, "workspace": "/src",
+            }  # fmt: skip
+            last = _sha(f"{r}:{CHAIN - 1}")
+            for direction, path, kind, sha, label in (
+                ("in", f"out/{CHAIN - 1}", "file", last, None),
+                ("out", None, "label", None, f"prediction-{r}"),
+            ):
+                yield "component_artifacts", {
+                    "run_id": r, "direction": direction, "path": path, "kind": kind, "sha256": sha,
+                    "size": None if sha is None else 1, "label": label,
+                }  # fmt: skip
 
 
 def build(engine: Engine, attempt_count: int) -> int:
-    tables = {t.name: t for t in (pipelines, runs, jobs, attempts, outputs, inputs)}
+    parents_first = (
+        pipelines,
+        runs,
+        jobs,
+        attempts,
+        outputs,
+        inputs,
+        components,
+        component_runs,
+        component_artifacts,
+    )
+    tables = {t.name: t for t in parents_first}
     run_count = max(2, attempt_count // CHAIN)
     pending: dict[str, list[dict[str, Any]]] = {name: [] for name in tables}
 
@@ -106,6 +146,7 @@ def measure(engine: Engine, run_count: int, count: int) -> dict[str, float]:
     rng = random.Random(7)
     back: list[float] = []
     fwd: list[float] = []
+    logged: list[float] = []
     workspace = Path(tempfile.gettempdir())
     for _ in range(count):
         r = rng.randrange(1, run_count + 1)
@@ -119,10 +160,15 @@ def measure(engine: Engine, run_count: int, count: int) -> dict[str, float]:
             t0 = time.perf_counter()
             trace.forward(conn, trace.resolve(conn, workspace, _sha(f"{made_in}:0")[:12]), depth=2)
             fwd.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            found = trace.backtrace(conn, trace.resolve(conn, workspace, f"prediction-{made_in}"))
+            logged.append(time.perf_counter() - t0)
+            assert len(found.frames) == CHAIN + 1, len(found.frames)
     return {
         "back_median_ms": statistics.median(back) * 1000,
         "back_p95_ms": sorted(back)[int(len(back) * 0.95) - 1] * 1000,
         "forward_median_ms": statistics.median(fwd) * 1000,
+        "logged_median_ms": statistics.median(logged) * 1000,
     }
 
 
@@ -142,6 +188,7 @@ def _one(label: str, url: str, attempt_count: int, count: int) -> list[str]:
         f"{figures['back_median_ms']:.1f}",
         f"{figures['back_p95_ms']:.1f}",
         f"{figures['forward_median_ms']:.1f}",
+        f"{figures['logged_median_ms']:.1f}",
     ]
 
 
@@ -151,7 +198,17 @@ def main() -> None:
     parser.add_argument("--traces", type=int, default=50, help="traces timed per database (default 50)")
     parser.add_argument("--postgres", help="a PostgreSQL server URL (default: REEFLINE_TEST_POSTGRES_URL)")
     args = parser.parse_args()
-    table = [["database", "attempts", "build", "10-frame trace median ms", "p95 ms", "forward median ms"]]
+    table = [
+        [
+            "database",
+            "attempts",
+            "build",
+            "10-frame trace median ms",
+            "p95 ms",
+            "forward median ms",
+            "prediction trace ms",
+        ]
+    ]
     with tempfile.TemporaryDirectory(prefix="reefline-bench-trace-") as tmp:
         table.append(_one("sqlite", f"sqlite:///{tmp}/bench.db", args.attempts, args.traces))
     server = args.postgres or os.environ.get("REEFLINE_TEST_POSTGRES_URL")

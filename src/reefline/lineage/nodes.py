@@ -33,35 +33,38 @@ def producer(
     """The job or component run that first produced ``sha256`` (before ``consumer``, which started at
     ``started_at``), following cached jobs to the one that really made the bytes."""
     before_job = consumer.id if consumer is not None and consumer.kind == JOB else None
-    before_run = consumer.id if consumer is not None and consumer.kind == COMPONENT else None
     job_id = repo_lineage.first_producer(conn, sha256, before_job_id=before_job)
-    made = repo_components.first_producer(conn, sha256, before_run_id=before_run)
+    made_by = repo_components.producers(conn, sha256)
+    if consumer is not None and consumer.kind == COMPONENT:
+        earlier = [p for p in made_by if p.run_id < consumer.id]
+    else:
+        earlier = [p for p in made_by if _before(p.finished_at, started_at)]
+    made = earlier[0] if earlier else None
     job_done: float | None = None
     if job_id is not None and (made is not None or (consumer is not None and consumer.kind == COMPONENT)):
         info = repo_lineage.job_info(conn, job_id)
         job_done = None if info is None else (info.finished_at or info.started_at)
         if consumer is not None and consumer.kind == COMPONENT and not _before(job_done, started_at):
             job_id = None
-    if (
-        made is not None
-        and consumer is not None
-        and consumer.kind == JOB
-        and not _before(made[1], started_at)
-    ):
-        made = None
     if made is None:
-        return None if job_id is None else inside(conn, sha256, Node(JOB, job_id))
-    if job_id is None or job_done is None or made[1] <= job_done:
-        return Node(COMPONENT, made[0])
-    return inside(conn, sha256, Node(JOB, job_id))
+        return None if job_id is None else inside(conn, sha256, Node(JOB, job_id), made_by)
+    if job_id is None or job_done is None or made.finished_at <= job_done:
+        return Node(COMPONENT, made.run_id)
+    return inside(conn, sha256, Node(JOB, job_id), made_by)
 
 
-def inside(conn: Connection, sha256: str, node: Node) -> Node:
+def inside(
+    conn: Connection, sha256: str, node: Node, made_by: list[repo_components.Producer] | None = None
+) -> Node:
     """The component run inside job ``node`` (or inside the job a cached one reused) that wrote
     ``sha256``, if one did: the Python function that made a job's output; else ``node``."""
     if node.kind != JOB:
         return node
-    made = repo_components.made_inside_job(conn, sha256, repo_lineage.original_job(conn, node.id))
+    made_by = repo_components.producers(conn, sha256) if made_by is None else made_by
+    in_jobs = {p.job_id: p.run_id for p in reversed(made_by) if p.job_id is not None}
+    if not in_jobs:
+        return node
+    made = in_jobs.get(repo_lineage.original_job(conn, node.id))
     return node if made is None else Node(COMPONENT, made)
 
 

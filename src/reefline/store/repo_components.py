@@ -16,6 +16,7 @@ from reefline.store.tables import component_artifacts, component_runs, component
 
 LAPTOP_SCOPE = ""
 _MAX_CANDIDATES = 10
+_MAX_PRODUCERS = 16
 
 
 def team_scope(team_id: int) -> str:
@@ -262,25 +263,33 @@ def run_outputs(conn: Connection, run_id: int) -> list[ArtifactRow]:
     return [ArtifactRow(**row._mapping) for row in conn.execute(_ARTIFACTS, {"run_id": run_id, "d": "out"})]
 
 
-def first_producer(
-    conn: Connection, sha256: str, *, before_run_id: int | None = None
-) -> tuple[int, float] | None:
-    """The earliest successful component run that output ``sha256`` (before run ``before_run_id``),
-    and when it finished; None if none did."""
-    query = _BY_SHA
-    params: dict[str, object] = {"sha256": sha256, "d": "out"}
-    if before_run_id is not None:
-        query = query.where(component_artifacts.c.run_id < bindparam("before"))
-        params["before"] = before_run_id
-    row = conn.execute(query.limit(1), params).first()
-    return None if row is None else (int(row.id), float(row.finished_at))
+@dataclass(frozen=True, slots=True)
+class Producer:
+    run_id: int
+    finished_at: float
+    job_id: int | None  # the job it ran inside
 
 
-def made_inside_job(conn: Connection, sha256: str, job_id: int) -> int | None:
-    """The first successful component run inside job ``job_id`` that output ``sha256``."""
-    query = _BY_SHA.where(component_runs.c.job_id == bindparam("job_id")).limit(1)
-    row = conn.execute(query, {"sha256": sha256, "d": "out", "job_id": job_id}).first()
-    return None if row is None else int(row.id)
+_PRODUCERS = (
+    select(component_runs.c.id, component_runs.c.finished_at, component_runs.c.job_id)
+    .select_from(
+        component_artifacts.join(component_runs, component_artifacts.c.run_id == component_runs.c.id)
+    )
+    .where(
+        component_artifacts.c.sha256 == bindparam("sha256"),
+        component_artifacts.c.direction == "out",
+        component_runs.c.status == "success",
+    )
+    .order_by(component_artifacts.c.run_id)
+    .limit(_MAX_PRODUCERS)
+)
+
+
+def producers(conn: Connection, sha256: str) -> list[Producer]:
+    """The first successful component runs that output ``sha256`` (at most 16), oldest first: one
+    query answers both "who made it first" and "which of them ran inside this job"."""
+    found = conn.execute(_PRODUCERS, {"sha256": sha256})
+    return [Producer(int(r.id), float(r.finished_at), r.job_id) for r in found]
 
 
 def consumers(conn: Connection, sha256: str) -> list[int]:
