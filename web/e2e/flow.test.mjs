@@ -152,6 +152,10 @@ test("issue 15: sign in, edit, save, run, logs, cancel, compare, PWA", async (t)
 
   await t.test("8. compare two runs", async () => {
     await page.getByRole("link", { name: "Runs", exact: true }).click();
+    await page.getByLabel("state").selectOption("canceled");
+    await page.getByLabel(`Select run ${firstRun}`).waitFor({ state: "detached" });
+    await page.getByLabel(`Select run ${secondRun}`).waitFor();
+    await page.getByLabel("state").selectOption("");
     await page.getByLabel(`Select run ${firstRun}`).check();
     await page.getByLabel(`Select run ${secondRun}`).check();
     await check("08-runs");

@@ -1,6 +1,7 @@
 import { lazy, Suspense } from "react";
 import { Navigate, NavLink, Route, Routes, useLocation, useParams } from "react-router-dom";
 import { OfflineBanner } from "./components/OfflineBanner";
+import { lastTeam, rememberTeam } from "./lastTeam";
 import { useOnline } from "./online";
 import { AccountPage } from "./pages/AccountPage";
 import { BoardsPage } from "./pages/BoardsPage";
@@ -63,7 +64,8 @@ function Header() {
   const params = useParams();
   const location = useLocation();
   const fromPath = /^\/t\/([^/]+)/.exec(location.pathname)?.[1];
-  const team = params.team ?? (fromPath ? decodeURIComponent(fromPath) : me?.teams[0]?.name);
+  if (fromPath) rememberTeam(decodeURIComponent(fromPath));
+  const team = params.team ?? (fromPath ? decodeURIComponent(fromPath) : lastTeam(me?.teams.map((t) => t.name) ?? []));
   const base = team ? `/t/${encodeURIComponent(team)}` : "";
   return (
     <header className="topbar">

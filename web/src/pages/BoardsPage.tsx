@@ -8,35 +8,21 @@ import { StateBadge } from "../components/StateBadge";
 import { formatDuration, formatTime, teamPath } from "../format";
 import { useOnline } from "../online";
 
-type Pipeline = Schemas["PipelineOut"];
-type Run = Schemas["RunShape"];
+type Pipeline = Schemas["PipelineSummaryOut"];
 
 interface Row {
   pipeline: Pipeline;
-  last: Run | undefined;
+  last: Pipeline["last_run"];
   recent: SparkPoint[];
 }
 
-const RECENT = 20;
-
-/** Pipelines by board, each with its last run and the recent runs oldest to newest. */
-export function boardRows(pipelines: Pipeline[], runs: Run[]): Map<string, Row[]> {
-  const byPipeline = new Map<string, Run[]>();
-  for (const run of runs) {
-    const list = byPipeline.get(run.pipeline) ?? [];
-    if (list.length < RECENT) list.push(run);
-    byPipeline.set(run.pipeline, list);
-  }
+/** Pipelines by board, each with its last run and its recent runs oldest to newest. */
+export function boardRows(pipelines: Pipeline[]): Map<string, Row[]> {
   const boards = new Map<string, Row[]>();
   for (const pipeline of pipelines) {
     const board = pipeline.board ?? "(no board)";
-    const newestFirst = byPipeline.get(pipeline.name) ?? [];
-    const row = {
-      pipeline,
-      last: newestFirst[0],
-      recent: [...newestFirst].reverse().map((r) => ({ state: r.state, duration: r.duration })),
-    };
-    boards.set(board, [...(boards.get(board) ?? []), row]);
+    const recent = [...pipeline.recent_runs].sort((a, b) => a.id - b.id).map((r) => ({ state: r.state, duration: r.duration }));
+    boards.set(board, [...(boards.get(board) ?? []), { pipeline, last: pipeline.last_run, recent }]);
   }
   return boards;
 }
@@ -46,12 +32,11 @@ export function BoardsPage() {
   const online = useOnline();
   const loaded = useApi(async () => {
     const path = { params: { path: { team } } };
-    const [boards, pipelines, runs] = await Promise.all([
+    const [boards, pipelines] = await Promise.all([
       api.GET("/api/teams/{team}/boards", path).then(unwrap),
-      api.GET("/api/teams/{team}/pipelines", path).then(unwrap),
-      api.GET("/api/teams/{team}/runs", { params: { path: { team }, query: { limit: 500 } } }).then(unwrap),
+      api.GET("/api/teams/{team}/pipelines", { params: { path: { team }, query: { limit: 500 } } }).then(unwrap),
     ]);
-    return { boards, rows: boardRows(pipelines, runs) };
+    return { boards, rows: boardRows(pipelines) };
   }, [team]);
   const [boardName, setBoardName] = useState("");
   const [error, setError] = useState<string | null>(null);

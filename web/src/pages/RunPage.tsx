@@ -10,6 +10,7 @@ import { LogView } from "../logs/LogView";
 import { useRunStream } from "../logs/runStream";
 import { useOnline } from "../online";
 import { useSession } from "../session";
+import { lastTeam } from "../lastTeam";
 import type { GraphEdge, GraphJob } from "../graph/JobGraph";
 
 const JobGraph = lazy(() => import("../graph/JobGraph"));
@@ -76,7 +77,7 @@ export default function RunPage() {
 
   const graph = useMemo(() => (run ? graphOf(run, stream.states) : null), [run, stream.states]);
   const job: Job | undefined = run?.jobs.find((j) => j.name === (selected ?? run.jobs[0]?.name));
-  const team = me?.teams.find(() => true)?.name;
+  const team = lastTeam(me?.teams.map((t) => t.name) ?? []);
 
   async function act(action: "cancel" | "retry") {
     setError(null);
@@ -115,7 +116,7 @@ export default function RunPage() {
       </div>
       <p className="muted">
         Revision {run.revision ?? "—"} · {run.trigger}
-        {run.triggered_by ? ` by ${run.triggered_by}` : ""} · started {formatTime(run.started_at ?? run.created_at)} · {formatDuration(run.duration ?? (active && run.started_at ? now - (seconds(run.started_at) ?? now) : null))}
+        {run.triggered_by ? ` by user ${run.triggered_by}` : ""} · started {formatTime(run.started_at ?? run.created_at)} · {formatDuration(run.duration ?? (active && run.started_at ? now - (seconds(run.started_at) ?? now) : null))}
         {run.reason ? ` · ${run.reason}` : ""}
       </p>
       {Object.keys(run.params).length > 0 && (

@@ -10,15 +10,7 @@ type Run = Schemas["RunShape"];
 const FILTERS = ["pipeline", "state", "trigger", "who"] as const;
 type Filter = (typeof FILTERS)[number];
 
-/** The runs that pass the filters not applied by the server. */
-export function filterRuns(runs: Run[], filters: Partial<Record<Filter, string>>): Run[] {
-  return runs.filter(
-    (r) =>
-      (!filters.state || r.state === filters.state) &&
-      (!filters.trigger || r.trigger === filters.trigger) &&
-      (!filters.who || (r.triggered_by ?? "") === filters.who),
-  );
-}
+const RUN_STATES: Schemas["RunState"][] = ["queued", "pending", "running", "canceling", "success", "failed", "canceled", "interrupted"];
 
 export function RunsPage() {
   const team = useParams().team!;
@@ -26,11 +18,15 @@ export function RunsPage() {
   const [search, setSearch] = useSearchParams();
   const filters = Object.fromEntries(FILTERS.map((f) => [f, search.get(f) ?? ""])) as Record<Filter, string>;
   const runs = useApi(
-    async () => unwrap(await api.GET("/api/teams/{team}/runs", { params: { path: { team }, query: { pipeline: filters.pipeline || null, limit: 500 } } })),
-    [team, filters.pipeline],
+    async () => {
+      const query = Object.fromEntries(FILTERS.filter((f) => filters[f]).map((f) => [f, filters[f]]));
+      return unwrap(await api.GET("/api/teams/{team}/runs", { params: { path: { team }, query: { ...query, limit: 200 } } }));
+    },
+    [team, filters.pipeline, filters.state, filters.trigger, filters.who],
   );
+  const members = useApi(async () => unwrap(await api.GET("/api/teams/{team}/members", { params: { path: { team } } })), [team]);
   const [selected, setSelected] = useState<Set<number>>(new Set());
-  const shown = filterRuns(runs.data ?? [], filters);
+  const shown = runs.data ?? [];
   const values = (key: keyof Run) => [...new Set((runs.data ?? []).map((r) => r[key]).filter((v) => v !== null && v !== undefined).map(String))].sort();
 
   function setFilter(key: Filter, value: string) {
@@ -47,7 +43,7 @@ export function RunsPage() {
     setSelected(next);
   }
 
-  const options: Record<Filter, string[]> = { pipeline: values("pipeline"), state: values("state"), trigger: values("trigger"), who: values("triggered_by") };
+  const options: Record<Filter, string[]> = { pipeline: values("pipeline"), state: RUN_STATES, trigger: values("trigger"), who: (members.data ?? []).map((m) => m.username) };
   return (
     <section aria-labelledby="runs-title">
       <div className="title-row">
@@ -105,7 +101,7 @@ export function RunsPage() {
                 <StateBadge state={r.state} />
               </td>
               <td>{r.trigger}</td>
-              <td>{r.triggered_by ?? "—"}</td>
+              <td>{r.triggered_by === null || r.triggered_by === undefined ? "—" : `user ${r.triggered_by}`}</td>
               <td>{formatTime(r.started_at ?? r.created_at)}</td>
               <td>{formatDuration(r.duration)}</td>
             </tr>
