@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -88,7 +89,7 @@ def sandboxed_argv(
         protected = os.path.join(ws, name)
         if os.path.isdir(protected):
             out += ["--ro-bind", protected, protected]
-    for path in read_only:
+    for path in (*read_only, *_hidden_interpreter()):
         out += ["--ro-bind", path, path]
     if not (tmpdir and Path(tmpdir).resolve().is_relative_to(ws)):
         out += ["--setenv", "TMPDIR", PRIVATE_TMP]
@@ -146,3 +147,11 @@ def _volatile_mounts(mountinfo: str) -> frozenset[str]:
 def _unescape(path: str) -> str:
     """mountinfo writes space, tab, newline and backslash as octal escapes (\\040 …)."""
     return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), path)
+
+
+def _hidden_interpreter() -> list[str]:
+    """Reefline's own Python (``run:`` jobs start it) when it lives where the sandbox shows other
+    contents, e.g. a virtualenv under /tmp."""
+    hidden = (PRIVATE_TMP + "/", "/run/")
+    prefixes = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix)}
+    return sorted(p for p in prefixes if p.startswith(hidden))
