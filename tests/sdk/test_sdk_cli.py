@@ -71,7 +71,14 @@ def reefline(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("REEFLINE_")}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # `python` with reefline
     return subprocess.run(
-        [REEFLINE, *args], cwd=project, capture_output=True, text=True, timeout=120, check=False, env=env
+        [REEFLINE, *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        errors="surrogateescape",  # file names that are not UTF-8 come back as they are
+        timeout=120,
+        check=False,
+        env=env,
     )
 
 
@@ -149,3 +156,49 @@ def test_register_then_list_and_a_bad_name_is_a_usage_error(project: Path) -> No
     assert bad.returncode == 2 and bad.stderr.startswith("error: component name 'no spaces please'")
     empty = reefline(project / "data", "components")  # a folder without a store
     assert empty.returncode == 0 and "no components yet" in empty.stdout
+
+
+ODD = """\
+import multiprocessing
+import os
+
+import reefline
+
+NAME = os.fsdecode(b"we\\xffird\\x1b[31m.csv")  # not UTF-8, and an escape sequence
+
+
+@reefline.component(name="odd")
+def odd(path: str, out: str) -> None:
+    with open(out, "w") as f:
+        f.write(open(path).read() + out)
+
+
+def child(i: int) -> None:
+    odd(NAME, f"child{i}.csv")
+
+
+if __name__ == "__main__":
+    open(NAME, "w").write("x")
+    odd(NAME, "first.csv")
+    children = [multiprocessing.Process(target=child, args=(i,)) for i in range(3)]
+    for c in children:
+        c.start()
+    for c in children:
+        c.join()
+    odd(NAME, "last.csv")  # the parent's database connection still works after the forks
+    print([c.exitcode for c in children])
+"""
+
+
+def test_odd_file_names_and_forked_children_are_recorded_and_shown_harmlessly(project: Path) -> None:
+    (project / "odd.py").write_text(ODD)
+    done = python(project, "odd.py")
+    assert done.returncode == 0 and done.stdout.strip() == "[0, 0, 0]", done.stderr
+    assert "warning" not in done.stderr
+    [listed] = json.loads(reefline(project, "components", "--json").stdout)
+    assert (listed["name"], listed["runs"]) == ("odd", 5)
+    shown = reefline(project, "trace", "last.csv")
+    assert shown.returncode == 0, shown.stderr
+    assert "\x1b" not in shown.stdout and "\\x1b[31m.csv" in shown.stdout
+    frame = json.loads(reefline(project, "trace", "last.csv", "--json").stdout)["frames"][0]
+    assert frame["job"] == "odd" and frame["outputs"][0]["path"] == "last.csv"

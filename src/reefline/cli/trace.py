@@ -85,7 +85,8 @@ def trace_command(
         if as_json:
             sys.stdout.write(json.dumps(to_json(result), indent=2) + "\n")
         else:
-            sys.stdout.write(render(result))
+            # a component's paths are whatever its arguments held: no escape sequence reaches the terminal
+            sys.stdout.write("\n".join(common.visible(line) for line in render(result).split("\n")))
         sys.stdout.flush()
     except BrokenPipeError:  # `reefline trace … | head`
         devnull = os.open(os.devnull, os.O_WRONLY)

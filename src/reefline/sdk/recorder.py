@@ -44,8 +44,8 @@ def deliver(spec: ComponentSpec, record: RunRecord, where: Where) -> int | None:
 def close() -> None:
     """Close the databases and servers this process recorded into (also done at exit)."""
     with _lock:
-        for engine in _engines.values():
-            engine.dispose()
+        for key, engine in _engines.items():
+            engine.dispose(close=key.startswith(f"{os.getpid()}:"))  # a parent's connections: left alone
         for client, _ in _clients.values():
             client.close()
         _engines.clear()
@@ -68,10 +68,11 @@ def _to_store(spec: ComponentSpec, record: RunRecord, where: Where) -> int:
     from reefline.store import db
 
     url = db.database_url(where.workspace)
+    key = f"{os.getpid()}:{url}"  # a forked child (multiprocessing) must not share the parent's pool
     with _lock:
-        engine = _engines.get(url)
+        engine = _engines.get(key)
         if engine is None:
-            engine = _engines[url] = db.open_database(url)
+            engine = _engines[key] = db.open_database(url)
     with engine.begin() as conn:
         return components.record_run(conn, spec, record, pipeline_run_id=where.pipeline_run_id)
 
