@@ -17,11 +17,11 @@ from reefline.services.types import Invalid
 from reefline.spec.edits import MAX_EDITS, Edit, EditError, apply_edits
 
 router = SecureRouter(tags=["spec"])
-MAX_EDIT_BYTES = 256 * 1024  # ruamel.yaml is pure Python: about 2 s per edit of 100 KB of YAML
+MAX_EDIT_CHARS = 256 * 1024  # ruamel.yaml is pure Python: about 2 s per edit of 100 KB of YAML
 
 
 class SpecEditIn(BaseModel):
-    text: str = Field(description="the YAML to edit", max_length=MAX_EDIT_BYTES)
+    text: str = Field(description="the YAML to edit", max_length=MAX_EDIT_CHARS)
     file: str = Field(default="reefline.yaml", max_length=500, description="the name diagnostics use")
     edits: list[Edit] = Field(max_length=MAX_EDITS, description="applied in order")
 
@@ -76,7 +76,7 @@ async def spec_edit(request: Request) -> SpecEditOut:
     field; add an input or output) to the YAML, keeping its comments, key order and formatting.
     An edit that cannot apply is a 422 whose details name the edit (``edit``, 0-based) and ``field``;
     nothing is applied then. The answer carries the new text's graph and diagnostics."""
-    incoming = parse_json_body(SpecEditIn, await read_limited(request, MAX_EDIT_BYTES + 64 * 1024))
+    incoming = parse_json_body(SpecEditIn, await read_limited(request, MAX_SPEC_BYTES))
     edited = await run_in_threadpool(_edit, incoming)
     found = await run_in_threadpool(graph_of_text, edited, incoming.file)
     return SpecEditOut(text=edited, changed=edited != incoming.text, graph=SpecGraphOut.of(found))
