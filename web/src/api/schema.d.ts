@@ -1429,7 +1429,7 @@ export interface components {
             executors: string[];
             /**
              * Images
-             * @description Image names and globs the team may run: `busybox` (any tag), `busybox:1.36`, `registry.example/team/*` (`*` within a path segment, `**` across). Empty: no image.
+             * @description Image names and globs the team may run: `busybox` (any tag), `busybox:1.36`, `registry.example/team/*` (`*` within a path segment; `registry.example/**`: any depth). Empty: no image.
              */
             images: string[];
         };
