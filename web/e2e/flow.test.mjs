@@ -113,7 +113,25 @@ test("issue 15: sign in, edit, save, run, logs, cancel, compare, PWA", async (t)
     await page.getByText("Saved as revision 1.").waitFor();
     await page.waitForURL(/\/p\/flow$/);
     await page.getByRole("cell", { name: "first version" }).waitFor();
-    await check("05-pipeline-saved");
+    // a second revision, its side-by-side diff, and a roll back to the first
+    await page.locator(".cm-content").waitFor();
+    await page.locator(".cm-line", { hasText: "# train reads what prepare wrote" }).click();
+    await page.keyboard.press("End");
+    await page.keyboard.insertText(" (revision 2)");
+    await page.getByLabel("Message").fill("second version");
+    await page.getByRole("button", { name: "Save revision" }).click();
+    await page.getByText("Saved as revision 2.").waitFor();
+    const diff = page.getByRole("table", { name: "Changes from revision 1 to 2" });
+    await diff.locator("td.del", { hasText: "# train reads what prepare wrote" }).waitFor();
+    await diff.locator("td.ins", { hasText: "(revision 2)" }).waitFor();
+    await check("05-pipeline-history");
+    await page.getByRole("button", { name: "Roll back to 1" }).click();
+    await page.getByRole("cell", { name: "roll back to revision 1" }).waitFor();
+    await page.locator(".cm-line", { hasText: "(revision 2)" }).waitFor({ state: "detached" });
+    // hover docs from the language schema
+    await page.locator(".cm-line", { hasText: /^stages:/ }).locator("text=stages").hover();
+    await page.locator(".cm-schema-doc").waitFor();
+    await page.mouse.move(0, 0);
   });
 
   let firstRun;
