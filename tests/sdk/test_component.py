@@ -190,3 +190,24 @@ def test_a_job_link_from_another_database_is_dropped(
     assert featurize("data/raw.csv", "out/f.csv") == 8
     _, [run], _ = _rows(store_url)
     assert (run.job_id, run.attempt) == (None, None)
+
+
+def test_a_folder_outside_the_workspace_is_hashed_only_when_declared(
+    workspace: Path, store_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    outside = tmp_path_factory.mktemp("elsewhere")
+    (outside / "big.bin").write_bytes(b"\0" * 1000)
+
+    @reefline.component(name="scan")
+    def scan(prefix: str) -> None: ...
+
+    @reefline.component(name="load", inputs=["folder"])
+    def load(folder: str) -> None: ...
+
+    scan(str(outside))
+    load(str(outside))
+    _, [scanned, loaded], artifacts = _rows(store_url)
+    assert [(a.run_id, a.direction, a.path, a.kind) for a in artifacts] == [
+        (loaded.id, "in", str(outside), "dir")
+    ]
+    assert scanned.status == "success"

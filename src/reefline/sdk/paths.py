@@ -2,8 +2,9 @@
 
 A value is path-like when it is a ``str`` or ``os.PathLike`` (also inside a list or tuple argument)
 that names an existing file or directory, relative to the current directory as the function would
-open it. The workspace itself, its ancestors and Reefline's own ``.reefline/`` folder are never
-taken for an artifact (``def f(root=".")`` must not hash the whole project on every call).
+open it. The workspace itself, its ancestors, Reefline's own ``.reefline/`` folder and directories
+outside the workspace are never taken for an artifact by themselves (``def f(root=".")`` must not
+hash the whole project on every call); declared ``inputs=`` / ``outputs=`` are hashed wherever they are.
 """
 
 from __future__ import annotations
@@ -51,9 +52,16 @@ def argument_paths(arguments: Mapping[str, Any]) -> Iterator[Path]:
 
 
 def is_artifact(path: Path, workspace: Path) -> bool:
+    """Whether a path found among the arguments is taken for an input or output: files anywhere, and
+    directories inside the workspace (``prefix="/usr/local"`` must not hash a system folder)."""
     if path == workspace or path in workspace.parents or path.parent == path:
         return False
-    return ".reefline" not in path.relative_to(workspace).parts if path.is_relative_to(workspace) else True
+    if path.is_relative_to(workspace):
+        return ".reefline" not in path.relative_to(workspace).parts
+    try:
+        return not path.is_dir()
+    except OSError:
+        return False
 
 
 def digest(path: Path, workspace: Path) -> Seen | None:
