@@ -78,8 +78,9 @@ class Call:
         inputs: dict[Path, Seen] = {}
         outputs: dict[Path, Seen] = {}
         for path in self.declared_outputs:
-            if after.get(path) is not None:
-                outputs[path] = after[path]  # type: ignore[assignment]
+            seen = after.get(path)
+            if seen is not None:
+                outputs[path] = seen
         for path in [*self.declared_inputs, *self.arguments]:
             then, now = self.before.get(path), after.get(path, self.before.get(path))
             if now is not None and (then is None or then.sha256 != now.sha256):
