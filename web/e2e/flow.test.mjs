@@ -156,6 +156,8 @@ test("issue 15: sign in, edit, save, run, logs, cancel, compare, PWA", async (t)
   let secondRun;
   await t.test("7. cancel a long job", async () => {
     await page.goto(`${base}/t/research/p/flow`);
+    await page.getByRole("heading", { name: "Metrics across runs" }).waitFor();
+    await page.locator("svg.plot", { hasText: "0.05" }).waitFor();
     await page.getByLabel(/^sleep/).fill("300");
     await page.getByRole("button", { name: "Run", exact: true }).click();
     await page.waitForURL(/\/runs\/\d+$/);

@@ -6,6 +6,7 @@ import { editSpec, fetchGraph, saveSpec, type SpecEdit, type SpecGraph } from ".
 import { teamPath } from "../format";
 import { History } from "../history/History";
 import { useOnline } from "../online";
+import { MetricHistory } from "./MetricHistory";
 import { RunForm } from "./RunForm";
 
 const YamlEditor = lazy(() => import("../editor/YamlEditor"));
@@ -200,6 +201,7 @@ export default function PipelinePage() {
           <RunForm team={team} pipeline={pipeline} params={graph.params} disabled={dirty ? "save your changes first" : !current ? "save a revision first" : undefined} key={graph.params.map((p) => p.name).join()} />
         </details>
       )}
+      {pipeline && <MetricHistory team={team} pipeline={pipeline} />}
       {pipeline && <History team={team} pipeline={pipeline} current={current} onRolledBack={() => void load()} />}
     </section>
   );
