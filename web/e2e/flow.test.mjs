@@ -58,9 +58,11 @@ test("issue 15: sign in, edit, save, run, logs, cancel, compare, PWA", async (t)
     await page.goto(base + "/");
     await page.waitForURL(/\/signin/);
     await check("01-sign-in");
-    await page.getByLabel("Username").fill("alice");
-    await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    // keyboard only: the username field has focus, Tab goes to the password, Enter signs in
+    await page.keyboard.type("alice");
+    await page.keyboard.press("Tab");
+    await page.keyboard.type(PASSWORD);
+    await page.keyboard.press("Enter");
     await page.getByRole("heading", { name: "You are in no team yet" }).waitFor();
     await page.getByLabel("Team name").fill("research");
     await page.getByRole("button", { name: "Create team" }).click();
@@ -221,6 +223,10 @@ test("issue 15: sign in, edit, save, run, logs, cancel, compare, PWA", async (t)
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 1, `no sideways scrolling at phone width (${overflow}px)`);
     await check("13-run-phone");
+    await page.goto(`${base}/t/research`);
+    await page.getByRole("link", { name: "flow" }).waitFor();
+    assert.ok((await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)) <= 1, "boards fit a phone");
+    await check("13-boards-phone");
     await page.setViewportSize({ width: 1280, height: 800 });
   });
 
