@@ -46,3 +46,17 @@ describe("LogView", () => {
     expect(screen.getByText("0 / 0")).toBeTruthy();
   });
 });
+
+describe("LogView on a live log", () => {
+  it("finds matches in lines appended to the same array after the search was typed", () => {
+    const live = ["starting"];
+    const { rerender } = render(<LogView name="live" lines={live} live />);
+    act(() => {
+      fireEvent.change(screen.getByPlaceholderText("Search log"), { target: { value: "epoch" } });
+    });
+    expect(screen.getByText("0 / 0")).toBeTruthy();
+    live.push("epoch 1 done", "epoch 2 done");
+    rerender(<LogView name="live" lines={live} live />);
+    expect(screen.getByText("1 / 2")).toBeTruthy();
+  });
+});

@@ -65,7 +65,8 @@ export function LogView({ lines, name, downloadUrl, live = false }: LogViewProps
       if (stripAnsi(line).toLowerCase().includes(needle)) found.push(i);
     });
     return found;
-  }, [lines, query]);
+    // a live log grows in place (runStream appends to the same array): its length is a dependency too
+  }, [lines, lines.length, query]);
   const virtualizer = useVirtualizer({
     count: lines.length,
     getScrollElement: () => scroller.current,
