@@ -295,3 +295,20 @@ def test_a_merged_key_can_be_overridden_in_the_job_itself() -> None:
     after = _apply(SHARED, {"op": "set_field", "job": "c", "path": ["script"], "value": "echo c"})
     assert _changes(SHARED, after) == ([], ["    script: echo c\n"])
     assert "  script: echo base\n" in after
+
+
+def test_a_batch_mixing_text_and_tree_edits_applies_in_order() -> None:
+    after = _apply(
+        SPEC,
+        {"op": "add_job", "name": "evaluate", "stage": "train"},
+        {"op": "rename_job", "name": "train", "new_name": "fit"},
+        {"op": "add_output", "job": "fit", "name": "model", "path": "model.pkl"},
+        {"op": "connect", "from": "fit.model", "to": "evaluate.model"},
+        {"op": "delete_job", "name": "report"},
+    )
+    assert "  fit:\n" in after and "report" not in after
+    assert after.endswith(
+        "  evaluate:\n    stage: train\n    script: echo evaluate\n    inputs:\n"
+        "      model: {from: fit.model, type: file}\n"
+    )
+    assert load_spec(after).ok

@@ -115,16 +115,31 @@ def apply_edits(text: str, edits: list[Edit]) -> str:
     """``text`` with ``edits`` applied in order. Raises :class:`EditError`."""
     if len(edits) > MAX_EDITS:
         raise EditError(MAX_EDITS, "edits", f"at most {MAX_EDITS} edits at once")
-    for index, edit in enumerate(edits):
-        try:
-            text = _apply(text, edit, index)
-        except EditError:
-            raise
-        except (RoundTripError, RenameRefused) as exc:
-            raise EditError(index, _main_field(edit), str(exc)) from None
-        except Exception as exc:  # an odd document must give an error, never a traceback
-            raise EditError(index, _main_field(edit), f"cannot apply: {type(exc).__name__}: {exc}") from None
-    return text
+    doc: Document | None = None  # consecutive tree edits share one tree, written back once
+    index = 0
+    try:
+        for index, edit in enumerate(edits):
+            if isinstance(edit, RenameJob | DeleteJob):
+                if doc is not None:
+                    text, doc = doc.dump(), None
+                if isinstance(edit, RenameJob):
+                    text = _rename_job(text, edit, index)
+                    continue
+                text = _cut_job(text, edit.name, index)
+                doc = load_document(text)
+                _drop_refs(doc.root, edit.name)
+                continue
+            if doc is None:
+                doc = load_document(text)
+            _change(doc.root, edit, index)
+        return doc.dump() if doc is not None else text
+    except EditError:
+        raise
+    except (RoundTripError, RenameRefused) as exc:
+        raise EditError(index, _main_field(edits[index]), str(exc)) from None
+    except Exception as exc:  # an odd document must give an error, never a traceback
+        field = _main_field(edits[index])
+        raise EditError(index, field, f"cannot apply: {type(exc).__name__}: {exc}") from None
 
 
 def _main_field(edit: BaseModel) -> str:
@@ -134,14 +149,8 @@ def _main_field(edit: BaseModel) -> str:
     return "op"
 
 
-def _apply(text: str, edit: BaseModel, index: int) -> str:
-    if isinstance(edit, RenameJob):
-        return _rename_job(text, edit, index)
-    if isinstance(edit, DeleteJob):
-        text = _cut_job(text, edit.name, index)
-        return _edit_tree(text, lambda root: _drop_refs(root, edit.name))
-    doc = load_document(text)
-    root = doc.root
+def _change(root: Any, edit: BaseModel, index: int) -> None:
+    """One edit of the round-trip tree (everything but rename and delete, which edit the text)."""
     if isinstance(edit, AddJob):
         _add_job(root, edit, index)
     elif isinstance(edit, Connect):
@@ -166,17 +175,6 @@ def _apply(text: str, edit: BaseModel, index: int) -> str:
         if (edit.path is None) == (edit.from_ is None):
             raise EditError(index, "path", "give an input either `path` or `from`")
         ports[edit.name] = _flow(**{"from": edit.from_, "path": edit.path, "type": edit.type})
-    return _dump(doc)
-
-
-def _edit_tree(text: str, change: Any) -> str:
-    doc = load_document(text)
-    change(doc.root)
-    return _dump(doc)
-
-
-def _dump(doc: Document) -> str:
-    return doc.dump()
 
 
 def _jobs(root: Any, index: int, field: str) -> CommentedMap:
