@@ -24,7 +24,7 @@ _TIME = Field(ge=0, le=1e11, allow_inf_nan=False)
 
 
 class ComponentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # false is not a size, "1" not an id
     name: str = Field(min_length=1, max_length=200, description="e.g. featurize")
     kind: str = Field(default="component", min_length=1, max_length=100, description="your own type")
     owner: str | None = Field(default=None, max_length=200)
@@ -32,7 +32,7 @@ class ComponentIn(BaseModel):
 
 
 class ArtifactIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # false is not a size, "1" not an id
     direction: Literal["in", "out"]
     path: str | None = Field(default=None, max_length=4096, description="None: an output id without a value")
     kind: Literal["file", "dir", "label"]
@@ -44,7 +44,7 @@ class ArtifactIn(BaseModel):
 class ComponentRunIn(BaseModel):
     """One call of a decorated function, as the SDK measured it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # false is not a size, "1" not an id
     component: ComponentIn
     status: Literal["success", "failed"]
     started_at: float = _TIME
