@@ -312,3 +312,10 @@ def test_a_batch_mixing_text_and_tree_edits_applies_in_order() -> None:
         "      model: {from: fit.model, type: file}\n"
     )
     assert load_spec(after).ok
+
+
+def test_delete_job_keeps_the_comment_that_ends_the_job_above() -> None:
+    kept = "version: 1\nname: t\njobs:\n  a:\n    script: echo a\n    # the end of a\n"
+    text = kept + "  # b is next\n  b:\n    script: echo b\n"
+    after = _apply(text, {"op": "delete_job", "name": "b"})
+    assert after == kept

@@ -378,12 +378,17 @@ def _cut_job(text: str, name: str, index: int) -> str:
     if _is_flow(source, lines):
         raise EditError(index, "name", "`jobs:` is a flow mapping `{…}`; delete the job in the YAML")
     first, last = key.line, _last_line(source, name, key, lines)
-    while first > 1 and lines[first - 2].strip().startswith("#"):
+    while first > 1 and _comment_at(lines[first - 2], key.col - 1):
         first -= 1
     before, after = lines[: first - 1], lines[last:]
     if after and not after[0].strip() and (not before or before[-1].rstrip().endswith(":")):
         after = after[1:]  # no blank line left right under `jobs:`
     return "\n".join(before + after)
+
+
+def _comment_at(line: str, indent: int) -> bool:
+    """A comment line at the job key's own indentation (a deeper one ends the job above)."""
+    return line.lstrip().startswith("#") and len(line) - len(line.lstrip()) == indent
 
 
 def _last_line(source: SourceMap, name: str, key: Span, lines: list[str]) -> int:
