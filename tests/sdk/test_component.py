@@ -211,3 +211,14 @@ def test_a_folder_outside_the_workspace_is_hashed_only_when_declared(
         (loaded.id, "in", str(outside), "dir")
     ]
     assert scanned.status == "success"
+
+
+def test_a_bare_decorator_names_the_component_after_the_function(workspace: Path, store_url: str) -> None:
+    @reefline.component
+    def summarize(path: str) -> int:
+        return len(Path(path).read_text())
+
+    assert summarize("data/raw.csv") == 8 and summarize.__name__ == "summarize"
+    assert summarize.reefline_component.name == "summarize"  # type: ignore[attr-defined]
+    [component], [run], [artifact] = _rows(store_url)
+    assert (component.name, run.status, artifact.path) == ("summarize", "success", "data/raw.csv")

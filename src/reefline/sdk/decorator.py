@@ -44,7 +44,8 @@ def component(
     ``inputs`` / ``outputs``: paths the call reads / writes, or names of the function's parameters
     whose arguments are such paths, on top of the path arguments found by themselves (existing
     before the call and unchanged: inputs; new or changed by it: outputs). The function's result
-    and exceptions pass through unchanged; so do async functions.
+    and exceptions pass through unchanged; so do async functions. The wrapper's
+    ``reefline_component`` attribute is the component's :class:`ComponentSpec`.
     """
     if callable(name):  # bare @reefline.component
         return component()(name)
@@ -82,6 +83,7 @@ def component(
                     call.finish(None)
                 return result
 
+            run_async.reefline_component = spec  # type: ignore[attr-defined]
             return run_async  # type: ignore[return-value]
 
         @functools.wraps(func)
