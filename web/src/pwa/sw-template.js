@@ -20,7 +20,11 @@ self.addEventListener("activate", (event) => {
   event.waitUntil(
     caches
       .keys()
-      .then((keys) => Promise.all(keys.filter((k) => k.startsWith("reefline-shell-") && k !== SHELL).map((k) => caches.delete(k))))
+      // Keep the two builds before this one: a tab still running an older build can load its lazy chunks.
+      .then((keys) => {
+        const shells = keys.filter((k) => k.startsWith("reefline-shell-") && k !== SHELL);
+        return Promise.all(shells.slice(0, -2).map((k) => caches.delete(k)));
+      })
       .then(() => self.clients.claim()),
   );
 });
