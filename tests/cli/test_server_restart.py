@@ -18,16 +18,17 @@ name: resumable
 board: ops
 jobs:
   first:
-    script: echo once >> ../first-ran.txt && echo 1 > first.txt
+    script: echo once >> first-ran.txt && echo 1 > first.txt
     outputs:
       marker: {path: first.txt, type: file}
   # writes its output on the second attempt only: the first one is killed with the server
+  # (the counters live in the run's workspace: a server's jobs are sandboxed and write nowhere else)
   second:
     needs: [first]
     retry: 1
     script:
-      - echo attempt >> ../second-ran.txt
-      - 'if [ "$(wc -l < ../second-ran.txt)" -lt 2 ]; then sleep 60; fi'
+      - echo attempt >> second-ran.txt
+      - 'if [ "$(wc -l < second-ran.txt)" -lt 2 ]; then sleep 60; fi'
       - echo done > second.txt
     outputs:
       done: {path: second.txt, type: file}
@@ -87,6 +88,6 @@ def test_a_run_killed_with_its_server_finishes_after_a_restart(tmp_path: Path) -
         assert detail["state"] == "success", detail  # type: ignore[index]
         jobs = _jobs(detail)
         assert [jobs[name]["attempts"] for name in ("first", "second", "third")] == [1, 2, 1]  # type: ignore[arg-type]
-        workspaces = tmp_path / "home" / "workspaces"
-        assert (workspaces / "first-ran.txt").read_text() == "once\n"  # not run again
-        assert (workspaces / "second-ran.txt").read_text() == "attempt\nattempt\n"
+        workspace = tmp_path / "home" / "workspaces" / str(run_id)
+        assert (workspace / "first-ran.txt").read_text() == "once\n"  # not run again
+        assert (workspace / "second-ran.txt").read_text() == "attempt\nattempt\n"
