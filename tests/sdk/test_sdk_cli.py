@@ -202,3 +202,26 @@ def test_odd_file_names_and_forked_children_are_recorded_and_shown_harmlessly(pr
     assert "\x1b" not in shown.stdout and "\\x1b[31m.csv" in shown.stdout
     frame = json.loads(reefline(project, "trace", "last.csv", "--json").stdout)["frames"][0]
     assert frame["job"] == "odd" and frame["outputs"][0]["path"] == "last.csv"
+
+
+def test_the_iris_prediction_example_traces_back_to_the_dataset_split(tmp_path: Path) -> None:
+    import shutil
+
+    project = tmp_path / "iris"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "examples" / "iris", project)
+    ran = reefline(project, "run")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    served = subprocess.run(
+        [sys.executable, "predict.py", "3"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert served.returncode == 0 and served.stdout.strip() in {"setosa", "versicolor", "virginica"}, (
+        served.stderr
+    )
+    frames = json.loads(reefline(project, "trace", "prediction-3", "--json").stdout)["frames"]
+    assert [f["job"] for f in frames] == ["predict", "train[model=tree]", "featurize", "prepare"]
+    assert [i["frame"] for i in frames[0]["inputs"]] == [1, 2]
