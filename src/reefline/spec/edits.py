@@ -2,7 +2,7 @@
 
 The visual editor sends edits such as "connect prepare.data to train.data"; each is applied in turn
 to the text. Renames are exact text edits at every reference (the language server's rename, see
-``spec/rename.py``); deleting a job cuts its lines (with the comments right above it); the others
+``spec/rename.py``); deleting a job cuts its lines (both in ``spec/edits_text.py``); the others
 change ruamel.yaml's round-trip tree and write it back in the document's own indentation style.
 An edit that cannot be applied raises :class:`EditError` naming the edit's index and field.
 """
@@ -14,11 +14,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from reefline.spec.rename import RenameRefused, apply_span_edits, rename_edits
-from reefline.spec.symbols import Index, Symbol
-from reefline.spec.tolerant import Tree
+from reefline.spec.edits_text import EditRefused, cut_job, rename_job
 from reefline.spec.yaml_roundtrip import Document, RoundTripError, load_document
-from reefline.spec.yaml_source import SourceMap, Span, load_yaml
 
 MAX_EDITS = 50
 
@@ -123,9 +120,11 @@ def apply_edits(text: str, edits: list[Edit]) -> str:
                 if doc is not None:
                     text, doc = doc.dump(), None
                 if isinstance(edit, RenameJob):
-                    text = _rename_job(text, edit, index)
+                    if not _valid_name(edit.new_name):
+                        raise EditError(index, "new_name", f"'{edit.new_name}' is not a valid job name")
+                    text = rename_job(text, edit.name, edit.new_name)
                     continue
-                text = _cut_job(text, edit.name, index)
+                text = cut_job(text, edit.name)
                 doc = load_document(text)
                 _drop_refs(doc.root, edit.name)
                 continue
@@ -135,7 +134,9 @@ def apply_edits(text: str, edits: list[Edit]) -> str:
         return doc.dump() if doc is not None else text
     except EditError:
         raise
-    except (RoundTripError, RenameRefused) as exc:
+    except EditRefused as exc:
+        raise EditError(index, exc.field, str(exc)) from None
+    except RoundTripError as exc:
         raise EditError(index, _main_field(edits[index]), str(exc)) from None
     except Exception as exc:  # an odd document must give an error, never a traceback
         field = _main_field(edits[index])
@@ -340,77 +341,3 @@ def _drop_refs(root: Any, gone: str) -> None:
 def _fed_by(spec: Any, job: str) -> bool:
     origin = spec.get("from") if isinstance(spec, dict) else None
     return isinstance(origin, str) and origin.partition(".")[0] == job
-
-
-def _rename_job(text: str, edit: RenameJob, index: int) -> str:
-    tree = _exact_tree(text)
-    symbol = Symbol("job", edit.name)
-    index_ = Index.build(tree)
-    if index_.definition(symbol) is None:
-        raise EditError(index, "name", f"no job '{edit.name}'")
-    if not _valid_name(edit.new_name):
-        raise EditError(index, "new_name", f"'{edit.new_name}' is not a valid job name")
-    try:
-        return apply_span_edits(text, rename_edits(index_, symbol, edit.new_name))
-    except RenameRefused as exc:
-        raise EditError(index, "new_name", str(exc)) from None
-
-
-def _exact_tree(text: str) -> Tree:
-    parsed = load_yaml(text)
-    if not parsed.ok:
-        first = parsed.diagnostics[0]
-        raise RoundTripError(f"line {first.line}:{first.col}: {first.message}")
-    return Tree(parsed.data, parsed.source)
-
-
-def _cut_job(text: str, name: str, index: int) -> str:
-    """``text`` without the job's lines: from the comments right above its key to its last line."""
-    tree = _exact_tree(text)
-    jobs = tree.data.get("jobs") if isinstance(tree.data, dict) else None
-    if not isinstance(jobs, dict) or name not in jobs:
-        raise EditError(index, "name", f"no job '{name}'")
-    source = tree.source
-    key = source.keys.get(("jobs", name))
-    if key is None:
-        raise EditError(index, "name", f"job '{name}' has no position in the text")
-    lines = text.split("\n")
-    if _is_flow(source, lines):
-        raise EditError(index, "name", "`jobs:` is a flow mapping `{…}`; delete the job in the YAML")
-    first, last = key.line, _last_line(source, name, key, lines)
-    while first > 1 and _comment_at(lines[first - 2], key.col - 1):
-        first -= 1
-    before, after = lines[: first - 1], lines[last:]
-    if after and not after[0].strip() and (not before or before[-1].rstrip().endswith(":")):
-        after = after[1:]  # no blank line left right under `jobs:`
-    return "\n".join(before + after)
-
-
-def _comment_at(line: str, indent: int) -> bool:
-    """A comment line at the job key's own indentation (a deeper one ends the job above)."""
-    return line.lstrip().startswith("#") and len(line) - len(line.lstrip()) == indent
-
-
-def _last_line(source: SourceMap, name: str, key: Span, lines: list[str]) -> int:
-    """The job's last line: its value's span ends where the next key begins; comments and blank
-    lines at the next key's indentation belong to that key."""
-    value = source.values.get(("jobs", name))
-    if value is None:
-        return key.line
-    end = value.end_line
-    if end > len(lines) or not lines[end - 1][: value.end_col - 1].strip():
-        end -= 1
-    while end > key.line:
-        text = lines[end - 1]
-        indent = len(text) - len(text.lstrip())
-        if text.strip() and not (text.strip().startswith("#") and indent <= key.col - 1):
-            break
-        end -= 1
-    return end
-
-
-def _is_flow(source: SourceMap, lines: list[str]) -> bool:
-    span = source.values.get(("jobs",))
-    if span is None or not 0 < span.line <= len(lines):
-        return False
-    return lines[span.line - 1][span.col - 1 : span.col].startswith(("{", "["))
