@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tarfile
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -346,3 +347,13 @@ def test_a_container_removed_under_a_job_fails_it_with_the_reason(
     assert result.error == "exited with code 137 (SIGKILL)" or (result.error or "").startswith(
         "lost the Docker engine: "
     )
+
+
+def test_a_script_too_big_for_an_argument_runs_from_a_mounted_file(
+    executor: DockerExecutor, tmp_path: Path
+) -> None:
+    padding = [f": {'x' * 60} {i}" for i in range(3000)]  # ~200 KiB: over the 128 KiB per argument
+    result, lines = run(executor, step("echo first", *padding, "echo last"), context(tmp_path))
+    assert result.ok, lines[-3:]
+    assert [t for _, _, t in lines] == ["first", "last"]
+    assert not list(Path(tempfile.gettempdir()).glob("reefline-docker-*"))  # its folder went with it

@@ -43,8 +43,10 @@ from reefline.executors.base import (
     StepResult,
     Stream,
 )
+from reefline.executors.docker_files import INLINE_MAX, MOUNT, JobFiles
 from reefline.executors.docker_images import image_id
 from reefline.executors.docker_logs import EOF_MARK, FrameReader, LineSplitter
+from reefline.executors.entrypoint import CONTEXT_ENV, CONTEXT_FILE_ENV
 from reefline.plan.ir import Network, PythonCommand, Step
 
 WORKSPACE = "/workspace"
@@ -63,6 +65,7 @@ class DockerHandle:
     reader: FrameReader
     started_at: float
     network: docker_services.JobNetwork | None = None
+    files: JobFiles = field(default_factory=JobFiles)
     stop_reason: StopReason | None = None
     stopper: threading.Thread | None = None
     destroyed: bool = False
@@ -172,6 +175,7 @@ class DockerExecutor:
         )
         network: docker_services.JobNetwork | None = None
         container_id: str | None = None
+        files = JobFiles()
         try:
             mode = self._network_of(step)
             if step.services:
@@ -182,7 +186,7 @@ class DockerExecutor:
                 network_mode = self._run_network(api, ctx.run_id, ctx.workspace)
             else:
                 network_mode = "none"
-            container_id = self._create(api, step, ctx, image, network_mode, name, labels)
+            container_id = self._create(api, step, ctx, image, network_mode, name, labels, files)
             sock = api.attach_socket(container_id, params={"stdout": 1, "stderr": 1, "stream": 1, "logs": 1})
             reader = FrameReader(sock)
             started = time.time()
@@ -194,10 +198,11 @@ class DockerExecutor:
         except Exception as exc:
             self._remove(api, container_id)
             docker_services.remove(api, network)
+            files.remove()
             if isinstance(exc, StartError):
                 raise
             raise StartError(f"image {step.image.name!r}: the container did not start: {_say(exc)}") from None
-        return DockerHandle(step, ctx, log, container_id, reader, started, network)
+        return DockerHandle(step, ctx, log, container_id, reader, started, network, files)
 
     def wait(self, handle: StepHandle) -> StepResult:
         h = _own(handle)
@@ -245,6 +250,7 @@ class DockerExecutor:
         h.reader.close()
         self._remove(api, h.container_id)
         docker_services.remove(api, h.network)
+        h.files.remove()
 
     def reattach(self, step: Step, ctx: StepContext, log: LogSink) -> DockerHandle | None:
         """The running container of attempt ``ctx.attempt`` of ``step`` in run ``ctx.run_id``."""
@@ -278,13 +284,22 @@ class DockerExecutor:
         network_mode: str,
         name: str,
         labels: dict[str, str],
+        files: JobFiles,
     ) -> str:
         env = dict(ctx.job_env if ctx.job_env is not None else ctx.env)
         env["REEFLINE_WORKSPACE"] = WORKSPACE
-        env.pop("REEFLINE_CONTEXT_FILE", None)
+        env.pop(CONTEXT_FILE_ENV, None)
+        context = env.get(CONTEXT_ENV)
+        if context is not None and len(context.encode()) > INLINE_MAX:
+            env[CONTEXT_FILE_ENV] = files.add("context.json", env.pop(CONTEXT_ENV))
+        argv = _argv(step)
+        if len(argv[-1].encode()) > INLINE_MAX and not isinstance(step.command, PythonCommand):
+            argv = [argv[0], files.add("script.sh", argv[-1])]
         binds = {str(ctx.workspace.resolve()): {"bind": WORKSPACE, "mode": "rw"}}
         if isinstance(step.command, PythonCommand):
             binds[str(_ENTRYPOINT_FILE)] = {"bind": ENTRYPOINT, "mode": "ro"}
+        if files.folder is not None:
+            binds[str(files.folder)] = {"bind": MOUNT, "mode": "ro"}
         memory = step.resources.memory_bytes
         host_config = api.create_host_config(
             binds=binds,
@@ -296,7 +311,7 @@ class DockerExecutor:
         )
         created = api.create_container(
             image,
-            command=_argv(step),
+            command=argv,
             environment=env,
             working_dir=WORKSPACE,
             user=self.user or _user_for(ctx.workspace),
