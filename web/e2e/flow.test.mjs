@@ -170,6 +170,12 @@ test("issue 15: sign in, edit, save, run, logs, cancel, compare, PWA", async (t)
     await page.locator("h1 .state-canceled").waitFor({ timeout: 30_000 });
     await page.getByRole("button", { name: "Retry run" }).waitFor();
     await check("07-run-canceled");
+    // a retry runs the jobs that did not succeed again, in the same run: cancel it once more
+    await page.getByRole("button", { name: "Retry run" }).click();
+    await page.getByRole("button", { name: /^slow.*running/ }).waitFor({ timeout: 30_000 });
+    assert.equal(runIdOf(), secondRun);
+    await page.getByRole("button", { name: "Cancel run" }).click();
+    await page.locator("h1 .state-canceled").waitFor({ timeout: 30_000 });
   });
 
   await t.test("8. compare two runs", async () => {

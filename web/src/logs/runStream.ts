@@ -24,8 +24,9 @@ const FLUSH_MS = 100;
 
 /** Follows a run's Server-Sent Events: state changes and log lines, batched into one update per
  *  100 ms so that a chatty job does not re-render the page per line. The browser's EventSource
- *  reconnects with Last-Event-ID by itself; the stream is closed on `end`. */
-export function useRunStream(runId: number, enabled: boolean): RunStream {
+ *  reconnects with Last-Event-ID by itself; the stream is closed on `end`. A new `generation`
+ *  (the run was retried: it goes on in the same run) follows it again from the start. */
+export function useRunStream(runId: number, enabled: boolean, generation = 0): RunStream {
   const [stream, setStream] = useState<RunStream>({ logs: new Map(), states: new Map(), ended: false, version: 0 });
   const pending = useRef<{ logs: [string, string][]; states: [string, string][]; ended: boolean }>({ logs: [], states: [], ended: false });
 
@@ -34,6 +35,7 @@ export function useRunStream(runId: number, enabled: boolean): RunStream {
     const logs = new Map<string, string[]>();
     const states = new Map<string, string>();
     pending.current = { logs: [], states: [], ended: false };
+    setStream((old) => ({ logs, states, ended: false, version: old.version + 1 }));
     const source = new EventSource(`/api/runs/${runId}/events`, { withCredentials: true });
     source.addEventListener("log", (event) => {
       const data = JSON.parse((event as MessageEvent<string>).data) as { job: string; text: string };
@@ -63,6 +65,6 @@ export function useRunStream(runId: number, enabled: boolean): RunStream {
       source.close();
       window.clearInterval(timer);
     };
-  }, [runId, enabled]);
+  }, [runId, enabled, generation]);
   return stream;
 }

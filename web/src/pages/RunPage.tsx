@@ -55,7 +55,8 @@ export default function RunPage() {
   const navigate = useNavigate();
   const { me } = useSession();
   const detail = useApi(async () => unwrap(await api.GET("/api/runs/{run_id}", { params: { path: { run_id: runId } } })), [runId]);
-  const stream = useRunStream(runId, online && Number.isInteger(runId));
+  const [generation, setGeneration] = useState(0);
+  const stream = useRunStream(runId, online && Number.isInteger(runId), generation);
   const [selected, setSelected] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [now, setNow] = useState(Date.now() / 1000);
@@ -87,7 +88,11 @@ export default function RunPage() {
         detail.reload();
       } else {
         const next = unwrap(await api.POST("/api/runs/{run_id}/retry", { params: { path: { run_id: runId } }, body: { no_cache: false } }));
-        navigate(`/runs/${next.id}`);
+        if (next.id === runId) {
+          // the jobs that did not succeed run again in this same run: follow it anew
+          setGeneration((g) => g + 1);
+          detail.reload();
+        } else navigate(`/runs/${next.id}`);
       }
     } catch (e) {
       setError(messageOf(e));
