@@ -52,6 +52,7 @@ def _answers(base_url: str) -> bool:
 
 
 def _die_with_parent() -> None:
+    # PR_SET_PDEATHSIG fires when the forking *thread* ends: start the daemon from the main thread.
     os.setsid()
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
