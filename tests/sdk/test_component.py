@@ -222,3 +222,23 @@ def test_a_bare_decorator_names_the_component_after_the_function(workspace: Path
     assert summarize.reefline_component.name == "summarize"  # type: ignore[attr-defined]
     [component], [run], [artifact] = _rows(store_url)
     assert (component.name, run.status, artifact.path) == ("summarize", "success", "data/raw.csv")
+
+
+def test_a_registered_kind_is_kept_by_a_decorator_that_names_none(workspace: Path, store_url: str) -> None:
+    from reefline.services import components as service
+    from reefline.store.component_records import ComponentSpec
+    from reefline.store.db import open_database
+
+    engine = open_database(store_url)
+    try:
+        with engine.begin() as conn:
+            service.register(conn, ComponentSpec("scorer", kind="model", owner="carol", description="scores"))
+    finally:
+        engine.dispose()
+
+    @reefline.component(name="scorer", description="scores rows")
+    def scorer(path: str) -> None: ...
+
+    scorer("data/raw.csv")
+    [component], _, _ = _rows(store_url)
+    assert (component.kind, component.owner, component.description) == ("model", "carol", "scores rows")

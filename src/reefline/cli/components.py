@@ -125,8 +125,13 @@ def register_command(
         str | None, typer.Option("--description", "-d", help="What it does.", show_default=False)
     ] = None,
     kind: Annotated[
-        str, typer.Option("--kind", help="Its type: your own word, e.g. featurizer, model, scorer.")
-    ] = "component",
+        str | None,
+        typer.Option(
+            "--kind",
+            help="Its type: your own word, e.g. featurizer, model, scorer. Default: as it is, or component.",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Register a component type (or change its kind, owner or description) in this project's store."""

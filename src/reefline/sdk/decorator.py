@@ -23,7 +23,7 @@ def component(
     *,
     owner: str | None = None,
     description: str | None = None,
-    kind: str = "component",
+    kind: str | None = None,
     inputs: Sequence[Any] = (),
     outputs: Sequence[Any] = (),
 ) -> Callable[[F], F]: ...
@@ -34,12 +34,12 @@ def component(
     *,
     owner: str | None = None,
     description: str | None = None,
-    kind: str = "component",
+    kind: str | None = None,
     inputs: Sequence[Any] = (),
     outputs: Sequence[Any] = (),
 ) -> Any:
     """Record each call of the decorated function as a run of component ``name`` (default: the
-    function's name) of type ``kind``, owned by ``owner``.
+    function's name) of type ``kind`` (default: as registered, else "component"), owned by ``owner``.
 
     ``inputs`` / ``outputs``: paths the call reads / writes, or names of the function's parameters
     whose arguments are such paths, on top of the path arguments found by themselves (existing

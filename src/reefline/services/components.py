@@ -60,8 +60,7 @@ def record_run_linked(
     now: float | None = None,
 ) -> tuple[int, int | None]:
     """:func:`record_run`, also returning the job the run was linked to (None: none)."""
-    check_name(spec.name)
-    check_name(spec.kind, "component kind")
+    _check(spec)
     scope = repo_components.LAPTOP_SCOPE if team_id is None else repo_components.team_scope(team_id)
     linked = _checked_link(conn, record, pipeline_run_id, team_id)
     component_id = repo_components.ensure_component(conn, scope, team_id, spec, now or time.time())
@@ -70,11 +69,16 @@ def record_run_linked(
 
 def register(conn: Connection, spec: ComponentSpec, *, team_id: int | None = None) -> ComponentRow:
     """Register a component type (or update it); returns it as listed."""
-    check_name(spec.name)
-    check_name(spec.kind, "component kind")
+    _check(spec)
     scope = repo_components.LAPTOP_SCOPE if team_id is None else repo_components.team_scope(team_id)
     repo_components.ensure_component(conn, scope, team_id, spec, time.time())
     return next(row for row in repo_components.list_components(conn, scope) if row.name == spec.name)
+
+
+def _check(spec: ComponentSpec) -> None:
+    check_name(spec.name)
+    if spec.kind is not None:
+        check_name(spec.kind, "component kind")
 
 
 def list_components(conn: Connection, *, team_id: int | None = None) -> list[ComponentRow]:

@@ -14,7 +14,7 @@ class ComponentSpec:
     """A component type as its decorator (or ``reefline components register``) describes it."""
 
     name: str
-    kind: str = "component"
+    kind: str | None = None  # None: the stored one (or "component" for a new one)
     owner: str | None = None
     description: str | None = None
 

@@ -15,6 +15,7 @@ from reefline.store.component_records import ComponentSpec, RunRecord
 from reefline.store.tables import component_artifacts, component_runs, components, jobs, pipelines, runs
 
 LAPTOP_SCOPE = ""
+DEFAULT_KIND = "component"
 _MAX_CANDIDATES = 10
 _MAX_PRODUCERS = 16
 
@@ -142,7 +143,7 @@ def ensure_component(
             scope=scope,
             team_id=team_id,
             name=spec.name,
-            kind=spec.kind,
+            kind=spec.kind or DEFAULT_KIND,
             owner=spec.owner,
             description=spec.description,
             created_at=now,

@@ -941,10 +941,9 @@ export interface components {
             description?: string | null;
             /**
              * Kind
-             * @description your own type
-             * @default component
+             * @description your own type; None: as registered, or component
              */
-            kind: string;
+            kind?: string | null;
             /**
              * Name
              * @description e.g. featurize

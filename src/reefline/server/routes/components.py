@@ -26,7 +26,12 @@ _TIME = Field(ge=0, le=1e11, allow_inf_nan=False)
 class ComponentIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)  # false is not a size, "1" not an id
     name: str = Field(min_length=1, max_length=200, description="e.g. featurize")
-    kind: str = Field(default="component", min_length=1, max_length=100, description="your own type")
+    kind: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="your own type; None: as registered, or component",
+    )
     owner: str | None = Field(default=None, max_length=200)
     description: str | None = Field(default=None, max_length=10_000)
 
