@@ -361,3 +361,24 @@ def test_secrets_reach_the_container_and_are_masked_in_its_logs(
     assert ("stdout", "token is ****") in lines and ("stderr", "to stderr ****") in lines
     assert ("stdout", f"{hashlib.sha256(SECRET.encode()).hexdigest()}  -") in lines  # it had the value
     assert SECRET not in all_text(store_engine)
+
+
+def test_ctrl_c_of_reefline_run_cancels_the_job_and_removes_its_container(
+    docker_engine: str, docker_client: Any, tmp_path: Path
+) -> None:
+    (tmp_path / "reefline.yaml").write_text(HANG_SPEC)
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env["DOCKER_HOST"] = docker_engine
+    proc = subprocess.Popen([REEFLINE, "run"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True)
+    owned_by_it = f"{socket.gethostname()}:{proc.pid}:"
+
+    def running() -> list[Any]:
+        jobs = docker_client.containers.list(filters={"label": f"{docker_labels.ROLE}=job"})
+        return [c for c in jobs if c.labels.get(docker_labels.OWNER, "").startswith(owned_by_it)]
+
+    container = _wait_for(running, 60)[0]
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out
+    assert "hang canceled" in out
+    assert docker_client.containers.list(all=True, filters={"id": container.id}) == []
