@@ -63,3 +63,13 @@ describe("GraphEditor", () => {
     expect(onEdit).toHaveBeenLastCalledWith([{ op: "rename_job", name: "train", new_name: "fit" }]);
   });
 });
+
+describe("GraphEditor without a mouse", () => {
+  it("selects a job from a list and deletes it", () => {
+    const onEdit = vi.fn(async () => {});
+    render(<GraphEditor graph={graph} onEdit={onEdit} />);
+    fireEvent.change(screen.getByLabelText("Selected job"), { target: { value: "prepare" } });
+    fireEvent.click(screen.getByRole("button", { name: "Delete job" }));
+    expect(onEdit).toHaveBeenLastCalledWith([{ op: "delete_job", name: "prepare" }]);
+  });
+});

@@ -64,6 +64,21 @@ export default function GraphEditor({ graph, onEdit }: GraphEditorProps) {
             ))}
           </ul>
         </section>
+        <label>
+          Selected job
+          <select
+            value={selected ?? ""}
+            onChange={(e) => {
+              setSelected(e.target.value || null);
+              setRename(e.target.value);
+            }}
+          >
+            <option value="">(click a job, or choose)</option>
+            {graph.jobs.map((j) => (
+              <option key={j.name}>{j.name}</option>
+            ))}
+          </select>
+        </label>
         <form onSubmit={submit([{ op: "add_job", name: newJob, stage: newStage || null }], () => setNewJob(""))} aria-label="Add a job">
           <h3>Add job</h3>
           <label>
