@@ -86,9 +86,11 @@ def test_a_run_whose_host_was_killed_finishes_on_the_next_host(
 
     host = EngineHost(db, poll_every=0.1).start()
     try:
-        (run,) = wait_ended(db, [run_id])
+        wait_ended(db, [run_id])
     finally:
         host.stop()
+    # Read after stop: the run's thread releases its lease just after the run's last state is written.
+    run = get_run(db, run_id)
     with db.connect() as conn:
         jobs = {job.name: job for job in repo.list_jobs(conn, run_id)}
         second_attempts = [(a.number, a.state) for a in repo.list_attempts(conn, jobs["second"].id)]
