@@ -220,6 +220,13 @@ test("issue 15: sign in, edit, save, run, logs, cancel, compare, PWA", async (t)
     await page.getByRole("button", { name: "Revoke token laptop" }).click();
     await page.getByRole("cell", { name: /^revoked/ }).waitFor();
     await check("11-account");
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForURL(/\/signin/);
+    assert.equal((await page.request.get(`${base}/api/me`)).status(), 401, "the session ended on the server");
+    await page.getByLabel("Username").fill("alice");
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Boards of research" }).waitFor();
   });
 
   await t.test("phone width", async () => {
@@ -290,6 +297,9 @@ test("issue 15: sign in, edit, save, run, logs, cancel, compare, PWA", async (t)
     assert.deepEqual(browser.problems, []);
   });
   await t.test("9. PWA: installable, and an offline reload", async () => {
+    // pages opened once (after the sign-out above emptied the API cache) are what offline shows
+    await page.goto(`${base}/t/research/runs`);
+    await page.getByRole("cell", { name: "flow" }).first().waitFor();
     await page.goto(`${base}/t/research`);
     await page.getByRole("link", { name: "flow" }).waitFor();
     await page.evaluate(async () => {
