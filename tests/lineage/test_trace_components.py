@@ -142,3 +142,14 @@ def test_a_failed_component_is_marked_and_an_unknown_id_names_every_kind_of_targ
         assert "FAILED" in render(found) and "raised: ValueError: bad" in render(found)
         with pytest.raises(NotFound, match=r"output id logged with reefline\.log_output"):
             trace.resolve(conn, tmp_path, "prediction-10")
+
+
+def test_depth_stops_at_a_component_and_names_it(store_engine: Engine, tmp_path: Path) -> None:
+    with store_engine.begin() as conn:
+        made = component_run(conn, "featurize", reads=["RAW"], writes=["F"], at=100.0)
+        r1 = run(conn, "iris", now=300.0)
+        job(conn, r1, "train", outputs={"model": "M"}, inputs={"features": ("F", None)}, at=300.0)
+    with store_engine.connect() as conn:
+        found = trace.backtrace(conn, trace.resolve(conn, tmp_path, sha("M")[:10]), depth=0)
+    assert found.truncated and [f.job for f in found.frames] == ["train"]
+    assert f"← component run {made} (beyond --depth)" in render(found)

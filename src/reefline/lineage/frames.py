@@ -22,6 +22,7 @@ class Link:
     frame: int | None = None
     stale: str | None = None  # why this input is stale (too old), if it is
     producer_run: int | None = None  # the run of the job that made it (also beyond --depth)
+    producer_component_run: int | None = None  # or the component run that made it
 
 
 @dataclass(slots=True)
@@ -92,6 +93,8 @@ def _links(frame: Frame, back: bool) -> list[str]:
         )
         if link.frame is not None:
             line += f"  ← #{link.frame}"
+        elif kind == "in" and link.producer_component_run is not None:
+            line += f"  ← component run {link.producer_component_run} (beyond --depth)"
         elif kind == "in" and link.producer_run is not None:
             line += f"  ← run {link.producer_run} (beyond --depth)"
         elif kind == "in" and back:

@@ -218,8 +218,9 @@ def backtrace(
                     and now - finished > max_age_days * _DAY_S
                 ):
                     stale = f"made {(now - finished) / _DAY_S:.0f} days ago (over --max-age {max_age_days:g})"
+            made_by = producer.id if producer is not None and producer.kind == COMPONENT else None
             frame.inputs.append(
-                Link(row.name, row.path, row.type, row.sha256, row.size, number, stale, producer_run)
+                Link(row.name, row.path, row.type, row.sha256, row.size, number, stale, producer_run, made_by)
             )
     return Trace(target.label, target.sha256, "back", frames, truncated)
 
