@@ -17,7 +17,7 @@ def split(*chunks: bytes) -> list[str]:
 
 
 def test_line_ends() -> None:
-    assert split(b"a\nb\r\nc\rd") == ["a", "b", "c", "d"]
+    assert split(b"a\nb\r\nc\rd") == ["a", "b", "c\r", "d"]
     assert split(b"a\n\n") == ["a", ""]
     assert split(b"") == []
 
@@ -25,6 +25,10 @@ def test_line_ends() -> None:
 def test_crlf_split_across_chunks_is_one_line_end() -> None:
     assert split(b"a\r", b"\nb\r", b"", b"\n") == ["a", "b"]
     assert split(b"a\r") == ["a"]
+
+
+def test_a_progress_bar_is_a_line_per_state_each_marked_as_overwritten_but_the_last() -> None:
+    assert split(b"  0%\r", b" 50%\r100%\r", b"\ndone\n") == ["  0%\r", " 50%\r", "100%", "done"]
 
 
 def test_partial_lines_are_joined() -> None:

@@ -170,11 +170,12 @@ def test_long_utf8_line_is_not_split_inside_a_character(local: LocalExecutor, ct
 
 
 def test_carriage_returns_and_empty_lines(local: LocalExecutor, ctx: StepContext) -> None:
-    # \r\n is one line end; a lone \r (progress bars) is one too; a split \r\n across writes too.
+    # \r\n is one line end; a lone \r (progress bars) is one too, kept to mark the line that the next
+    # one overwrites; a \r\n split across writes is still one line end.
     script = ["printf 'a\\r\\nb\\rc\\n\\nd\\r'", "sleep 0.05", "printf '\\ne'"]
     result, logs = run(local, make_step(script), ctx)
     assert result.ok
-    assert logs.of("stdout") == ["a", "b", "c", "", "d", "e"]
+    assert logs.of("stdout") == ["a", "b\r", "c", "", "d", "e"]
 
 
 def test_binary_garbage(local: LocalExecutor, ctx: StepContext) -> None:

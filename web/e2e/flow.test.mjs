@@ -146,6 +146,7 @@ test("issue 15: sign in, edit, save, run, logs, cancel, compare, PWA", async (t)
     await page.locator(".log-line", { hasText: "step 3" }).waitFor();
     const early = await page.locator(".log-tools .muted").innerText();
     await page.locator(".log-line", { hasText: "progress 100%" }).waitFor();
+    assert.equal(await page.locator(".log-line", { hasText: /progress (10|50)%/ }).count(), 0, "a progress bar shows only its last state");
     const late = await page.locator(".log-tools .muted").innerText();
     assert.ok(Number.parseInt(late, 10) > Number.parseInt(early, 10), `lines grew while the job ran: ${early} -> ${late}`);
     const green = await page.locator(".log-line", { hasText: "step 3" }).locator("span[style*='color']").first().evaluate((el) => getComputedStyle(el).color);

@@ -13,7 +13,11 @@ LINE_ENDS = (b"\n", b"\r")
 
 
 class LineSplitter:
-    """Bytes of one stream → lines. ``\\n``, ``\\r\\n`` and a lone ``\\r`` (progress bars) end a line."""
+    """Bytes of one stream → lines. ``\\n``, ``\\r\\n`` and a lone ``\\r`` (progress bars) end a line.
+
+    A line ended by a lone ``\\r`` keeps it: the next line overwrites it on a terminal, and a reader
+    (the web UI's log view) shows only the last state of a progress bar.
+    """
 
     __slots__ = ("buf", "log", "stream")
 
@@ -34,7 +38,7 @@ class LineSplitter:
         else:
             last = b""
         for part in parts:
-            self._emit(part.rstrip(b"\r\n"))
+            self._emit(_without_newline(part))
         while len(last) > MAX_LINE_BYTES:
             cut = _utf8_cut(last, MAX_LINE_BYTES)
             self._emit(last[:cut])
@@ -54,6 +58,12 @@ class LineSplitter:
             self.log(self.stream, time.time(), line[:cut].decode("utf-8", errors="replace"))
             line = line[cut:]
         self.log(self.stream, time.time(), line.decode("utf-8", errors="replace"))
+
+
+def _without_newline(part: bytes) -> bytes:
+    if part.endswith(b"\n"):
+        return part[:-2] if part.endswith(b"\r\n") else part[:-1]
+    return part  # ended by a lone "\r": it stays, marking a line the next one overwrites
 
 
 def _utf8_cut(data: bytes, limit: int) -> int:

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { collapseCarriageReturns, parseAnsi, stripAnsi } from "./ansi";
+import { appendLogLine, collapseCarriageReturns, parseAnsi, stripAnsi } from "./ansi";
 
 describe("ANSI colours", () => {
   it("splits a line into styled spans and resets", () => {
@@ -39,5 +39,23 @@ describe("carriage returns", () => {
 
   it("look past colour codes when deciding what is empty", () => {
     expect(collapseCarriageReturns("\x1b[32m10%\x1b[0m\r\x1b[0m")).toBe("\x1b[32m10%\x1b[0m");
+  });
+});
+
+describe("progress bars split into lines at each \\r", () => {
+  it("show only the last state, and the lines after it", () => {
+    const lines: string[] = ["start"];
+    let overwritten = false;
+    for (const line of ["  0%\r", " 50%\r", "100%", "done"]) overwritten = appendLogLine(lines, line, overwritten);
+    expect(lines).toEqual(["start", "100%", "done"]);
+    expect(overwritten).toBe(false);
+  });
+
+  it("keep the newest state while the bar is still moving", () => {
+    const lines: string[] = [];
+    let overwritten = false;
+    for (const line of ["10%\r", "20%\r"]) overwritten = appendLogLine(lines, line, overwritten);
+    expect(lines).toEqual(["20%"]);
+    expect(overwritten).toBe(true);
   });
 });

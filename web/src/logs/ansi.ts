@@ -97,3 +97,13 @@ export function collapseCarriageReturns(line: string): string {
   }
   return "";
 }
+
+/** Adds one stored log line to a job's shown lines. The server splits output at a lone `\r` and
+ *  keeps it at the end of the line it ended (a progress bar's earlier state): the next line then
+ *  replaces that one instead of following it. Returns whether the added line is such a line. */
+export function appendLogLine(lines: string[], line: string, lastIsOverwritten: boolean): boolean {
+  const shown = collapseCarriageReturns(line);
+  if (lastIsOverwritten && lines.length > 0) lines[lines.length - 1] = shown;
+  else lines.push(shown);
+  return line.endsWith("\r");
+}

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "react";
-import { collapseCarriageReturns } from "./ansi";
+import { appendLogLine } from "./ansi";
 
 export interface StateEvent {
   job: string | null;
@@ -33,6 +33,7 @@ export function useRunStream(runId: number, enabled: boolean, generation = 0): R
   useEffect(() => {
     if (!enabled) return;
     const logs = new Map<string, string[]>();
+    const overwritten = new Set<string>(); // jobs whose last line a progress bar's next state replaces
     const states = new Map<string, string>();
     pending.current = { logs: [], states: [], ended: false };
     setStream((old) => ({ logs, states, ended: false, version: old.version + 1 }));
@@ -55,7 +56,10 @@ export function useRunStream(runId: number, enabled: boolean, generation = 0): R
       pending.current = { logs: [], states: [], ended: false };
       for (const [job, text] of batch.logs) {
         const lines = logs.get(job) ?? [];
-        for (const line of text.split("\n")) lines.push(collapseCarriageReturns(line));
+        for (const line of text.split("\n")) {
+          if (appendLogLine(lines, line, overwritten.has(job))) overwritten.add(job);
+          else overwritten.delete(job);
+        }
         logs.set(job, lines);
       }
       for (const [job, state] of batch.states) states.set(job, state);
