@@ -28,13 +28,19 @@ class Node:
 
 
 def producer(
-    conn: Connection, sha256: str, consumer: Node | None = None, started_at: float | None = None
+    conn: Connection,
+    sha256: str,
+    consumer: Node | None = None,
+    started_at: float | None = None,
+    *,
+    components: bool = True,
 ) -> Node | None:
     """The job or component run that first produced ``sha256`` (before ``consumer``, which started at
-    ``started_at``), following cached jobs to the one that really made the bytes."""
+    ``started_at``), following cached jobs to the one that really made the bytes. ``components``:
+    False when the store has no component runs (one lookup fewer per link)."""
     before_job = consumer.id if consumer is not None and consumer.kind == JOB else None
     job_id = repo_lineage.first_producer(conn, sha256, before_job_id=before_job)
-    made_by = repo_components.producers(conn, sha256)
+    made_by = repo_components.producers(conn, sha256) if components else []
     if consumer is not None and consumer.kind == COMPONENT:
         earlier = [p for p in made_by if p.run_id < consumer.id]
     else:
@@ -54,11 +60,16 @@ def producer(
 
 
 def inside(
-    conn: Connection, sha256: str, node: Node, made_by: list[repo_components.Producer] | None = None
+    conn: Connection,
+    sha256: str,
+    node: Node,
+    made_by: list[repo_components.Producer] | None = None,
+    *,
+    components: bool = True,
 ) -> Node:
     """The component run inside job ``node`` (or inside the job a cached one reused) that wrote
     ``sha256``, if one did: the Python function that made a job's output; else ``node``."""
-    if node.kind != JOB:
+    if node.kind != JOB or not components:
         return node
     made_by = repo_components.producers(conn, sha256) if made_by is None else made_by
     in_jobs = {p.job_id: p.run_id for p in reversed(made_by) if p.job_id is not None}
@@ -72,9 +83,11 @@ def _before(done: float | None, started: float | None) -> bool:
     return done is None or started is None or done <= started
 
 
-def consumers(conn: Connection, sha256: str) -> list[Node]:
+def consumers(conn: Connection, sha256: str, *, components: bool = True) -> list[Node]:
     """Every successful job and component run that read ``sha256``: jobs first, each oldest first."""
     jobs = [Node(JOB, job_id) for job_id in repo_lineage.consumers(conn, sha256)]
+    if not components:
+        return jobs
     return jobs + [Node(COMPONENT, run_id) for run_id in repo_components.consumers(conn, sha256)]
 
 

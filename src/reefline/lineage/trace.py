@@ -170,6 +170,7 @@ def backtrace(
         )
     limit = DEFAULT_DEPTH if depth is None else depth
     now = time.time() if now is None else now
+    recorded = repo_components.any_runs(conn)
     frames: list[Frame] = []
     by_node: dict[Node, Frame] = {}
     made_at: dict[Node, tuple[float | None, float | None, int | None]] = {}  # started, finished, run
@@ -197,9 +198,9 @@ def backtrace(
         for row in _inputs_of(conn, node, frame):
             producer = None
             if row.producer_job_id is not None:  # a from: edge: shown as that run has it, maybe cached
-                producer = nodes.inside(conn, row.sha256, Node(JOB, row.producer_job_id))
+                producer = nodes.inside(conn, row.sha256, Node(JOB, row.producer_job_id), components=recorded)
             elif row.sha256:
-                producer = nodes.producer(conn, row.sha256, node, consumer_start)
+                producer = nodes.producer(conn, row.sha256, node, consumer_start, components=recorded)
             number = producer_run = None
             stale: str | None = None
             if producer is not None:
@@ -287,12 +288,13 @@ def forward(conn: Connection, target: Target, *, depth: int | None = None) -> Tr
     queue: deque[tuple[str, int | None, int]] = deque([(target.sha256, None, 0)])
     seen_sha: set[str] = set()
     made_at: dict[Node, tuple[float | None, float | None, int | None]] = {}
+    recorded = repo_components.any_runs(conn)
     while queue:
         sha, parent, level = queue.popleft()
         if not sha or sha in seen_sha:
             continue
         seen_sha.add(sha)
-        for node in nodes.consumers(conn, sha):
+        for node in nodes.consumers(conn, sha, components=recorded):
             if node in seen:
                 continue
             if level > limit:

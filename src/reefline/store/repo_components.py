@@ -286,6 +286,11 @@ _PRODUCERS = (
 )
 
 
+def any_runs(conn: Connection) -> bool:
+    """Whether any component run is recorded: a trace of a store without any skips their lookups."""
+    return conn.execute(select(component_runs.c.id).limit(1)).first() is not None
+
+
 def producers(conn: Connection, sha256: str) -> list[Producer]:
     """The first successful component runs that output ``sha256`` (at most 16), oldest first: one
     query answers both "who made it first" and "which of them ran inside this job"."""
