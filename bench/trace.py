@@ -15,6 +15,11 @@ timed too.
 
 Measured 2026-12-02 (2 shared cores, 1,000,000 attempts, 30 traces): SQLite median 2.4 ms (p95 3.2),
 PostgreSQL median 25.8 ms (p95 39.9); ``--forward`` 1.6 / 12.5 ms.
+Measured 2026-12-03 with the component runs, on the same 2 cores under a load average of 7-10 (other
+test suites running; figures of this day compare only with each other): 1,000,000 attempts, 30
+traces, SQLite 16.0 ms (p95 29.5), prediction trace 12.0 ms; PostgreSQL 114.7 ms (p95 207.6),
+prediction trace 64.6 ms. The same-load comparison at 100,000 attempts, before and after the
+component lookups: SQLite 20.7 -> 17.2 ms, PostgreSQL 103.9 -> 108.7 ms (the load's noise).
 
 PostgreSQL: ``--postgres`` or REEFLINE_TEST_POSTGRES_URL (a server URL; a fresh database is created
 and dropped); without either, SQLite only.
