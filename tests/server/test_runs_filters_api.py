@@ -40,6 +40,10 @@ def test_runs_filter_by_pipeline_state_trigger_and_who(api: Api) -> None:
     assert ids("?state=failed&state=queued") == [started["a2"], started["b1"], started["a1"]]
     assert ids("?trigger=schedule") == [started["a2"]]
     assert ids("?who=alice") == [started["a2"], started["a1"]]
+    listed = api.client.get("/api/teams/lab/runs", headers=alice).json()
+    assert [r["triggered_by_name"] for r in listed] == ["alice", "bob", "alice"]
+    shown = api.client.get(f"/api/runs/{started['b1']}", headers=alice).json()
+    assert shown["triggered_by_name"] == "bob"
     assert ids("?who=bob&state=queued") == []
     assert ids("?who=nobody-at-all") == []
     assert ids(f"?who=alice&before={started['a2']}") == [started["a1"]]

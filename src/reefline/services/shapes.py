@@ -28,6 +28,7 @@ class RunShape(BaseModel):
     revision: int | None = Field(default=None, description="the number of the pipeline revision it ran")
     revision_id: int | None = Field(default=None, description="that revision's id")
     triggered_by: int | None = Field(default=None, description="the id of the user who started it")
+    triggered_by_name: str | None = Field(default=None, description="the username of the user who started it")
     created_at: str | None
     started_at: str | None = Field(description="the first start (a retried run keeps it)")
     last_started_at: str | None = Field(description="the latest start (a retry's)")
@@ -47,6 +48,7 @@ class RunShape(BaseModel):
             revision=run.revision,
             revision_id=run.revision_id,
             triggered_by=run.triggered_by,
+            triggered_by_name=run.triggered_by_name,
             created_at=iso(run.created_at),
             started_at=iso(run.started_at),
             last_started_at=iso(run.last_started_at),

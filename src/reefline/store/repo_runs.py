@@ -23,7 +23,7 @@ from reefline.store._util import (
 from reefline.store.errors import RunNotFound
 from reefline.store.repo_states import insert_state_changes, state_change
 from reefline.store.rows import RunRow
-from reefline.store.tables import engine_leases, pipelines, revisions, runs
+from reefline.store.tables import engine_leases, pipelines, revisions, runs, users
 
 _UPDATE_RUN = update_by_id(runs)
 _REQUEST_CANCEL = (
@@ -167,11 +167,14 @@ def resolve_run_ref(conn: Connection, ref: str, workspace: str | None = None) ->
 
 def _run_select() -> Select[Any]:
     return select(
-        *runs.c, pipelines.c.name.label("pipeline_name"), revisions.c.number.label("revision")
+        *runs.c,
+        pipelines.c.name.label("pipeline_name"),
+        revisions.c.number.label("revision"),
+        users.c.username.label("triggered_by_name"),
     ).select_from(
-        runs.join(pipelines, runs.c.pipeline_id == pipelines.c.id).outerjoin(
-            revisions, runs.c.revision_id == revisions.c.id
-        )
+        runs.join(pipelines, runs.c.pipeline_id == pipelines.c.id)
+        .outerjoin(revisions, runs.c.revision_id == revisions.c.id)
+        .outerjoin(users, runs.c.triggered_by == users.c.id)
     )
 
 

@@ -37,6 +37,7 @@ class RunRow:
     git_commit: str | None = None  # provenance of the workspace (None: not a git repository)
     git_branch: str | None = None
     git_dirty: bool | None = None
+    triggered_by_name: str | None = None  # the username of triggered_by
 
 
 @dataclass(frozen=True, slots=True)

@@ -1618,6 +1618,11 @@ export interface components {
              * @description the id of the user who started it
              */
             triggered_by?: number | null;
+            /**
+             * Triggered By Name
+             * @description the username of the user who started it
+             */
+            triggered_by_name?: string | null;
         };
         /** RunIn */
         RunIn: {
@@ -1697,6 +1702,11 @@ export interface components {
              * @description the id of the user who started it
              */
             triggered_by?: number | null;
+            /**
+             * Triggered By Name
+             * @description the username of the user who started it
+             */
+            triggered_by_name?: string | null;
         };
         /**
          * RunState

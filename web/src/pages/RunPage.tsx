@@ -121,7 +121,7 @@ export default function RunPage() {
       </div>
       <p className="muted">
         Revision {run.revision ?? "—"} · {run.trigger}
-        {run.triggered_by ? ` by user ${run.triggered_by}` : ""} · started {formatTime(run.started_at ?? run.created_at)} · {formatDuration(run.duration ?? (active && run.started_at ? now - (seconds(run.started_at) ?? now) : null))}
+        {run.triggered_by ? ` by ${run.triggered_by_name ?? `user ${run.triggered_by}`}` : ""} · started {formatTime(run.started_at ?? run.created_at)} · {formatDuration(run.duration ?? (active && run.started_at ? now - (seconds(run.started_at) ?? now) : null))}
         {run.reason ? ` · ${run.reason}` : ""}
       </p>
       {Object.keys(run.params).length > 0 && (

@@ -101,7 +101,7 @@ export function RunsPage() {
                 <StateBadge state={r.state} />
               </td>
               <td>{r.trigger}</td>
-              <td>{r.triggered_by === null || r.triggered_by === undefined ? "—" : `user ${r.triggered_by}`}</td>
+              <td>{r.triggered_by === null || r.triggered_by === undefined ? "—" : (r.triggered_by_name ?? `user ${r.triggered_by}`)}</td>
               <td>{formatTime(r.started_at ?? r.created_at)}</td>
               <td>{formatDuration(r.duration)}</td>
             </tr>
