@@ -86,3 +86,22 @@ def test_a_config_without_a_policy_section_allows_all(runner: CliRunner, project
     (project / "reefline.yaml").write_text(SPEC)
     _config(project, "# nothing yet\n")
     assert runner.invoke(app, ["validate"]).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"policy:\n  images: [\xff]\n", ".reefline/config.yaml:2:12: not UTF-8 (byte 0xff)"),
+        (b"# " + b"x" * (1024 * 1024) + b"\n", ".reefline/config.yaml: larger than 1048576 bytes"),
+        (b"policy: &a [*a]\n", ".reefline/config.yaml: policy: expected a mapping"),
+    ],
+)
+def test_odd_config_bytes_are_one_clear_error(
+    runner: CliRunner, project: Path, raw: bytes, message: str
+) -> None:
+    (project / "reefline.yaml").write_text(SPEC)
+    (project / ".reefline").mkdir()
+    (project / ".reefline" / "config.yaml").write_bytes(raw)
+    result = runner.invoke(app, ["validate"])
+    assert result.exit_code == 2
+    assert message in result.output

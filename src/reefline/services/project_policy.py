@@ -58,7 +58,9 @@ def _parse(raw: bytes, shown: str) -> object:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ServiceError(f"{shown}: not UTF-8 (byte {exc.start})") from None
+        before = raw[: exc.start]
+        line, col = before.count(b"\n") + 1, exc.start - (before.rfind(b"\n") + 1) + 1
+        raise ServiceError(f"{shown}:{line}:{col}: not UTF-8 (byte 0x{raw[exc.start]:02x})") from None
     try:
         return yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
