@@ -150,8 +150,10 @@ def _unescape(path: str) -> str:
 
 
 def _hidden_interpreter() -> list[str]:
-    """Reefline's own Python (``run:`` jobs start it) when it lives where the sandbox shows other
-    contents, e.g. a virtualenv under /tmp."""
+    """Reefline's own Python and package (``run:`` jobs start ``python -m
+    reefline.executors.entrypoint``) when they live where the sandbox shows other contents, e.g. a
+    virtualenv or an editable install's ``src/`` under /tmp."""
     hidden = (PRIVATE_TMP + "/", "/run/")
-    prefixes = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix)}
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # holds reefline/
+    prefixes = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, package_root)}
     return sorted(p for p in prefixes if p.startswith(hidden))
