@@ -10,6 +10,7 @@ The run then executes with the recorded params and job selection, and nothing ca
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import tarfile
@@ -264,8 +265,6 @@ def _fresh_directory(into: Path | None, run_id: int) -> Path:
 
 def _as_param_text(value: object) -> str:
     """A recorded param value as ``-p`` text that the spec's param type reads back as the same value."""
-    import json
-
     if isinstance(value, str):
         return value
     return json.dumps(value)
