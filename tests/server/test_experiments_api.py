@@ -159,6 +159,7 @@ def test_trace_follows_an_output_back_through_a_cached_job(world: World) -> None
     assert body["direction"] == "back" and body["hidden"] == 0
     assert [(f["job"], f["run_id"]) for f in body["frames"]] == [("train", second), ("prepare", second)]
     assert body["frames"][1]["cached_from_run"] == first  # prepare did not run again
+    assert body["frames"][0]["kind"] == "job" and body["frames"][0]["component_run_id"] is None
     [data_in] = body["frames"][0]["inputs"]
     assert data_in["name"] == "data" and data_in["frame"] == 1
     assert body["frames"][0]["params"] == {"lr": 0.5}

@@ -6,7 +6,8 @@ role may do is the permission table of ``services/permissions.py``:
 - nobody (no credentials): 401 on every route but the public ones;
 - a signed-in user who is not a member of the team: 404, the same as for a team that does not exist;
 - a member whose role lacks the route's permission: 403 naming the permission;
-- a member whose role has it, and a site admin: past the check (whatever the route then answers).
+- a member whose role has it, and a site admin: past the check (whatever the route then answers);
+- a site-wide route (``SITE_ADMIN``): 403 for everyone but a site admin.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from reefline.server.deps import PUBLIC, SIGNED_IN
+from reefline.server.deps import PUBLIC, SIGNED_IN, SITE_ADMIN
 from reefline.server.serve import engine_host
 from reefline.server.settings import ServerSettings
 from reefline.services.permissions import BUILTIN_ROLES, Permission
@@ -67,7 +68,7 @@ def _routes(api: Api) -> list[tuple[str, str, str]]:
 
 def _url(path: str, run_id: int) -> str:
     values = {"team": "lab", "name": "demo", "run_id": str(run_id), "username": "nobody-here"}
-    values |= {"token_id": "999999", "number": "1"}
+    values |= {"token_id": "999999", "number": "1", "output_id": "1"}
     return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), "NOPE"), path)
 
 
@@ -107,6 +108,15 @@ def test_every_route_declares_a_permission_and_enforces_it(world: tuple[Api, dic
                 status, body = _call(api, method, url, tokens[who])
                 if status in (401, 403):
                     unexpected.append(f"{method} {path} {who}: {status} {body}")
+            continue
+        if permission == SITE_ADMIN:
+            for who in (*ROLES, "stranger"):
+                status, body = _call(api, method, url, tokens[who])
+                if _denied_for(status, body) != SITE_ADMIN:
+                    unexpected.append(f"{method} {path} {who}: {status} {body} (site admins only)")
+            status, body = _call(api, method, url, tokens["admin"])
+            if status in (401, 403):
+                unexpected.append(f"{method} {path} admin: {status}")
             continue
         needed = Permission(permission)
         in_team = "{team}" in path or "{run_id}" in path

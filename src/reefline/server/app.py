@@ -20,12 +20,14 @@ API = "/api"
 
 def _routers() -> list[Any]:
     from reefline.server.routes import (
+        artifacts,
         auth,
         components,
         experiments,
         meta,
         pipelines,
         policy,
+        reproduce,
         runs,
         secrets,
         spec,
@@ -43,6 +45,8 @@ def _routers() -> list[Any]:
         spec.router,
         experiments.router,
         components.router,
+        artifacts.router,
+        reproduce.router,
     ]
 
 

@@ -4,6 +4,7 @@ Every route declares what it needs (``routing.SecureRouter``); the check below r
 
 - ``PUBLIC``: nobody needs to sign in (health, sign-in);
 - ``SIGNED_IN``: any signed-in user (their own profile and tokens, creating a team, validating YAML);
+- ``SITE_ADMIN``: site admins only (what spans every team, such as collecting the artifact store);
 - a :class:`~reefline.services.permissions.Permission`: the caller's role in the team that owns the
   resource (named by the path's ``{team}``, or found from its ``{run_id}``) must grant it. A resource
   of a team the caller is not in is a 404, exactly like one that does not exist.
@@ -33,6 +34,7 @@ from reefline.store import repo_scope
 
 PUBLIC = "public"
 SIGNED_IN = "signed-in"
+SITE_ADMIN = "site-admin"
 SESSION_COOKIE = "reefline_session"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -147,6 +149,11 @@ def authorizer(permission: str) -> Callable[[Request, Connection], None]:
             request.state.access = Access(None, None, remote)
             return
         principal = _principal(request, conn).with_remote(remote)
+        if permission == SITE_ADMIN:
+            if not principal.is_admin:
+                raise Forbidden("only site admins may do this", details={"permission": SITE_ADMIN})
+            request.state.access = Access(principal, None, remote)
+            return
         team_id = _team_in_path(request, conn, principal)
         if permission != SIGNED_IN:
             if team_id is None:

@@ -486,16 +486,20 @@ class TraceLinkOut(BaseModel):
     frame: int | None
     stale: str | None = Field(description="why this input is stale, if it is")
     producer_run: int | None
+    producer_component_run: int | None = Field(
+        default=None, description="the component run that made it (also beyond the depth limit)"
+    )
 
 
 class TraceFrameOut(BaseModel):
-    """One job of a trace, with the code version, params and author of its run."""
+    """One job of a trace (or one component run: a call of a function decorated with
+    ``@reefline.component``), with the code version, params and author of its run."""
 
     number: int
-    job_id: int
-    job: str
+    job_id: int | None = Field(description="a component frame: the job it ran inside")
+    job: str = Field(description="the step id, e.g. train[model=tree]; a component frame: its name")
     run_id: int
-    pipeline: str
+    pipeline: str | None
     at: str | None = Field(description="when the job finished (or started)")
     commit: str | None
     branch: str | None
@@ -508,6 +512,11 @@ class TraceFrameOut(BaseModel):
     inputs: list[TraceLinkOut]
     outputs: list[TraceLinkOut]
     derived_from: int | None = Field(description="forward traces: the frame whose output this job read")
+    kind: str = Field(default="job", description="job, or component (a run of an @reefline.component)")
+    component_run_id: int | None = None
+    in_job: str | None = Field(default=None, description="a component frame: the step id of its job")
+    status: str | None = Field(default=None, description="a component frame: success or failed")
+    exception: str | None = Field(default=None, description="a failed component: its exception's last line")
 
 
 class TraceOut(BaseModel):
@@ -520,3 +529,53 @@ class TraceOut(BaseModel):
     truncated: bool = Field(description="the depth limit stopped it before the end")
     hidden: int
     frames: list[TraceFrameOut]
+
+
+class RunOutputOut(BaseModel):
+    """An output a run's job recorded; ``download``: the URL of its bytes (a directory: a tar)."""
+
+    id: int
+    job: str = Field(description="the step id of the job that recorded it, e.g. train[model=tree]")
+    name: str
+    path: str
+    type: str
+    sha256: str
+    size: int
+    download: str = Field(description="GET it for the content: /api/runs/{run_id}/outputs/{id}/content")
+
+
+class ReproductionOutputOut(BaseModel):
+    job: str
+    output: str
+    path: str
+    original_sha256: str
+    new_sha256: str | None = Field(description="null: the reproduction did not record it (yet)")
+    verdict: str = Field(description="identical, different or missing")
+
+
+class ReproductionOut(BaseModel):
+    """A reproduction's outputs beside the original run's, one per output the original recorded."""
+
+    run_id: int
+    original_run_id: int
+    state: str
+    finished: bool = Field(description="the reproduction has ended (its verdicts are final)")
+    identical: bool = Field(description="finished, and every output came out byte-identical")
+    outputs: list[ReproductionOutputOut]
+
+
+class GcIn(BaseModel):
+    keep_last: int = Field(
+        ge=0, le=1_000_000, description="keep what each pipeline's newest N finished runs use"
+    )
+    dry_run: bool = Field(default=False, description="report what would be removed; delete nothing")
+
+
+class GcOut(BaseModel):
+    """``reefline gc`` of the server's artifact store, over every team's runs."""
+
+    dry_run: bool
+    kept_runs: int = Field(description="how many runs' references were kept")
+    kept: int = Field(description="stored objects kept")
+    removed: int = Field(description="stored objects removed (or, on a dry run, that would be)")
+    bytes_freed: int = Field(description="their size in bytes")

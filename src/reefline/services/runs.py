@@ -169,6 +169,7 @@ def create_run(
             "from_job": options.from_job,
             "no_cache": options.no_cache,
             "parallelism": options.parallelism,
+            **({"reproduces": options.reproduces} if options.reproduces is not None else {}),
         },
         trigger=trigger,
         now=now,

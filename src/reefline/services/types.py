@@ -23,6 +23,7 @@ class RunOptions:
     from_job: str | None = None  # run this job and everything downstream of it
     no_cache: bool = False
     trigger: str = "cli"
+    reproduces: int | None = None  # a reproduction: the run it repeats (kept in the run's options)
 
 
 @dataclass(frozen=True)

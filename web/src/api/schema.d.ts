@@ -4,6 +4,27 @@
  */
 
 export interface paths {
+    "/api/admin/gc": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Collect Garbage
+         * @description Remove from the server's artifact store what no kept run of any team references (site admins
+         *     only): kept are each pipeline's newest ``keep_last`` finished runs and every unfinished one.
+         */
+        post: operations["collect_garbage_api_admin_gc_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/login": {
         parameters: {
             query?: never;
@@ -215,6 +236,89 @@ export interface paths {
          *     or of every job, as a text file. With several jobs each line starts with `job | `.
          */
         get: operations["download_logs_api_runs__run_id__logs_download_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{run_id}/outputs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Outputs
+         * @description Every output the run's jobs recorded, in job order, each with the URL of its content.
+         */
+        get: operations["list_outputs_api_runs__run_id__outputs_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{run_id}/outputs/{output_id}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Output Content
+         * @description The bytes of one of the run's outputs, streamed from the artifact store; a directory output
+         *     comes as a tar. 404 when the store no longer has them (removed by gc).
+         */
+        get: operations["output_content_api_runs__run_id__outputs__output_id__content_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{run_id}/reproduce": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reproduce
+         * @description Queue a new run of the same pipeline revision with the run's params and job selection and
+         *     nothing cached; ``GET /runs/{new id}/reproduction`` then compares its outputs with this run's.
+         */
+        post: operations["reproduce_api_runs__run_id__reproduce_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{run_id}/reproduction": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Reproduction Report
+         * @description For a run made by reproduce: each output of the original run, identical, different or missing
+         *     in this one (missing ones may still come while it runs: see ``finished``).
+         */
+        get: operations["reproduction_report_api_runs__run_id__reproduction_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1088,6 +1192,48 @@ export interface components {
             key: components["schemas"]["RangeOut"] | null;
             value: components["schemas"]["RangeOut"] | null;
         };
+        /** GcIn */
+        GcIn: {
+            /**
+             * Dry Run
+             * @description report what would be removed; delete nothing
+             * @default false
+             */
+            dry_run: boolean;
+            /**
+             * Keep Last
+             * @description keep what each pipeline's newest N finished runs use
+             */
+            keep_last: number;
+        };
+        /**
+         * GcOut
+         * @description ``reefline gc`` of the server's artifact store, over every team's runs.
+         */
+        GcOut: {
+            /**
+             * Bytes Freed
+             * @description their size in bytes
+             */
+            bytes_freed: number;
+            /** Dry Run */
+            dry_run: boolean;
+            /**
+             * Kept
+             * @description stored objects kept
+             */
+            kept: number;
+            /**
+             * Kept Runs
+             * @description how many runs' references were kept
+             */
+            kept_runs: number;
+            /**
+             * Removed
+             * @description stored objects removed (or, on a dry run, that would be)
+             */
+            removed: number;
+        };
         /**
          * GraphEdgeOut
          * @description ``artifact``: ``from_job.from_output`` feeds ``to_job.to_input`` (typed); ``needs``: a plain
@@ -1495,6 +1641,51 @@ export interface components {
             /** State */
             state: string;
         };
+        /**
+         * ReproductionOut
+         * @description A reproduction's outputs beside the original run's, one per output the original recorded.
+         */
+        ReproductionOut: {
+            /**
+             * Finished
+             * @description the reproduction has ended (its verdicts are final)
+             */
+            finished: boolean;
+            /**
+             * Identical
+             * @description finished, and every output came out byte-identical
+             */
+            identical: boolean;
+            /** Original Run Id */
+            original_run_id: number;
+            /** Outputs */
+            outputs: components["schemas"]["ReproductionOutputOut"][];
+            /** Run Id */
+            run_id: number;
+            /** State */
+            state: string;
+        };
+        /** ReproductionOutputOut */
+        ReproductionOutputOut: {
+            /** Job */
+            job: string;
+            /**
+             * New Sha256
+             * @description null: the reproduction did not record it (yet)
+             */
+            new_sha256: string | null;
+            /** Original Sha256 */
+            original_sha256: string;
+            /** Output */
+            output: string;
+            /** Path */
+            path: string;
+            /**
+             * Verdict
+             * @description identical, different or missing
+             */
+            verdict: string;
+        };
         /** RetryIn */
         RetryIn: {
             /**
@@ -1643,6 +1834,34 @@ export interface components {
              * @description default: the current revision
              */
             revision?: number | null;
+        };
+        /**
+         * RunOutputOut
+         * @description An output a run's job recorded; ``download``: the URL of its bytes (a directory: a tar).
+         */
+        RunOutputOut: {
+            /**
+             * Download
+             * @description GET it for the content: /api/runs/{run_id}/outputs/{id}/content
+             */
+            download: string;
+            /** Id */
+            id: number;
+            /**
+             * Job
+             * @description the step id of the job that recorded it, e.g. train[model=tree]
+             */
+            job: string;
+            /** Name */
+            name: string;
+            /** Path */
+            path: string;
+            /** Sha256 */
+            sha256: string;
+            /** Size */
+            size: number;
+            /** Type */
+            type: string;
         };
         /** RunShape */
         RunShape: {
@@ -1842,7 +2061,8 @@ export interface components {
         };
         /**
          * TraceFrameOut
-         * @description One job of a trace, with the code version, params and author of its run.
+         * @description One job of a trace (or one component run: a call of a function decorated with
+         *     ``@reefline.component``), with the code version, params and author of its run.
          */
         TraceFrameOut: {
             /**
@@ -1860,6 +2080,8 @@ export interface components {
             cached_from_run: number | null;
             /** Commit */
             commit: string | null;
+            /** Component Run Id */
+            component_run_id?: number | null;
             /**
              * Derived From
              * @description forward traces: the frame whose output this job read
@@ -1867,12 +2089,34 @@ export interface components {
             derived_from: number | null;
             /** Dirty */
             dirty: boolean | null;
+            /**
+             * Exception
+             * @description a failed component: its exception's last line
+             */
+            exception?: string | null;
+            /**
+             * In Job
+             * @description a component frame: the step id of its job
+             */
+            in_job?: string | null;
             /** Inputs */
             inputs: components["schemas"]["TraceLinkOut"][];
-            /** Job */
+            /**
+             * Job
+             * @description the step id, e.g. train[model=tree]; a component frame: its name
+             */
             job: string;
-            /** Job Id */
-            job_id: number;
+            /**
+             * Job Id
+             * @description a component frame: the job it ran inside
+             */
+            job_id: number | null;
+            /**
+             * Kind
+             * @description job, or component (a run of an @reefline.component)
+             * @default job
+             */
+            kind: string;
             /** Number */
             number: number;
             /** Outputs */
@@ -1882,7 +2126,7 @@ export interface components {
                 [key: string]: unknown;
             };
             /** Pipeline */
-            pipeline: string;
+            pipeline: string | null;
             /** Run Id */
             run_id: number;
             /**
@@ -1890,6 +2134,11 @@ export interface components {
              * @description why the frame is stale (its definition changed since, …)
              */
             stale: string[];
+            /**
+             * Status
+             * @description a component frame: success or failed
+             */
+            status?: string | null;
         };
         /**
          * TraceLinkOut
@@ -1902,6 +2151,11 @@ export interface components {
             name: string;
             /** Path */
             path: string;
+            /**
+             * Producer Component Run
+             * @description the component run that made it (also beyond the depth limit)
+             */
+            producer_component_run?: number | null;
             /** Producer Run */
             producer_run: number | null;
             /** Sha256 */
@@ -1963,6 +2217,84 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    collect_garbage_api_admin_gc_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GcIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GcOut"];
+                };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found (or of a team you are not in) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     login_api_auth_login_post: {
         parameters: {
             query?: never;
@@ -2822,6 +3154,312 @@ export interface operations {
                 };
                 content: {
                     "text/plain": unknown;
+                };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found (or of a team you are not in) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_outputs_api_runs__run_id__outputs_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunOutputOut"][];
+                };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found (or of a team you are not in) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    output_content_api_runs__run_id__outputs__output_id__content_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+                output_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the output's bytes as an attachment (a directory: a tar of it) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": unknown;
+                    "application/x-tar": unknown;
+                };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found (or of a team you are not in) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    reproduce_api_runs__run_id__reproduce_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunShape"];
+                };
+            };
+            /** @description bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not found (or of a team you are not in) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    reproduction_report_api_runs__run_id__reproduction_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReproductionOut"];
                 };
             };
             /** @description bad request */
