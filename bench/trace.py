@@ -92,7 +92,7 @@ def _rows(run_count: int) -> Iterator[tuple[str, dict[str, Any]]]:
             yield "attempts", {"job_id": job_id, "number": 1, "state": "success", "started_at": at}
             out = _sha(f"{made_in}:{k}")
             yield "outputs", {"job_id": job_id, "name": "out", "path": f"out/{k}", "type": "file",
-                              "sha256": out, "size": 1}  # fmt: skip
+                              "sha256": out, "size": 1, "attempt": 1, "recorded_at": at + k}  # fmt: skip
             source = _sha(f"{made_in}:{k - 1}") if k else _sha(f"raw{made_in}")
             yield "inputs", {"job_id": job_id, "name": "in", "path": f"in/{k}", "type": "file",
                              "sha256": source, "size": 1}  # fmt: skip

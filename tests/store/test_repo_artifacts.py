@@ -8,6 +8,7 @@ from sqlalchemy import Connection, Engine
 from store_factories import RunFactory, job_rows
 
 from reefline.store import repo
+from reefline.store.repo_artifacts import list_output_history
 
 
 def _output(name: str, digest: str = "a", size: int = 10) -> dict[str, Any]:
@@ -41,6 +42,24 @@ def test_outputs_recorded_again_replace_the_old_ones(store_engine: Engine, new_r
         repo.insert_outputs(conn, job_id, [_output("model", "b")])
         outputs = repo.list_job_outputs(conn, job_id)
     assert sorted((o.name, o.sha256[0]) for o in outputs) == [("model", "b"), ("report", "a")]
+
+
+def test_each_attempt_keeps_its_outputs_and_readers_see_the_newest(
+    store_engine: Engine, new_run: RunFactory
+) -> None:
+    uri = "file:///store/b"
+    with store_engine.begin() as conn:
+        job_id = repo.create_jobs(conn, new_run(conn), job_rows(1))["job0"]
+        repo.insert_outputs(conn, job_id, [{**_output("model", "a"), "attempt": 1, "recorded_at": 5.0}])
+        repo.insert_outputs(
+            conn, job_id, [{**_output("model", "b"), "attempt": 3, "uri": uri, "recorded_at": 9.5}]
+        )
+        newest = repo.list_job_outputs(conn, job_id)
+        by_job = repo.list_outputs(conn, repo.get_job(conn, job_id).run_id)
+        every = list_output_history(conn, job_id)
+    assert [(o.attempt, o.sha256[0], o.uri, o.recorded_at) for o in newest] == [(3, "b", uri, 9.5)]
+    assert by_job[job_id] == newest
+    assert [(o.attempt, o.sha256[0], o.uri) for o in every] == [(1, "a", None), (3, "b", uri)]
 
 
 def test_inputs(store_engine: Engine, new_run: RunFactory) -> None:

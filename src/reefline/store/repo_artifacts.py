@@ -5,11 +5,13 @@ Every function takes an open connection and never commits: callers own the trans
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 
-from reefline.store.rows import InputRow, MetricRow, OutputRow
+from reefline.store.rows import ArtifactLinkRow, InputRow, MetricRow, OutputRow
 from reefline.store.tables import inputs, jobs, metrics, outputs, pipelines, runs
 
 # A cached job points at the job it was cached from; that one may itself be cached (e.g. its
@@ -19,6 +21,7 @@ _CACHE_CANDIDATES = 5
 
 _DELETE_OUTPUT = outputs.delete().where(
     outputs.c.job_id == bindparam("b_job_id"),
+    outputs.c.attempt == bindparam("b_attempt"),
     outputs.c.name == bindparam("b_name"),
     outputs.c.path == bindparam("b_path"),
 )
@@ -48,14 +51,30 @@ _CACHE_LINK = select(jobs.c.state, jobs.c.cached_from_job_id).where(jobs.c.id ==
 
 
 def insert_outputs(conn: Connection, job_id: int, rows: list[dict[str, Any]]) -> None:
-    """Record a job's outputs (name, path, type, sha256, size). Re-recording a (name, path) replaces it."""
+    """Record a job's outputs: name, path, type, sha256, size, and the ``attempt`` that made them
+    (default 1), their artifact ``uri`` (default None) and ``recorded_at`` (default now).
+
+    Each attempt keeps its own rows; recording an (attempt, name, path) again replaces that row (a
+    flush retried after its commit was lost)."""
     if not rows:
         return
-    # A retried job records its outputs again: drop the old row of the same output first.
+    now = time.time()
+    full = [{"attempt": 1, "uri": None, "recorded_at": now, **row, "job_id": job_id} for row in rows]
     conn.execute(
-        _DELETE_OUTPUT, [{"b_job_id": job_id, "b_name": row["name"], "b_path": row["path"]} for row in rows]
+        _DELETE_OUTPUT,
+        [
+            {"b_job_id": job_id, "b_attempt": row["attempt"], "b_name": row["name"], "b_path": row["path"]}
+            for row in full
+        ],
     )
-    conn.execute(_INSERT_OUTPUTS, [{**row, "job_id": job_id} for row in rows])
+    conn.execute(_INSERT_OUTPUTS, full)
+
+
+def latest_attempt(rows: Iterable[ArtifactLinkRow]) -> list[ArtifactLinkRow]:
+    """The rows of the newest attempt that recorded outputs, in the given order (one job's rows)."""
+    listed = list(rows)
+    newest = max((row.attempt or 0 for row in listed), default=0)
+    return [row for row in listed if (row.attempt or 0) == newest]
 
 
 def insert_inputs(conn: Connection, job_id: int, rows: list[dict[str, Any]]) -> None:
@@ -77,7 +96,7 @@ def insert_metrics(conn: Connection, run_id: int, job_id: int, values: dict[str,
 
 
 def list_outputs(conn: Connection, run_id: int) -> dict[int, list[OutputRow]]:
-    """The outputs of every job of a run that has any, by job id."""
+    """The outputs of every job of a run that has any (its newest attempt's), by job id."""
     query = (
         select(outputs)
         .join(jobs, outputs.c.job_id == jobs.c.id)
@@ -88,11 +107,18 @@ def list_outputs(conn: Connection, run_id: int) -> dict[int, list[OutputRow]]:
     for row in conn.execute(query):
         output = OutputRow(**row._mapping)
         found.setdefault(output.job_id, []).append(output)
-    return found
+    return {job_id: latest_attempt(rows) for job_id, rows in found.items()}
 
 
 def list_job_outputs(conn: Connection, job_id: int) -> list[OutputRow]:
-    return [OutputRow(**row._mapping) for row in conn.execute(_JOB_OUTPUTS, {"job_id": job_id})]
+    """The outputs of the job's newest attempt that recorded any (the job's outputs, as a job has them)."""
+    return latest_attempt(OutputRow(**row._mapping) for row in conn.execute(_JOB_OUTPUTS, {"job_id": job_id}))
+
+
+def list_output_history(conn: Connection, job_id: int) -> list[OutputRow]:
+    """Every output row of a job, of every attempt that recorded some, oldest first."""
+    rows = [OutputRow(**row._mapping) for row in conn.execute(_JOB_OUTPUTS, {"job_id": job_id})]
+    return sorted(rows, key=lambda row: (row.attempt or 0, row.id))
 
 
 def list_inputs(conn: Connection, job_id: int) -> list[InputRow]:

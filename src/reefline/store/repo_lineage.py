@@ -11,8 +11,9 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, select
 
+from reefline.store.repo_artifacts import latest_attempt
 from reefline.store.rows import InputRow, OutputRow
-from reefline.store.tables import inputs, jobs, outputs, pipelines, runs, users
+from reefline.store.tables import attempts, inputs, jobs, outputs, pipelines, runs, users
 
 _SUCCESSFUL = ("success", "cached")
 _MAX_CACHE_HOPS = 16
@@ -40,6 +41,7 @@ class JobInfo:
     author: str | None  # the username of the run's trigger; None: a laptop run
     pipeline_id: int
     pipeline: str
+    code: dict[str, Any] | None = None  # the code fingerprint of the job's last attempt
 
 
 _JOB_INFO = (
@@ -61,11 +63,14 @@ _JOB_INFO = (
         users.c.username.label("author"),
         pipelines.c.id.label("pipeline_id"),
         pipelines.c.name.label("pipeline"),
+        attempts.c.code,
     )
     .select_from(
         jobs.join(runs, jobs.c.run_id == runs.c.id)
         .join(pipelines, runs.c.pipeline_id == pipelines.c.id)
         .outerjoin(users, runs.c.triggered_by == users.c.id)
+        # the last attempt (uq_attempts_job_id: one primary-key-like lookup)
+        .outerjoin(attempts, (attempts.c.job_id == jobs.c.id) & (attempts.c.number == jobs.c.attempts))
     )
     .where(jobs.c.id == bindparam("job_id"))
 )
@@ -155,7 +160,8 @@ def job_inputs(conn: Connection, job_id: int) -> list[InputRow]:
 
 
 def job_outputs(conn: Connection, job_id: int) -> list[OutputRow]:
-    return [OutputRow(**row._mapping) for row in conn.execute(_JOB_OUTPUTS, {"job_id": job_id})]
+    """The outputs of the job's newest attempt that recorded any."""
+    return latest_attempt(OutputRow(**row._mapping) for row in conn.execute(_JOB_OUTPUTS, {"job_id": job_id}))
 
 
 def consumers(conn: Connection, sha256: str) -> list[int]:
@@ -195,7 +201,10 @@ def run_job_outputs(conn: Connection, run_id: int, job_name: str, output: str) -
         .where(jobs.c.run_id == run_id, jobs.c.name == job_name, outputs.c.name == output)
         .order_by(outputs.c.id)
     )
-    return [(int(row.job_id), OutputRow(**row._mapping)) for row in conn.execute(query)]
+    by_job: dict[int, list[OutputRow]] = {}
+    for row in conn.execute(query):
+        by_job.setdefault(int(row.job_id), []).append(OutputRow(**row._mapping))
+    return [(job_id, row) for job_id, rows in by_job.items() for row in latest_attempt(rows)]
 
 
 def run_job_names(conn: Connection, run_id: int) -> list[str]:

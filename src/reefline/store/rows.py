@@ -74,10 +74,13 @@ class AttemptRow:
     finished_at: float | None
     cpu_seconds: float | None
     peak_rss_bytes: int | None
+    code: dict[str, Any] | None = None  # the code fingerprint (None: recorded before schema 0009)
 
 
 @dataclass(frozen=True, slots=True)
-class OutputRow:
+class ArtifactLinkRow:
+    """A row of ``inputs`` or ``outputs`` (the columns they share, then each one's own)."""
+
     id: int
     job_id: int
     name: str
@@ -85,18 +88,15 @@ class OutputRow:
     type: str
     sha256: str
     size: int
+    producer_job_id: int | None = None  # an input: the job of this run whose output it is (from:)
+    attempt: int | None = None  # an output: the attempt that made the bytes (a cached job: the original's)
+    uri: str | None = None  # an output: where the artifact store keeps it (None: not kept)
+    recorded_at: float | None = None  # an output: when it was recorded
 
 
-@dataclass(frozen=True, slots=True)
-class InputRow:
-    id: int
-    job_id: int
-    name: str
-    path: str
-    type: str
-    sha256: str
-    size: int
-    producer_job_id: int | None
+# The names the callers know; one type since inputs and outputs share their columns.
+OutputRow = ArtifactLinkRow
+InputRow = ArtifactLinkRow
 
 
 @dataclass(frozen=True, slots=True)

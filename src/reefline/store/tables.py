@@ -5,6 +5,8 @@ Times are unix seconds (float) so SQLite and PostgreSQL compare them the same wa
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -280,6 +282,9 @@ attempts = Table(
     Column("finished_at", Float),
     Column("cpu_seconds", Float),
     Column("peak_rss_bytes", BigInteger),
+    # The code the attempt ran (engine/fingerprint.py): {"script_sha256": …} or {"entry": "pkg.mod:fn",
+    # "modules": {"pkg/mod.py": sha256, …}}, with "image_id" for a container step when known.
+    Column("code", JSON),
     UniqueConstraint("job_id", "number"),
 )
 
@@ -299,17 +304,32 @@ log_lines = Table(
     Index("ux_log_lines_seq", "job_id", "attempt", "seq", unique=True),
 )
 
+
+def artifact_columns() -> list[Column[Any]]:
+    """The columns ``inputs`` and ``outputs`` share: which job, and the named, typed, hashed path.
+
+    Fresh objects on every call (a Column belongs to one table)."""
+    return [
+        Column("id", Integer, primary_key=True),
+        Column("job_id", Integer, ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
+        Column("name", SafeString(200), nullable=False),
+        Column("path", SafeText, nullable=False),
+        Column("type", String(200), nullable=False),
+        Column("sha256", String(64), nullable=False),
+        Column("size", BigInteger, nullable=False),
+    ]
+
+
 outputs = Table(
     "outputs",
     metadata,
-    Column("id", Integer, primary_key=True),
-    Column("job_id", Integer, ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
-    Column("name", SafeString(200), nullable=False),
-    Column("path", SafeText, nullable=False),
-    Column("type", String(200), nullable=False),
-    Column("sha256", String(64), nullable=False),
-    Column("size", BigInteger, nullable=False),
-    UniqueConstraint("job_id", "name", "path"),
+    *artifact_columns(),
+    # The attempt that made the bytes: a cached job's rows carry the number of the attempt of the job
+    # it was cached from (jobs.cached_from_job_id), which really ran.
+    Column("attempt", Integer, nullable=False),
+    Column("uri", SafeText),  # where the artifact store keeps it (None: it could not be kept)
+    Column("recorded_at", Float, nullable=False),
+    UniqueConstraint("job_id", "attempt", "name", "path"),
     Index("ix_outputs_sha256", "sha256"),
 )
 
@@ -328,13 +348,7 @@ metrics = Table(
 inputs = Table(
     "inputs",
     metadata,
-    Column("id", Integer, primary_key=True),
-    Column("job_id", Integer, ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
-    Column("name", SafeString(200), nullable=False),
-    Column("path", SafeText, nullable=False),
-    Column("type", String(200), nullable=False),
-    Column("sha256", String(64), nullable=False),
-    Column("size", BigInteger, nullable=False),
+    *artifact_columns(),
     Column("producer_job_id", Integer, ForeignKey("jobs.id", ondelete="SET NULL")),
     Index("ix_inputs_job", "job_id"),
     # Lineage: who consumed what a job produced; also serves ON DELETE SET NULL.
