@@ -19,7 +19,7 @@ from reefline.artifacts.base import ArtifactStore
 from reefline.artifacts.hashing import ArtifactError, Digest, Hasher, resolve_inside
 from reefline.engine import code_deps
 from reefline.engine.barriers import StageOutputs
-from reefline.engine.code_deps import code_files
+from reefline.engine.fingerprint import module_digests
 from reefline.engine.metrics import MetricsError, read_metrics
 from reefline.plan.ir import OutputRef, PythonCommand, Step
 
@@ -32,12 +32,14 @@ class ArtifactRecord:
     sha256: str
     size: int
     producer: str | None = None  # step id
+    uri: str | None = None  # an output: where the artifact store keeps it (None: not kept)
 
 
 @dataclass(frozen=True, slots=True)
 class CacheHit:
     job_id: int
     outputs: list[ArtifactRecord]
+    attempt: int = 1  # the attempt of job_id that made the outputs
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +93,8 @@ def prepare(
             for out in outs:
                 parts.append(("upstream", up_id, out.name, _optional_sha(hasher, out.path)))
         if isinstance(step.command, PythonCommand):
-            entry_module = step.command.entry.split(":", 1)[0]
-            for code in code_files(hasher.workspace, entry_module):
-                parts.append(("code", code, hasher.digest(code).sha256))
+            for code, sha in module_digests(hasher, step.command.entry).items():
+                parts.append(("code", code, sha))
     except ArtifactError as exc:
         return Prepared("", inputs, error=str(exc))
     key = hashlib.sha256(json.dumps(parts).encode()).hexdigest()

@@ -93,7 +93,16 @@ class Journal:
             {"job_id": job_id, "number": number, "state": str(JobState.RUNNING), "started_at": started_at}
         )
 
-    def attempt_ended(self, job_id: int, number: int, result: StepResult, error: str | None) -> None:
+    def attempt_ended(
+        self,
+        job_id: int,
+        number: int,
+        result: StepResult,
+        error: str | None,
+        *,
+        code: Mapping[str, Any] | None = None,
+    ) -> None:
+        """The end of an attempt; ``code``: its code fingerprint (engine/fingerprint.py)."""
         ok = error is None
         state = JobState.SUCCESS if ok else JobState.CANCELED if result.canceled else JobState.FAILED
         self._ended_attempts.append(
@@ -106,6 +115,7 @@ class Journal:
                 "finished_at": result.finished_at,
                 "cpu_seconds": result.cpu_seconds,
                 "peak_rss_bytes": result.peak_rss_bytes,
+                "code": None if code is None else dict(code),
             }
         )
 
@@ -137,8 +147,18 @@ class Journal:
         buffered = [r["seq"] for r in self._logs if r["job_id"] == job_id and r["attempt"] == attempt]
         return int(max([-1 if high is None else high, *buffered])) + 1
 
-    def outputs(self, job_id: int, records: list[ArtifactRecord]) -> None:
-        self._outputs.append((job_id, [_artifact_row(r) for r in records]))
+    def outputs(
+        self, job_id: int, records: list[ArtifactRecord], *, attempt: int, at: float | None = None
+    ) -> None:
+        """A job's outputs made by its ``attempt`` (a cached job: the attempt of the job it reused),
+        each with its artifact URI, recorded ``at`` (default now)."""
+        at = time.time() if at is None else at
+        self._outputs.append(
+            (
+                job_id,
+                [{**_artifact_row(r), "attempt": attempt, "uri": r.uri, "recorded_at": at} for r in records],
+            )
+        )
 
     def inputs(self, job_id: int, records: list[ArtifactRecord], producer_ids: Mapping[str, int]) -> None:
         rows = [

@@ -299,8 +299,8 @@ class RunExecution:
             self._running -= 1
             self._held_slots -= 1
             self.slots.release()
-            _, sid, result, outputs, metrics, error = event
-            self._on_done(self.jobs[sid], result, outputs, metrics, error)
+            _, sid, result, outputs, metrics, error, code = event
+            self._on_done(self.jobs[sid], result, outputs, metrics, error, code=code)
         elif kind == "crashed":
             self._on_crashed(*event[1:])
 
@@ -333,7 +333,7 @@ class RunExecution:
         else:
             now = time.time()
             result = StepResult(None, job.started_at or now, now, error=internal_error(exc))
-            self._handle(("done", sid, result, [], {}, None))
+            self._handle(("done", sid, result, [], {}, None, None))
 
     # ------------------------------------------------------------------ decisions
 
@@ -378,7 +378,8 @@ class RunExecution:
             self._transition(job, JobState.FAILED, reason=prepared.error, cache_key=prepared.key or None)
         elif prepared.hit is not None:
             self._record_inputs(job, prepared)
-            self.journal.outputs(job.job_id, prepared.hit.outputs)
+            # the rows name the attempt that made the bytes (cached_from_job_id's)
+            self.journal.outputs(job.job_id, prepared.hit.outputs, attempt=prepared.hit.attempt)
             self._transition(
                 job,
                 JobState.CACHED,
@@ -420,14 +421,16 @@ class RunExecution:
         outputs: list[cache.ArtifactRecord],
         metrics: dict[str, float],
         error: str | None,
+        *,
+        code: dict[str, Any] | None = None,
     ) -> None:
         ok = result.ok and error is None
         reason = error or result.error or (None if ok else f"exit code {result.exit_code}")
-        self.journal.attempt_ended(job.job_id, job.attempt, result, None if ok else reason)
+        self.journal.attempt_ended(job.job_id, job.attempt, result, None if ok else reason, code=code)
         if ok:
             if job.prepared is not None:
                 self._record_inputs(job, job.prepared)
-            self.journal.outputs(job.job_id, outputs)
+            self.journal.outputs(job.job_id, outputs, attempt=job.attempt)
             if metrics:
                 self.journal.metrics(job.job_id, metrics)
             key = job.prepared.key if job.prepared else None

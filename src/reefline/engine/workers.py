@@ -4,7 +4,12 @@ Workers never touch run state; they report through ``report`` (the engine's even
 ``("prepared", step id, Prepared)``, ``("log", step id, attempt, stream, ts, text, seq)``,
 ``("logs", step id, attempt, [(stream, ts, text, seq), ...])`` (a batch of the job's own output; the
 engine calls ``pressure.release()`` once per batch) and
-``("done", step id, StepResult, outputs, metrics, error)``.
+``("done", step id, StepResult, outputs, metrics, error, code)`` (``code``: the attempt's code
+fingerprint, see :mod:`reefline.engine.fingerprint`; None when it could not be taken).
+
+Every declared output of a successful attempt is kept in the artifact store, also for a job with
+``cache: false`` (keeping is not caching: its cache lookup stays off), so that trace and checkout can
+bring it back; the outputs reported carry the store's URI of each.
 
 Each worker function reports exactly once, whatever raises inside it: an exception in the executor
 (start, wait, cancel, destroy), the log sink, the hasher or the artifact store fails that job with
@@ -27,6 +32,7 @@ from reefline.artifacts.base import ArtifactStore
 from reefline.artifacts.hashing import ArtifactError, Hasher
 from reefline.engine import cache
 from reefline.engine.failures import internal_error, traceback_lines
+from reefline.engine.fingerprint import code_fingerprint
 from reefline.engine.logcap import AttemptLog, Backpressure, LogLimits, LogSeq, SeqLine
 from reefline.engine.masking import SecretMasker
 from reefline.executors.base import (
@@ -56,9 +62,8 @@ def store_lookup(db: sa.Engine, team_id: int | None = None) -> cache.CacheLookup
         if found is None:
             return None
         job_id, rows = found
-        return cache.CacheHit(
-            job_id, [cache.ArtifactRecord(r.name, r.path, r.type, r.sha256, r.size) for r in rows]
-        )
+        records = [cache.ArtifactRecord(r.name, r.path, r.type, r.sha256, r.size, uri=r.uri) for r in rows]
+        return cache.CacheHit(job_id, records, attempt=(rows[0].attempt or 1) if rows else 1)
 
     return lookup
 
@@ -130,6 +135,7 @@ class StepWorkers:
             self._system(sid, seq, problem)
         notes: list[str] = []  # what Reefline says about the attempt: logged after the job's own lines
         collected = cache.Collected([], {})
+        code = self._fingerprint(step, ctx, notes)
         try:
             result = self._run(step, ctx, log, started, notes)
         except Exception as exc:
@@ -142,14 +148,22 @@ class StepWorkers:
             try:
                 collected = cache.collect_outputs(step, self.hasher)
                 notes.extend(collected.warnings)
-                if collected.error is None and step.cacheable:
-                    self._keep(collected.outputs, notes)
+                if collected.error is None:
+                    collected = dataclasses.replace(collected, outputs=self._keep(collected.outputs, notes))
             except Exception as exc:
                 result = self._internal(started, exc, notes)
                 collected = cache.Collected([], {})
         for note in notes:
             self._system(sid, seq, note)
-        report(("done", sid, result, collected.outputs, collected.metrics, collected.error))
+        report(("done", sid, result, collected.outputs, collected.metrics, collected.error, code))
+
+    def _fingerprint(self, step: Step, ctx: StepContext, notes: list[str]) -> dict[str, Any] | None:
+        """The code the attempt is about to run; a failure to take it is a note, never the job's."""
+        try:
+            return code_fingerprint(step, self.hasher, ctx.image_id)
+        except Exception as exc:
+            notes.append(f"could not record the code fingerprint of this attempt: {exc}")
+            return None
 
     def _run(
         self, step: Step, ctx: StepContext, log: AttemptLog, started: float, notes: list[str]
@@ -202,15 +216,22 @@ class StepWorkers:
             text = self.masker.mask_line(text)
         self.report(("log", sid, seq.attempt, stream, time.time(), text, seq.next()))
 
-    def _keep(self, outputs: list[cache.ArtifactRecord], notes: list[str]) -> None:
-        """Copy the outputs into the artifact store; a failure costs a future cache hit, not the job."""
+    def _keep(self, outputs: list[cache.ArtifactRecord], notes: list[str]) -> list[cache.ArtifactRecord]:
+        """Copy the outputs into the artifact store; the records with their URI there.
+
+        A failure to keep one (the store is full or unreachable) is a note in the job's log and no URI:
+        it costs a future cache hit or checkout, not the job. A bug in the store raises."""
         if self.store is None:
-            return
+            return outputs
+        kept = []
         for out in outputs:
             try:
                 self.store.save(self.hasher, out.path, out.sha256)
+                kept.append(dataclasses.replace(out, uri=self.store.uri(out.sha256)))
             except (OSError, ArtifactError) as exc:
                 notes.append(f"could not keep a copy of {out.path} in the artifact store: {exc}")
+                kept.append(out)
+        return kept
 
     @staticmethod
     def _cancel(executor: Executor, handle: StepHandle, grace: float) -> None:
