@@ -23,6 +23,7 @@ class Link:
     stale: str | None = None  # why this input is stale (too old), if it is
     producer_run: int | None = None  # the run of the job that made it (also beyond --depth)
     producer_component_run: int | None = None  # or the component run that made it
+    uri: str | None = None  # an output: where the artifact store keeps it (None: not kept)
 
 
 @dataclass(slots=True)
@@ -49,6 +50,9 @@ class Frame:
     in_job: str | None = None  # a component frame inside a Reefline job: that job's step id
     status: str | None = None  # a component frame: success | failed
     exception: str | None = None  # a failed component: the exception's last line
+    # The code the job's attempt ran (a cached job: the attempt it reused): {"script_sha256": …} or
+    # {"entry": "pkg.mod:fn", "modules": {path: sha256}}, maybe with "image_id"; None: not recorded.
+    code: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -72,10 +76,31 @@ def _short(sha: str) -> str:
     return f"sha256:{sha[:8]}…" if sha else "-"
 
 
+def describe_code(code: dict[str, Any] | None) -> str | None:
+    """A code fingerprint's short form: ``script 3f2a9c1d``, ``entry pkg.mod:fn (3 modules)``, with
+    ``image 1a2b3c4d5e6f`` for a container step; None when there is none."""
+    if not code:
+        return None
+    if "script_sha256" in code:
+        shown = f"script {str(code['script_sha256'])[:8]}"
+    elif "entry" in code:
+        count = len(code.get("modules") or {})
+        shown = f"entry {code['entry']} ({count} module{'' if count == 1 else 's'})"
+    else:
+        return None
+    if code.get("image_id"):
+        shown += f" image {str(code['image_id']).removeprefix('sha256:')[:12]}"
+    return shown
+
+
 def _code(frame: Frame) -> str:
-    if frame.commit is None:
-        return "commit -"
-    return f"commit {frame.commit[:7]}" + ("+dirty" if frame.dirty else "")
+    shown = (
+        "commit -"
+        if frame.commit is None
+        else f"commit {frame.commit[:7]}" + ("+dirty" if frame.dirty else "")
+    )
+    fingerprint = describe_code(frame.code)
+    return shown if fingerprint is None else f"{shown}  {fingerprint}"
 
 
 def _links(frame: Frame, back: bool) -> list[str]:
@@ -101,6 +126,8 @@ def _links(frame: Frame, back: bool) -> list[str]:
             line += "  (source: no recorded job made it)"
         if link.stale:
             line += f"  [stale: {link.stale}]"
+        if kind == "out" and link.uri:
+            line += f"  {link.uri}"
         lines.append(line)
     return lines
 

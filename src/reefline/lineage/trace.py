@@ -117,11 +117,13 @@ def _resolve_prefix(conn: Connection, prefix: str) -> Target:
 
 def _frame(conn: Connection, number: int, info: JobInfo) -> Frame:
     cached_run = cached_job = None
+    code = info.code
     if info.state == "cached":
         original = repo_lineage.original_job(conn, info.job_id)
         if original != info.job_id:
             made = repo_lineage.job_info(conn, original)
             cached_job, cached_run = original, None if made is None else made.run_id
+            code = None if made is None else made.code  # the code that made the reused outputs
     return Frame(
         number=number,
         job_id=info.job_id,
@@ -136,6 +138,7 @@ def _frame(conn: Connection, number: int, info: JobInfo) -> Frame:
         params={**info.run_params, **info.matrix},
         cached_from_run=cached_run,
         cached_from_job_id=cached_job,
+        code=code,
     )
 
 
@@ -245,7 +248,8 @@ def _inputs_of(conn: Connection, node: Node, frame: Frame) -> list[_Input]:
             for link in map(nodes.link, repo_components.run_inputs(conn, node.id))
         ]
     frame.outputs = [
-        Link(o.name, o.path, o.type, o.sha256, o.size) for o in repo_lineage.job_outputs(conn, node.id)
+        Link(o.name, o.path, o.type, o.sha256, o.size, uri=o.uri)
+        for o in repo_lineage.job_outputs(conn, node.id)
     ]
     return [
         _Input(r.name, r.path, r.type, r.sha256, r.size, r.producer_job_id)
