@@ -68,6 +68,13 @@ def test_validate_opens_no_database(project: Path) -> None:
     assert "reefline.cli.run" not in found and "reefline.cli.history" not in found
 
 
+def test_validate_skips_pydantic_plugin_discovery_and_the_store_rows(project: Path) -> None:
+    """Discovering plugins imports importlib.metadata and scans every installed distribution."""
+    found = imported(project, "validate")
+    assert "pydantic" in found
+    assert "importlib.metadata" not in found and "reefline.store.rows" not in found
+
+
 def test_a_cold_run_creates_its_database_without_alembic(project: Path) -> None:
     found = packages(imported(project, "run", "--plain"))
     assert (project / ".reefline" / "reefline.db").is_file()

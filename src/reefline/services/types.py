@@ -6,11 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from reefline.engine.states import RunState
-from reefline.store.rows import AttemptRow, JobRow, MetricRow, OutputRow, RunRow, StateChangeRow
-
-if TYPE_CHECKING:  # importing reefline.spec costs readers (`runs`, `show`, `logs`) ~50 ms
+if TYPE_CHECKING:  # annotations only: `validate` need not build the store's row classes
+    from reefline.engine.states import RunState
     from reefline.spec.diagnostics import Diagnostic
+    from reefline.store.rows import AttemptRow, JobRow, MetricRow, OutputRow, RunRow, StateChangeRow
 
 
 @dataclass(frozen=True)
