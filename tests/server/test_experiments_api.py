@@ -163,6 +163,8 @@ def test_trace_follows_an_output_back_through_a_cached_job(world: World) -> None
     [data_in] = body["frames"][0]["inputs"]
     assert data_in["name"] == "data" and data_in["frame"] == 1
     assert body["frames"][0]["params"] == {"lr": 0.5}
+    assert set(body["frames"][0]["code"]) == {"script_sha256"}  # the attempt's script hash
+    assert body["frames"][0]["outputs"][0]["uri"].startswith("file://")  # where the store keeps it
     by_path = world.api.client.get(f"/api/runs/{second}/trace?output=model.txt", headers=world.alice).json()
     assert by_path["sha256"] == body["sha256"]
     ahead = world.api.client.get(

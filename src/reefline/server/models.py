@@ -489,6 +489,9 @@ class TraceLinkOut(BaseModel):
     producer_component_run: int | None = Field(
         default=None, description="the component run that made it (also beyond the depth limit)"
     )
+    uri: str | None = Field(
+        default=None, description="an output: where the artifact store keeps it (null: not kept)"
+    )
 
 
 class TraceFrameOut(BaseModel):
@@ -517,6 +520,11 @@ class TraceFrameOut(BaseModel):
     in_job: str | None = Field(default=None, description="a component frame: the step id of its job")
     status: str | None = Field(default=None, description="a component frame: success or failed")
     exception: str | None = Field(default=None, description="a failed component: its exception's last line")
+    code: dict[str, Any] | None = Field(
+        default=None,
+        description="the code the job's attempt ran: {script_sha256} or {entry, modules: {path: sha256}},"
+        " with image_id for a container step when known; null: not recorded",
+    )
 
 
 class TraceOut(BaseModel):

@@ -2078,6 +2078,13 @@ export interface components {
             cached_from_job_id: number | null;
             /** Cached From Run */
             cached_from_run: number | null;
+            /**
+             * Code
+             * @description the code the job's attempt ran: {script_sha256} or {entry, modules: {path: sha256}}, with image_id for a container step when known; null: not recorded
+             */
+            code?: {
+                [key: string]: unknown;
+            } | null;
             /** Commit */
             commit: string | null;
             /** Component Run Id */
@@ -2169,6 +2176,11 @@ export interface components {
             stale: string | null;
             /** Type */
             type: string;
+            /**
+             * Uri
+             * @description an output: where the artifact store keeps it (null: not kept)
+             */
+            uri?: string | null;
         };
         /**
          * TraceOut
