@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import pytest
 
@@ -109,6 +111,29 @@ def test_trace_a_report_back_through_the_other_pipeline_to_the_raw_data(project:
         ("prep", "alpha", commit, True, False),
     ]
     assert payload["frames"][1]["params"] == {"scale": 2, "model": "tree"}
+
+
+def test_frames_show_the_script_hash_and_where_each_output_is_kept(project: Path) -> None:
+    script = "(echo report; cat out/model.txt) > out/report.md"
+    script_sha = hashlib.sha256(script.encode()).hexdigest()
+    done = reefline(project, "trace", "out/report.md")
+    assert done.returncode == 0, done.stderr
+    head = done.stdout.splitlines()[0]
+    assert head.startswith("#0  report") and f"script {script_sha[:8]}" in head
+    [out_line] = [line for line in done.stdout.splitlines() if line.lstrip().startswith("out report")]
+    kept = (project / ".reefline" / "artifacts").resolve().as_uri()
+    assert f" {kept}/" in out_line
+
+    payload = json.loads(reefline(project, "trace", "out/report.md", "--json").stdout)
+    assert payload["frames"][0]["code"] == {"script_sha256": script_sha}
+    [output] = payload["frames"][0]["outputs"]
+    path = Path(unquote(urlparse(output["uri"]).path))
+    assert path.read_bytes() == (project / "out" / "report.md").read_bytes()
+    # a cached frame shows the code of the attempt whose outputs it reused
+    cached = json.loads(reefline(project, "trace", "2:train[model=tree].model", "--json").stdout)
+    original = json.loads(reefline(project, "trace", "1:train[model=tree].model", "--json").stdout)
+    assert cached["frames"][0]["cached_from_run"] == 1
+    assert cached["frames"][0]["code"] == original["frames"][0]["code"] is not None
 
 
 def test_trace_a_cached_output_of_a_run_and_stop_at_depth(project: Path) -> None:
