@@ -156,6 +156,23 @@ test("issue 15: sign in, edit, save, run, logs, cancel, compare, PWA", async (t)
     await check("06-run-finished");
   });
 
+  await t.test("lineage: a job's outputs downloaded, and traced as a graph", async () => {
+    const download = page.getByRole("link", { name: "Download model" });
+    await download.waitFor();
+    const content = await page.request.get(base + (await download.getAttribute("href")));
+    assert.equal(content.status(), 200);
+    assert.equal(await content.text(), "rows\n", "the bytes train recorded");
+    await page.getByRole("link", { name: "Trace model" }).click();
+    await page.waitForURL(/\/runs\/\d+\/trace\?output=train\.model$/);
+    await page.locator(".react-flow__node-job", { hasText: "#1 prepare" }).waitFor();
+    assert.equal(await page.locator(".react-flow__node-job").count(), 2, "a node per frame: train and prepare");
+    await page.locator(".react-flow__edge-text", { hasText: /^data [0-9a-f]{8}$/ }).waitFor();
+    await check("06b-trace");
+    await page.locator(".react-flow__node-job", { hasText: "#1 prepare" }).click();
+    await page.waitForURL(new RegExp(`/runs/${firstRun}$`));
+    await page.locator("h1 .state-success").waitFor();
+  });
+
   let secondRun;
   await t.test("7. cancel a long job", async () => {
     await page.goto(`${base}/t/research/p/flow`);
@@ -193,8 +210,11 @@ test("issue 15: sign in, edit, save, run, logs, cancel, compare, PWA", async (t)
     await params.waitFor();
     assert.match(await params.innerText(), /sleep\s+—\s+"?300"?|sleep\s+0\s+"?300"?/);
     const metrics = page.getByTestId("metrics-table");
-    assert.match(await metrics.innerText(), /train\.accuracy/);
-    await page.locator("svg.plot").waitFor();
+    assert.match(await metrics.innerText(), /accuracy\s+0\.05\s+0\.3005/);
+    await params.locator("tr.differs", { hasText: "sleep" }).waitFor();
+    // the server's comparison, plotted: a bar per run for the metric, and its history
+    await page.locator("svg.bars g[data-metric='accuracy'] rect").nth(1).waitFor();
+    await page.getByRole("heading", { name: "Metrics across runs" }).waitFor();
     await check("09-compare");
   });
 

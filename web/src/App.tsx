@@ -15,6 +15,7 @@ import { useSession } from "./session";
 // The editor and run pages carry CodeMirror and React Flow: loaded when first opened.
 const PipelinePage = lazy(() => import("./pages/PipelinePage"));
 const RunPage = lazy(() => import("./pages/RunPage"));
+const TracePage = lazy(() => import("./pages/TracePage"));
 
 export function App() {
   const { me, checked } = useSession();
@@ -50,6 +51,7 @@ export function App() {
             <Route path="/t/:team/compare" element={<ComparePage />} />
             <Route path="/t/:team/settings" element={<TeamSettingsPage />} />
             <Route path="/runs/:runId" element={<RunPage />} />
+            <Route path="/runs/:runId/trace" element={<TracePage />} />
             <Route path="*" element={<p role="alert">No page here. <NavLink to="/">Go to your boards</NavLink>.</p>} />
           </Routes>
         </Suspense>

@@ -17,6 +17,8 @@ export interface GraphJob {
   /** a run's job state: colours the node */
   state?: string;
   matrixSize?: number;
+  /** short notes shown on the node (a trace: "cached from run 3", "stale") */
+  marks?: string[];
 }
 
 export interface GraphEdge {
@@ -26,6 +28,8 @@ export interface GraphEdge {
   from_output?: string | null;
   to_input?: string | null;
   type?: string | null;
+  /** the edge's label (default: an artifact edge's type or output) */
+  label?: string | null;
 }
 
 export interface JobGraphProps {
@@ -51,6 +55,15 @@ function JobNode({ data }: NodeProps<Node<JobData>>) {
         {job.matrixSize && job.matrixSize > 1 ? <span className="muted"> ×{job.matrixSize}</span> : null}
         {job.state && <span className={`state state-${job.state}`}>{job.state}</span>}
       </div>
+      {job.marks && job.marks.length > 0 && (
+        <div className="job-node-marks">
+          {job.marks.map((m) => (
+            <span key={m} className="mark">
+              {m}
+            </span>
+          ))}
+        </div>
+      )}
       <Handle type="target" position={Position.Left} id="job" className="job-handle" isConnectable={false} />
       <Handle type="source" position={Position.Right} id="job" className="job-handle" isConnectable={false} />
       <div className="ports">
@@ -87,7 +100,7 @@ const nodeTypes = { job: JobNode, stage: StageNode };
 export function flowElements(props: Pick<JobGraphProps, "stages" | "jobs" | "edges" | "selected" | "onConnect">): { nodes: Node[]; edges: Edge[] } {
   const layout = layoutGraph(
     props.stages,
-    props.jobs.map((j) => ({ name: j.name, stage: j.stage, ports: Math.max(j.inputs.length, j.outputs.length) })),
+    props.jobs.map((j) => ({ name: j.name, stage: j.stage, ports: Math.max(j.inputs.length, j.outputs.length) + (j.marks?.length ? 1 : 0) })),
     props.edges.map((e) => ({ from: e.from_job, to: e.to_job })),
   );
   const byName = new Map(props.jobs.map((j) => [j.name, j]));
@@ -109,7 +122,7 @@ export function flowElements(props: Pick<JobGraphProps, "stages" | "jobs" | "edg
       position: { x: p.x, y: p.y },
       data: { job: byName.get(p.name)!, selected: props.selected === p.name, editable: Boolean(props.onConnect) },
       style: { width: p.width },
-      ariaLabel: `Job ${p.name}${byName.get(p.name)?.state ? `, ${byName.get(p.name)?.state}` : ""}`,
+      ariaLabel: `Job ${p.name}${byName.get(p.name)?.state ? `, ${byName.get(p.name)?.state}` : ""}${byName.get(p.name)?.marks?.length ? `, ${byName.get(p.name)?.marks?.join(", ")}` : ""}`,
     })),
   ];
   const edges: Edge[] = props.edges.map((e, i) => {
@@ -120,7 +133,7 @@ export function flowElements(props: Pick<JobGraphProps, "stages" | "jobs" | "edg
       target: e.to_job,
       sourceHandle: artifact && e.from_output ? `out:${e.from_output}` : "job",
       targetHandle: artifact && e.to_input ? `in:${e.to_input}` : "job",
-      label: artifact ? (e.type ?? e.from_output ?? undefined) : undefined,
+      label: e.label ?? (artifact ? (e.type ?? e.from_output ?? undefined) : undefined),
       className: artifact ? "edge-artifact" : "edge-needs",
       markerEnd: { type: MarkerType.ArrowClosed },
       style: artifact ? undefined : { strokeDasharray: "4 4" },

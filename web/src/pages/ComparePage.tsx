@@ -1,12 +1,62 @@
-import { useState } from "react";
 import { Link, useParams, useSearchParams } from "react-router-dom";
-import { api, unwrap } from "../api/client";
+import { api, unwrap, type Schemas } from "../api/client";
 import { useApi } from "../api/useApi";
 import { ErrorNote } from "../components/ErrorNote";
-import { MetricPlot } from "../components/MetricPlot";
+import { MetricBars, numbers } from "../components/MetricBars";
 import { StateBadge } from "../components/StateBadge";
-import { compareRuns } from "../compare";
+import { formatTime } from "../format";
+import { MetricHistory } from "./MetricHistory";
 
+type Row = Schemas["ComparedRowOut"];
+
+function valueText(value: unknown): string {
+  if (value === null || value === undefined) return "—";
+  if (typeof value === "number") return String(Number(value.toPrecision(6)));
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+function Rows({ rows, runs, empty, testId, caption }: { rows: Row[]; runs: number[]; empty: string; testId: string; caption: string }) {
+  return (
+    <table className="compare" data-testid={testId}>
+      <caption>
+        {caption} <span className="muted">(rows that differ are highlighted)</span>
+      </caption>
+      <thead>
+        <tr>
+          <th scope="col">Key</th>
+          {runs.map((id) => (
+            <th scope="col" key={id}>
+              #{id}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((r) => (
+          <tr key={r.key} className={r.differs ? "differs" : undefined}>
+            <th scope="row">
+              {r.differs && <span className="sr-only">differs: </span>}
+              {r.key}
+            </th>
+            {r.values.map((v, i) => (
+              <td key={i}>{valueText(v)}</td>
+            ))}
+          </tr>
+        ))}
+        {rows.length === 0 && (
+          <tr>
+            <td className="muted" colSpan={runs.length + 1}>
+              {empty}
+            </td>
+          </tr>
+        )}
+      </tbody>
+    </table>
+  );
+}
+
+/** Runs side by side from `/api/teams/{team}/compare`: params and metrics with the differences
+ *  highlighted, a bar plot of the metrics, and the metric history when the runs share a pipeline. */
 export function ComparePage() {
   const team = useParams().team!;
   const [search] = useSearchParams();
@@ -15,32 +65,31 @@ export function ComparePage() {
     .map(Number)
     .filter((n) => Number.isInteger(n) && n > 0);
   const loaded = useApi(
-    async () => Promise.all(ids.map(async (id) => unwrap(await api.GET("/api/runs/{run_id}", { params: { path: { run_id: id } } })))),
-    [ids.join(",")],
+    async () => (ids.length < 2 ? null : unwrap(await api.GET("/api/teams/{team}/compare", { params: { path: { team }, query: { runs: ids.join(",") } } }))),
+    [team, ids.join(",")],
   );
-  const comparison = loaded.data ? compareRuns(loaded.data) : null;
-  const [metric, setMetric] = useState<string>("");
-  const plotted = comparison?.metrics.find((m) => m.name === metric) ?? comparison?.metrics[0];
-  const labels = ids.map((id) => `#${id}`);
+  const comparison = loaded.data;
+  const runIds = comparison?.runs.map((r) => r.id) ?? ids;
+  const pipelines = [...new Set(comparison?.runs.map((r) => r.pipeline) ?? [])];
 
   return (
     <section aria-labelledby="compare-title">
-      <h1 id="compare-title">Compare runs {labels.join(", ")}</h1>
+      <h1 id="compare-title">Compare runs {ids.map((id) => `#${id}`).join(", ")}</h1>
       <p className="muted">
         Team {team}. Pick runs on the <Link to={`/t/${encodeURIComponent(team)}/runs`}>runs page</Link>.
       </p>
       <ErrorNote error={loaded.error} />
       {ids.length < 2 && <p>Choose two or more runs to compare.</p>}
-      {loaded.data && comparison && (
+      {comparison && (
         <>
           <table className="compare">
             <caption>Runs</caption>
             <thead>
               <tr>
                 <th scope="col">Run</th>
-                {loaded.data.map((d) => (
-                  <th scope="col" key={d.id}>
-                    <Link to={`/runs/${d.id}`}>#{d.id}</Link>
+                {comparison.runs.map((r) => (
+                  <th scope="col" key={r.id}>
+                    <Link to={`/runs/${r.id}`}>#{r.id}</Link>
                   </th>
                 ))}
               </tr>
@@ -48,69 +97,35 @@ export function ComparePage() {
             <tbody>
               <tr>
                 <th scope="row">pipeline</th>
-                {loaded.data.map((d) => (
-                  <td key={d.id}>{d.pipeline} (rev {d.revision ?? "—"})</td>
+                {comparison.runs.map((r) => (
+                  <td key={r.id}>{r.pipeline}</td>
                 ))}
               </tr>
               <tr>
                 <th scope="row">state</th>
-                {loaded.data.map((d) => (
-                  <td key={d.id}>
-                    <StateBadge state={d.state} />
+                {comparison.runs.map((r) => (
+                  <td key={r.id}>
+                    <StateBadge state={r.state} />
                   </td>
+                ))}
+              </tr>
+              <tr>
+                <th scope="row">created</th>
+                {comparison.runs.map((r) => (
+                  <td key={r.id}>{formatTime(r.created_at)}</td>
                 ))}
               </tr>
             </tbody>
           </table>
-          <table className="compare" data-testid="params-table">
-            <caption>Params</caption>
-            <tbody>
-              {comparison.params.map((p) => (
-                <tr key={p.name} className={p.differs ? "differs" : undefined}>
-                  <th scope="row">{p.name}</th>
-                  {p.values.map((v, i) => (
-                    <td key={i}>{v}</td>
-                  ))}
-                </tr>
-              ))}
-              {comparison.params.length === 0 && (
-                <tr>
-                  <td className="muted">No params.</td>
-                </tr>
-              )}
-            </tbody>
-          </table>
-          <table className="compare" data-testid="metrics-table">
-            <caption>Metrics</caption>
-            <tbody>
-              {comparison.metrics.map((m) => (
-                <tr key={m.name}>
-                  <th scope="row">{m.name}</th>
-                  {m.values.map((v, i) => (
-                    <td key={i}>{v ?? "—"}</td>
-                  ))}
-                </tr>
-              ))}
-              {comparison.metrics.length === 0 && (
-                <tr>
-                  <td className="muted">These runs recorded no metrics.</td>
-                </tr>
-              )}
-            </tbody>
-          </table>
-          {plotted && (
-            <>
-              <label>
-                Plot metric{" "}
-                <select value={plotted.name} onChange={(e) => setMetric(e.target.value)}>
-                  {comparison.metrics.map((m) => (
-                    <option key={m.name}>{m.name}</option>
-                  ))}
-                </select>
-              </label>
-              <MetricPlot name={plotted.name} labels={labels} values={plotted.values} />
-            </>
+          <Rows rows={comparison.params} runs={runIds} empty="No params." testId="params-table" caption="Params" />
+          <Rows rows={comparison.metrics} runs={runIds} empty="These runs recorded no metrics." testId="metrics-table" caption="Metrics" />
+          {comparison.metrics.length > 0 && (
+            <section aria-labelledby="metric-plot-title">
+              <h2 id="metric-plot-title">Metrics per run</h2>
+              <MetricBars metrics={comparison.metrics.map((m) => ({ key: m.key, values: numbers(m.values) }))} runs={runIds.map((id) => `#${id}`)} />
+            </section>
           )}
+          {pipelines.length === 1 && <MetricHistory team={team} pipeline={pipelines[0]} />}
         </>
       )}
     </section>

@@ -4,8 +4,9 @@ import { api, messageOf, unwrap, type Schemas } from "../api/client";
 import { useApi } from "../api/useApi";
 import { ErrorNote } from "../components/ErrorNote";
 import { Gantt, type GanttAttempt } from "../components/Gantt";
+import { RunOutputs } from "../components/RunOutputs";
 import { ACTIVE_STATES, StateBadge } from "../components/StateBadge";
-import { formatBytes, formatDuration, formatTime, teamPath } from "../format";
+import { formatDuration, formatTime, teamPath } from "../format";
 import { LogView } from "../logs/LogView";
 import { useRunStream } from "../logs/runStream";
 import { useOnline } from "../online";
@@ -169,32 +170,7 @@ export default function RunPage() {
                 downloadUrl={`/api/runs/${run.id}/logs/download?job=${encodeURIComponent(job.name)}`}
               />
               <h3>Outputs</h3>
-              {job.outputs.length === 0 ? (
-                <p className="muted">None.</p>
-              ) : (
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">Output</th>
-                      <th scope="col">Type</th>
-                      <th scope="col">Size</th>
-                      <th scope="col">SHA-256</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {job.outputs.map((o) => (
-                      <tr key={o.name}>
-                        <td title={o.path}>{o.name}</td>
-                        <td>{o.type}</td>
-                        <td>{formatBytes(o.size)}</td>
-                        <td>
-                          <code title={o.sha256}>{o.sha256.slice(0, 12)}…</code>
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              )}
+              <RunOutputs runId={run.id} job={job.name} reloadKey={`${stream.states.get(job.name) ?? job.state}:${job.outputs.length}`} />
               <h3>Metrics</h3>
               {Object.keys(job.metrics).length === 0 ? (
                 <p className="muted">None.</p>
