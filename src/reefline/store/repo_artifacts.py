@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 
+from reefline.store.row_maker import columns_in_order, row_maker
 from reefline.store.rows import ArtifactLinkRow, InputRow, MetricRow, OutputRow
 from reefline.store.tables import inputs, jobs, metrics, outputs, pipelines, runs
 
@@ -32,6 +33,18 @@ _DELETE_METRIC = metrics.delete().where(
 )
 _INSERT_METRICS = metrics.insert()
 _JOB_OUTPUTS = select(outputs).where(outputs.c.job_id == bindparam("job_id")).order_by(outputs.c.id)
+# A run's outputs and metrics (the run page): built once, rows made positionally (see row_maker).
+_RUN_OUTPUTS = (
+    select(*columns_in_order(OutputRow, outputs.c))
+    .join(jobs, outputs.c.job_id == jobs.c.id)
+    .where(jobs.c.run_id == bindparam("run_id"))
+    .order_by(outputs.c.job_id, outputs.c.id)
+)
+_output_row = row_maker(OutputRow, _RUN_OUTPUTS)
+_RUN_METRICS = (
+    select(metrics).where(metrics.c.run_id == bindparam("run_id")).order_by(metrics.c.job_id, metrics.c.id)
+)
+_metric_row = row_maker(MetricRow, _RUN_METRICS)
 _CACHE_CANDIDATES_QUERY = (
     select(jobs.c.id, jobs.c.state, jobs.c.cached_from_job_id)
     .select_from(
@@ -97,15 +110,9 @@ def insert_metrics(conn: Connection, run_id: int, job_id: int, values: dict[str,
 
 def list_outputs(conn: Connection, run_id: int) -> dict[int, list[OutputRow]]:
     """The outputs of every job of a run that has any (its newest attempt's), by job id."""
-    query = (
-        select(outputs)
-        .join(jobs, outputs.c.job_id == jobs.c.id)
-        .where(jobs.c.run_id == run_id)
-        .order_by(outputs.c.job_id, outputs.c.id)
-    )
     found: dict[int, list[OutputRow]] = {}
-    for row in conn.execute(query):
-        output = OutputRow(**row._mapping)
+    for row in conn.execute(_RUN_OUTPUTS, {"run_id": run_id}):
+        output = _output_row(row)
         found.setdefault(output.job_id, []).append(output)
     return {job_id: latest_attempt(rows) for job_id, rows in found.items()}
 
@@ -127,8 +134,7 @@ def list_inputs(conn: Connection, job_id: int) -> list[InputRow]:
 
 
 def list_metrics(conn: Connection, run_id: int) -> list[MetricRow]:
-    query = select(metrics).where(metrics.c.run_id == run_id).order_by(metrics.c.job_id, metrics.c.id)
-    return [MetricRow(**row._mapping) for row in conn.execute(query)]
+    return [_metric_row(row) for row in conn.execute(_RUN_METRICS, {"run_id": run_id})]
 
 
 def find_cache_hit(

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, bindparam, select
 
 from reefline.store._util import ID_PARAM, check_columns, inserted_id, update_by_id
 from reefline.store.errors import JobNotFound
+from reefline.store.row_maker import row_maker
 from reefline.store.rows import AttemptRow, JobRow
 from reefline.store.tables import attempts, jobs
 
@@ -27,6 +28,14 @@ _UPDATE_ATTEMPT_BY_NUMBER = attempts.update().where(
     attempts.c.job_id == bindparam("b_job_id"), attempts.c.number == bindparam("b_number")
 )
 _LIST_ATTEMPTS = select(attempts).where(attempts.c.job_id == bindparam("job_id")).order_by(attempts.c.number)
+_RUN_ATTEMPTS = (
+    select(attempts)
+    .join(jobs, attempts.c.job_id == jobs.c.id)
+    .where(jobs.c.run_id == bindparam("run_id"))
+    .order_by(attempts.c.job_id, attempts.c.number)
+)
+_job_row = row_maker(JobRow, _LIST_JOBS)
+_attempt_row = row_maker(AttemptRow, _RUN_ATTEMPTS)
 
 
 def create_jobs(conn: Connection, run_id: int, rows: list[dict[str, Any]]) -> dict[str, int]:
@@ -63,7 +72,7 @@ def update_jobs(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 def list_jobs(conn: Connection, run_id: int) -> list[JobRow]:
     """The run's jobs in plan order (position)."""
-    return [JobRow(**row._mapping) for row in conn.execute(_LIST_JOBS, {"run_id": run_id})]
+    return [_job_row(row) for row in conn.execute(_LIST_JOBS, {"run_id": run_id})]
 
 
 def get_job(conn: Connection, job_id: int) -> JobRow:
@@ -122,15 +131,9 @@ def list_attempts(conn: Connection, job_id: int) -> list[AttemptRow]:
 
 def list_run_attempts(conn: Connection, run_id: int) -> dict[int, list[AttemptRow]]:
     """Every attempt of a run's jobs in one query, by job id, in attempt order."""
-    query = (
-        select(attempts)
-        .join(jobs, attempts.c.job_id == jobs.c.id)
-        .where(jobs.c.run_id == run_id)
-        .order_by(attempts.c.job_id, attempts.c.number)
-    )
     found: dict[int, list[AttemptRow]] = {}
-    for row in conn.execute(query):
-        attempt = AttemptRow(**row._mapping)
+    for row in conn.execute(_RUN_ATTEMPTS, {"run_id": run_id}):
+        attempt = _attempt_row(row)
         found.setdefault(attempt.job_id, []).append(attempt)
     return found
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, bindparam, func, or_, select
+from sqlalchemy import Connection, Select, bindparam, func, or_, select
 
 from reefline.engine.states import RunState
 from reefline.store._util import (
@@ -22,6 +22,7 @@ from reefline.store._util import (
 )
 from reefline.store.errors import RunNotFound
 from reefline.store.repo_states import insert_state_changes, state_change
+from reefline.store.row_maker import columns_in_order, row_maker
 from reefline.store.rows import RunRow
 from reefline.store.tables import engine_leases, pipelines, revisions, runs, users
 
@@ -165,25 +166,30 @@ def resolve_run_ref(conn: Connection, ref: str, workspace: str | None = None) ->
     return int(run_id)
 
 
-def _run_select() -> Select[Any]:
-    return select(
-        *runs.c,
-        pipelines.c.name.label("pipeline_name"),
-        revisions.c.number.label("revision"),
-        users.c.username.label("triggered_by_name"),
-    ).select_from(
-        runs.join(pipelines, runs.c.pipeline_id == pipelines.c.id)
-        .outerjoin(revisions, runs.c.revision_id == revisions.c.id)
-        .outerjoin(users, runs.c.triggered_by == users.c.id)
+# Built once: the columns in RunRow's order (rows become RunRows positionally, see row_maker).
+_RUN_SELECT: Select[Any] = select(
+    *columns_in_order(
+        RunRow,
+        runs.c,
+        pipeline_name=pipelines.c.name,
+        revision=revisions.c.number,
+        triggered_by_name=users.c.username,
     )
+).select_from(
+    runs.join(pipelines, runs.c.pipeline_id == pipelines.c.id)
+    .outerjoin(revisions, runs.c.revision_id == revisions.c.id)
+    .outerjoin(users, runs.c.triggered_by == users.c.id)
+)
+_GET_RUN = _RUN_SELECT.where(runs.c.id == bindparam("run_id"))
+_run_row = row_maker(RunRow, _RUN_SELECT)
 
 
-def _run_row(row: Row[Any]) -> RunRow:
-    return RunRow(**row._mapping)
+def _run_select() -> Select[Any]:
+    return _RUN_SELECT
 
 
 def get_run(conn: Connection, run_id: int) -> RunRow:
-    row = conn.execute(_run_select().where(runs.c.id == run_id)).first()
+    row = conn.execute(_GET_RUN, {"run_id": run_id}).first()
     if row is None:
         raise RunNotFound(str(run_id))
     return _run_row(row)
@@ -204,22 +210,42 @@ def list_runs(
     """The newest runs first; optionally only those of pipelines named ``pipeline``, of ``workspace``,
     of a team's pipelines, older than run ``before_id`` (the next page), in one of ``states``, started
     by ``trigger`` or by the user ``triggered_by``."""
-    query = _run_select().order_by(runs.c.id.desc()).limit(limit)
-    if states is not None:
-        query = query.where(runs.c.state.in_(list(states)))
-    if trigger is not None:
-        query = query.where(runs.c.trigger == trigger)
-    if triggered_by is not None:
-        query = query.where(runs.c.triggered_by == triggered_by)
-    if team_id is not None:
-        query = query.where(pipelines.c.team_id == team_id)
-    if before_id is not None:
-        query = query.where(runs.c.id < before_id)
-    if workspace is not None:
-        query = query.where(runs.c.workspace == workspace)
-    if pipeline is not None:
-        query = query.where(pipelines.c.name == pipeline)
-    return [_run_row(row) for row in conn.execute(query)]
+    given = {
+        "states": list(states) if states is not None else None,
+        "trigger": trigger,
+        "triggered_by": triggered_by,
+        "team_id": team_id,
+        "before_id": before_id,
+        "workspace": workspace,
+        "pipeline": pipeline,
+    }
+    params = {name: value for name, value in given.items() if value is not None}
+    query = _list_runs_query(frozenset(params))
+    return [_run_row(row) for row in conn.execute(query, {**params, "limit": limit})]
+
+
+_LIST_FILTERS: dict[str, Callable[[], Any]] = {
+    "states": lambda: runs.c.state.in_(bindparam("states", expanding=True)),
+    "trigger": lambda: runs.c.trigger == bindparam("trigger"),
+    "triggered_by": lambda: runs.c.triggered_by == bindparam("triggered_by"),
+    "team_id": lambda: pipelines.c.team_id == bindparam("team_id"),
+    "before_id": lambda: runs.c.id < bindparam("before_id"),
+    "workspace": lambda: runs.c.workspace == bindparam("workspace"),
+    "pipeline": lambda: pipelines.c.name == bindparam("pipeline"),
+}
+_LIST_QUERIES: dict[frozenset[str], Select[Any]] = {}
+
+
+def _list_runs_query(filters: frozenset[str]) -> Select[Any]:
+    """The list statement for one combination of filters, built once (at most 2**7 of them)."""
+    query = _LIST_QUERIES.get(filters)
+    if query is None:
+        query = _RUN_SELECT.order_by(runs.c.id.desc()).limit(bindparam("limit"))
+        for name, condition in _LIST_FILTERS.items():  # a fixed order: one statement per set
+            if name in filters:
+                query = query.where(condition())
+        _LIST_QUERIES[filters] = query
+    return query
 
 
 def find_active_runs(conn: Connection, workspace: str | None = None) -> list[RunRow]:

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from reefline.store.tables import pipelines, runs, teams
 
+# Asked on every request naming a team or a run: built once.
+_TEAM_BY_NAME = select(teams.c.id).where(teams.c.name == bindparam("name"))
+_TEAM_OF_RUN = (
+    select(pipelines.c.team_id)
+    .select_from(runs.join(pipelines, runs.c.pipeline_id == pipelines.c.id))
+    .where(runs.c.id == bindparam("run_id"))
+)
+
 
 def team_id_by_name(conn: Connection, name: str) -> int | None:
-    value = conn.execute(select(teams.c.id).where(teams.c.name == name)).scalar()
+    value = conn.execute(_TEAM_BY_NAME, {"name": name}).scalar()
     return None if value is None else int(value)
 
 
 def team_of_run(conn: Connection, run_id: int) -> int | None:
     """The team of a server run; None for an unknown run or a laptop run (no team)."""
-    value = conn.execute(
-        select(pipelines.c.team_id)
-        .select_from(runs.join(pipelines, runs.c.pipeline_id == pipelines.c.id))
-        .where(runs.c.id == run_id)
-    ).scalar()
+    value = conn.execute(_TEAM_OF_RUN, {"run_id": run_id}).scalar()
     return None if value is None else int(value)
 
 

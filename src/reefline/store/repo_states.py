@@ -10,16 +10,19 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 
+from reefline.store.row_maker import columns_in_order, row_maker
 from reefline.store.rows import StateChangeRow
 from reefline.store.tables import jobs, state_changes
 
 _INSERT = state_changes.insert()
 _LIST = (
-    select(*state_changes.c, jobs.c.name.label("job_name"))
+    select(*columns_in_order(StateChangeRow, state_changes.c, job_name=jobs.c.name))
     .select_from(state_changes.outerjoin(jobs, state_changes.c.job_id == jobs.c.id))
     .where(state_changes.c.run_id == bindparam("run_id"))
     .order_by(state_changes.c.id)
 )
+_AFTER = _LIST.where(state_changes.c.id > bindparam("after_id")).limit(bindparam("limit"))
+_state_change_row = row_maker(StateChangeRow, _LIST)
 
 
 def state_change(
@@ -52,7 +55,7 @@ def insert_state_changes(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 def list_state_changes(conn: Connection, run_id: int) -> list[StateChangeRow]:
     """The run's history, oldest first: its own changes (job_id None) and its jobs'."""
-    return [StateChangeRow(**row._mapping) for row in conn.execute(_LIST, {"run_id": run_id})]
+    return [_state_change_row(row) for row in conn.execute(_LIST, {"run_id": run_id})]
 
 
 def state_changes_after(
@@ -62,5 +65,5 @@ def state_changes_after(
 
     One run's changes are written by one engine at a time, in order, so ids commit in order.
     """
-    query = _LIST.where(state_changes.c.id > after_id).limit(limit)
-    return [StateChangeRow(**row._mapping) for row in conn.execute(query, {"run_id": run_id})]
+    params = {"run_id": run_id, "after_id": after_id, "limit": limit}
+    return [_state_change_row(row) for row in conn.execute(_AFTER, params)]
