@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from fastapi import Response
@@ -13,11 +14,17 @@ def json_of(value: BaseModel | list[Any], model: type[BaseModel] | None = None) 
     """An answer serialized once by pydantic: FastAPI would validate a returned model again against the
     route's ``response_model`` (which stays, for the OpenAPI document)."""
     if isinstance(value, list):
-        item = model or (type(value[0]) if value else BaseModel)
-        body = TypeAdapter(list[item]).dump_json(value)  # type: ignore[valid-type]
+        item: type[BaseModel] = model or (type(value[0]) if value else BaseModel)
+        body = _list_adapter(item).dump_json(value)
     else:
         body = value.model_dump_json().encode()
     return Response(content=body, media_type="application/json")
+
+
+@functools.cache
+def _list_adapter(item: type[BaseModel]) -> TypeAdapter[list[Any]]:
+    """Built once per model: building a TypeAdapter costs more than serializing a page of runs."""
+    return TypeAdapter(list[item])  # type: ignore[valid-type]
 
 
 class ErrorDetail(BaseModel):
