@@ -17,7 +17,7 @@ import os
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 import httpx
 
@@ -156,6 +156,35 @@ class Client:
 
     def logs(self, run_id: int, job: str | None = None) -> Any:
         return self.request("GET", f"/runs/{run_id}/logs", params={"job": job} if job else None)
+
+    def outputs(self, run_id: int) -> Any:
+        """Every output the run recorded: ``[{id, job, name, path, type, sha256, size, download}]``."""
+        return self.request("GET", f"/runs/{run_id}/outputs")
+
+    def download_output(self, run_id: int, output_id: int, into: IO[bytes]) -> str:
+        """Write an output's bytes (a directory: a tar of it) to ``into``; returns the content type."""
+        try:
+            with self.http.stream(
+                "GET",
+                f"/api/runs/{run_id}/outputs/{output_id}/content",
+                timeout=httpx.Timeout(30.0, read=120.0),
+            ) as response:
+                if response.status_code != 200:
+                    response.read()
+                    _decoded(response)
+                for chunk in response.iter_bytes(1 << 20):
+                    into.write(chunk)
+                return str(response.headers.get("content-type", "application/octet-stream"))
+        except httpx.HTTPError as exc:
+            raise ApiError(0, "unreachable", f"cannot reach {self.url}: {exc}") from exc
+
+    def reproduce(self, run_id: int) -> Any:
+        """Queue a new run of the run's revision with its params and nothing cached."""
+        return self.request("POST", f"/runs/{run_id}/reproduce")
+
+    def reproduction(self, run_id: int) -> Any:
+        """For a run made by :meth:`reproduce`: each original output identical, different or missing."""
+        return self.request("GET", f"/runs/{run_id}/reproduction")
 
     def wait(self, run_id: int, timeout: float = 600.0, poll: float = 0.5) -> Any:
         """The run once it has finished (``TimeoutError`` after ``timeout`` seconds)."""

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from reefline.cli import common
+from reefline.cli import common, remote
 from reefline.cli.text_table import Cell, Column, cell, render_table
 
 if TYPE_CHECKING:
@@ -41,6 +41,8 @@ CHECKOUT_EPILOG = r"""
 [bold]Examples[/]
 
 $ reefline checkout 12  [dim]# every output of run 12[/]
+
+$ reefline checkout 31 train --server http://ci:8420  [dim]# a server run's outputs, downloaded[/]
 
 $ reefline checkout last train  [dim]# only the outputs of the job train (all its expansions)[/]
 
@@ -218,16 +220,26 @@ def checkout_command(
         list[str] | None,
         typer.Argument(help="Only these jobs' outputs (a matrix job: all its expansions). Default: all."),
     ] = None,
+    server: remote.ServerOpt = None,
+    team: remote.TeamOpt = None,
 ) -> None:
     """Restore a run's outputs from the artifact store into the workspace, as `dvc checkout` does.
 
     Each output the run recorded is put back byte for byte where it was, unless the workspace
     already holds that content. Nothing outside the workspace is ever written. Exit 2 if any
     output is missing from the artifact store (e.g. removed by `reefline gc`).
-    """
-    from reefline.services.checkout import checkout_in_project
 
-    report = checkout_in_project(common.project_dir(), run, jobs or None)
+    With --server (or REEFLINE_SERVER): a run on the server; its outputs are downloaded from the
+    server's artifact store into this directory, each checked against the sha256 the run recorded.
+    """
+    if remote.server_option(server):
+        from reefline.cli.remote_checkout import checkout_from_server
+
+        report = checkout_from_server(server, team, run, jobs or None, common.project_dir())
+    else:
+        from reefline.services.checkout import checkout_in_project
+
+        report = checkout_in_project(common.project_dir(), run, jobs or None)
     for label, items in (("restored", report.restored), ("up to date", report.up_to_date)):
         for item in items:
             _write_lines([f"{label + ':':<12}{_item_text(item)}"])

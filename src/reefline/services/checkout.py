@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import sqlalchemy as sa
 
-from reefline.artifacts.base import ArtifactStore
 from reefline.artifacts.hashing import ArtifactError, Hasher, resolve_inside
 from reefline.services.project import NoRunsHere, open_reader_db
 from reefline.services.queries import NO_RUNS, log_jobs
@@ -55,7 +55,16 @@ def recorded_outputs(
     return sorted(by_path.values(), key=lambda item: (Path(item.path).parts, item.job))
 
 
-def checkout(store: ArtifactStore, workspace: Path, run_id: int, items: list[CheckoutItem]) -> CheckoutReport:
+class Restorer(Protocol):
+    """Where checkout gets the bytes: the part of an ``ArtifactStore`` it uses (a server's outputs,
+    reached over the API, are one too)."""
+
+    def has(self, sha256: str) -> bool: ...
+
+    def restore(self, workspace: Path, relpath: str, sha256: str) -> None: ...
+
+
+def checkout(store: Restorer, workspace: Path, run_id: int, items: list[CheckoutItem]) -> CheckoutReport:
     """Restore each item whose workspace content differs from what the run recorded."""
     report = CheckoutReport(run_id)
     hasher = Hasher(workspace)
