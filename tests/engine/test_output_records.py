@@ -11,7 +11,9 @@ from urllib.parse import unquote, urlparse
 from reefline.engine.states import JobState, RunState
 from reefline.services.checkout import checkout_in_project
 from reefline.services.gc import gc_in_project
+from reefline.services.project import open_existing_db
 from reefline.services.types import JobDetail
+from reefline.store.tables import outputs
 
 if TYPE_CHECKING:
     from tests.engine.support import Project
@@ -103,6 +105,27 @@ def test_a_retried_jobs_outputs_carry_the_attempt_that_made_them(project: Projec
     assert [(o.attempt, o.sha256, o.uri) for o in cached.outputs] == [
         (2, job.outputs[0].sha256, job.outputs[0].uri)
     ]
+
+
+def test_a_cached_job_names_where_the_store_keeps_an_output_whose_old_record_has_no_uri(
+    project: Project,
+) -> None:
+    project.write(FLAKY)
+    project.run()
+    original = _job(project, "make")
+    db = open_existing_db(project.path)
+    try:
+        with db.begin() as conn:  # as recorded before schema 0009: no uri
+            cleared = conn.execute(
+                outputs.update().where(outputs.c.job_id == original.job.id).values(uri=None)
+            )
+            assert cleared.rowcount == 1
+    finally:
+        db.dispose()
+    _, rec = project.run()
+    assert rec.final() == {"make": JobState.CACHED}
+    [output] = _job(project, "make").outputs
+    assert output.uri is not None and _file_of(output.uri).read_text() == "made\n"
 
 
 def test_a_script_attempt_records_the_hash_of_its_rendered_script(project: Project) -> None:

@@ -108,6 +108,8 @@ class StepWorkers:
                 step, self.hasher, upstream_outputs, lookup, self.store, image_id=image_id
             )
             prepared = dataclasses.replace(prepared, image_id=image_id)
+            if prepared.hit is not None:
+                prepared = dataclasses.replace(prepared, hit=self._located(prepared.hit))
         except StartError as exc:  # the image is missing or cannot be pulled: the job fails, named
             prepared = cache.Prepared("", [], error=str(exc))
         except Exception as exc:  # a bug must fail the job, never hang the run
@@ -232,6 +234,22 @@ class StepWorkers:
                 notes.append(f"could not keep a copy of {out.path} in the artifact store: {exc}")
                 kept.append(out)
         return kept
+
+    def _located(self, hit: cache.CacheHit) -> cache.CacheHit:
+        """The hit with the store's URI of each output its record lacks (recorded before schema 0009,
+        or when the copy could not be made then but was made later)."""
+        if self.store is None or all(out.uri is not None for out in hit.outputs):
+            return hit
+        located = []
+        for out in hit.outputs:
+            uri = out.uri
+            if uri is None:
+                try:
+                    uri = self.store.uri(out.sha256)
+                except (OSError, ArtifactError):
+                    uri = None  # not stored: the record says so
+            located.append(dataclasses.replace(out, uri=uri))
+        return dataclasses.replace(hit, outputs=located)
 
     @staticmethod
     def _cancel(executor: Executor, handle: StepHandle, grace: float) -> None:
