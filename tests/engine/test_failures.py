@@ -167,6 +167,27 @@ def test_an_artifact_store_fault_fails_the_job(tmp_path: Path) -> None:
     assert run.job("broken").reason == "internal error: RuntimeError: the artifact store is broken"
 
 
+class _FullStore(LocalArtifactStore):
+    def save(self, hasher: Hasher, relpath: str, sha256: str) -> None:
+        raise OSError(28, "No space left on device")
+
+
+@pytest.mark.parametrize("cache", [True, False])
+def test_a_store_that_cannot_keep_an_output_is_a_warning_not_a_failure(tmp_path: Path, cache: bool) -> None:
+    step = _step("made", outputs=(OutputRef("out", "out.txt", "file"),), cache=cache)
+    run = _Run(tmp_path, [step], FakeExecutor(default=Behavior.succeed(files={"out.txt": "made"})))
+    run.execution.step_workers.store = _FullStore(tmp_path / "store")
+    assert run.execute().state is RunState.SUCCESS
+    assert run.job("made").state == "success"
+    assert any(
+        "could not keep a copy of out.txt in the artifact store" in line and "No space left" in line
+        for line in run.log_texts("made")
+    )
+    with run.db.connect() as conn:
+        [output] = repo.list_job_outputs(conn, run.job_ids["made"])
+    assert (output.name, output.attempt, output.uri) == ("out", 1, None)  # recorded, not kept
+
+
 class _Escape(BaseException):
     """Not an Exception: nothing inside the worker catches it."""
 
