@@ -171,6 +171,13 @@ test("issue 15: sign in, edit, save, run, logs, cancel, compare, PWA", async (t)
     await page.locator(".react-flow__node-job", { hasText: "#1 prepare" }).click();
     await page.waitForURL(new RegExp(`/runs/${firstRun}$`));
     await page.locator("h1 .state-success").waitFor();
+    // reproduce it: a new run, nothing cached, whose outputs are compared with these
+    await page.getByRole("button", { name: "Reproduce" }).click();
+    await page.waitForURL((url) => /\/runs\/\d+$/.test(url.pathname) && runIdOf() !== firstRun);
+    await page.locator("h1 .state-success").waitFor({ timeout: 30_000 });
+    await page.getByTestId("reproduction-summary").filter({ hasText: "every output came out byte-identical" }).waitFor();
+    await page.locator("td.verdict-identical").first().waitFor();
+    await check("06c-reproduction");
   });
 
   let secondRun;

@@ -4,6 +4,7 @@ import { api, messageOf, unwrap, type Schemas } from "../api/client";
 import { useApi } from "../api/useApi";
 import { ErrorNote } from "../components/ErrorNote";
 import { Gantt, type GanttAttempt } from "../components/Gantt";
+import { Reproduction } from "../components/Reproduction";
 import { RunOutputs } from "../components/RunOutputs";
 import { ACTIVE_STATES, StateBadge } from "../components/StateBadge";
 import { formatDuration, formatTime, teamPath } from "../format";
@@ -81,10 +82,13 @@ export default function RunPage() {
   const job: Job | undefined = run?.jobs.find((j) => j.name === (selected ?? run.jobs[0]?.name));
   const team = lastTeam(me?.teams.map((t) => t.name) ?? []);
 
-  async function act(action: "cancel" | "retry") {
+  async function act(action: "cancel" | "retry" | "reproduce") {
     setError(null);
     try {
-      if (action === "cancel") {
+      if (action === "reproduce") {
+        const made = unwrap(await api.POST("/api/runs/{run_id}/reproduce", { params: { path: { run_id: runId } } }));
+        navigate(`/runs/${made.id}`);
+      } else if (action === "cancel") {
         unwrap(await api.POST("/api/runs/{run_id}/cancel", { params: { path: { run_id: runId } } }));
         detail.reload();
       } else {
@@ -114,9 +118,19 @@ export default function RunPage() {
               Cancel run
             </button>
           ) : (
-            <button type="button" onClick={() => void act("retry")} disabled={!online}>
-              Retry run
-            </button>
+            <>
+              <button type="button" onClick={() => void act("retry")} disabled={!online}>
+                Retry run
+              </button>
+              <button
+                type="button"
+                onClick={() => void act("reproduce")}
+                disabled={!online}
+                title="a new run of the same revision and params, nothing cached; then its outputs compared with these"
+              >
+                Reproduce
+              </button>
+            </>
           )}
         </div>
       </div>
@@ -136,6 +150,7 @@ export default function RunPage() {
         </p>
       )}
       <ErrorNote error={error ?? detail.error} />
+      {run.trigger === "reproduce" && <Reproduction runId={run.id} reloadKey={`${runState ?? run.state}:${finishedCount}`} />}
       <div className="run-grid">
         <div>
           <h2>Jobs</h2>
