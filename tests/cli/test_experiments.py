@@ -299,3 +299,35 @@ def test_a_metric_of_a_matrix_job_is_shown_per_expansion(tmp_path: Path) -> None
     out = ok(tmp_path, "metrics", "--metric", "score")
     assert "score [fit[model=tree]]  ▁█  min 1 · max 2 · last 2 (2 runs)" in out
     assert "score [fit[model=forest]]  ▁█" in out
+
+
+UNCACHED_SPEC = """\
+version: 1
+name: stamp
+params:
+  tag: a
+jobs:
+  stamp:
+    cache: false
+    script:
+      - mkdir -p out && echo "stamp ${{ params.tag }}" > out/stamp.txt
+    outputs:
+      stamp: {path: out/stamp.txt, type: file}
+"""
+
+
+def test_a_cache_false_output_comes_back_with_checkout_and_goes_with_gc(tmp_path: Path) -> None:
+    (tmp_path / "reefline.yaml").write_text(UNCACHED_SPEC)
+    ok(tmp_path, "run", "--plain")
+    ok(tmp_path, "run", "--plain", "-p", "tag=b")
+    (tmp_path / "out" / "stamp.txt").unlink()
+    out = ok(tmp_path, "checkout", "1")
+    assert "restored:   out/stamp.txt (stamp.stamp)" in out
+    assert (tmp_path / "out" / "stamp.txt").read_text() == "stamp a\n"
+
+    assert "removed 1 object(s)" in ok(tmp_path, "gc", "--keep-last", "1")  # run 1's stamp
+    (tmp_path / "out" / "stamp.txt").unlink()
+    missing = reefline(tmp_path, "checkout", "1")
+    assert missing.returncode == 2 and "not in the artifact store" in missing.stdout
+    ok(tmp_path, "checkout", "2")
+    assert (tmp_path / "out" / "stamp.txt").read_text() == "stamp b\n"
