@@ -70,14 +70,12 @@ def database(request: Request) -> sa.Engine:
     return engine
 
 
-def transaction(request: Request) -> Iterator[Connection]:
-    """One transaction per request: committed when the route returns, rolled back when it raises;
-    then the route's :func:`after_commit` callbacks run (e.g. waking the engine for a new run)."""
-    request.state.after_commit = []
-    with database(request).begin() as conn:
-        yield conn
-    for callback in request.state.after_commit:
-        callback()
+async def transaction(request: Request) -> Connection:  # async: no trip through the thread pool
+    """The request's transaction, opened by the route's authorization check (:func:`authorizer`),
+    which always runs first: committed when the route returns, rolled back when it raises; then the
+    route's :func:`after_commit` callbacks run (e.g. waking the engine for a new run)."""
+    conn: Connection = request.state.conn
+    return conn
 
 
 def after_commit(request: Request, callback: Callable[[], None]) -> None:
@@ -109,7 +107,12 @@ def _principal(request: Request, conn: Connection) -> Principal:
         return principal
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        principal, csrf = accounts.resolve_session(conn, cookie, remote=_remote(request))
+        sessions: PrincipalCache = request.app.state.principals
+        found = sessions.get_session(cookie)
+        if found is None:
+            found = accounts.resolve_session(conn, cookie, remote=_remote(request))
+            sessions.put_session(cookie, *found)
+        principal, csrf = found
         if request.method not in SAFE_METHODS:
             sent = request.headers.get(CSRF_HEADER, "")
             if not sent or not hmac.compare_digest(sent, csrf):
@@ -136,14 +139,26 @@ def _team_in_path(request: Request, conn: Connection, principal: Principal) -> i
     return team_id
 
 
-# scope "function": committed before the response is sent, so a client reads what it just wrote.
-Transaction = Annotated[Connection, Depends(transaction, scope="function")]
+Transaction = Annotated[Connection, Depends(transaction)]
 
 
-def authorizer(permission: str) -> Callable[[Request, Connection], None]:
-    """The dependency that checks ``permission`` (see the module docstring) for one route."""
+def authorizer(permission: str) -> Callable[[Request], Iterator[None]]:
+    """The dependency that opens the request's transaction and checks ``permission`` in it (see the
+    module docstring), for one route. One dependency, not two: each sync dependency is a trip
+    through the thread pool, and that costs more than the check. Declare it with scope "function"
+    (``routing.SecureRouter`` does): committed before the response is sent, so a client reads what
+    it just wrote."""
 
-    def check(request: Request, conn: Transaction) -> None:
+    def guarded(request: Request) -> Iterator[None]:
+        request.state.after_commit = []
+        with database(request).begin() as conn:
+            request.state.conn = conn
+            check(request, conn)
+            yield
+        for callback in request.state.after_commit:
+            callback()
+
+    def check(request: Request, conn: Connection) -> None:
         remote = _remote(request)
         if permission == PUBLIC:
             request.state.access = Access(None, None, remote)
@@ -163,7 +178,7 @@ def authorizer(permission: str) -> Callable[[Request, Connection], None]:
                 authorize(principal, team_id, Permission(permission))
         request.state.access = Access(principal, team_id, remote)
 
-    return check
+    return guarded
 
 
 async def access(request: Request) -> Access:  # async: no trip through the thread pool

@@ -20,7 +20,8 @@ Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 class SecureRouter(APIRouter):
     def secured(self, method: str, path: str, *, permission: str, **kwargs: Any) -> Decorator:
         extra = {**(kwargs.pop("openapi_extra", None) or {}), "x-permission": str(permission)}
-        dependencies = [Depends(authorizer(str(permission))), *(kwargs.pop("dependencies", None) or [])]
+        check = Depends(authorizer(str(permission)), scope="function")  # opens the request's transaction
+        dependencies = [check, *(kwargs.pop("dependencies", None) or [])]
         return self.api_route(
             path, methods=[method], openapi_extra=extra, dependencies=dependencies, **kwargs
         )

@@ -37,24 +37,29 @@ class RunShape(BaseModel):
 
     @classmethod
     def of(cls, run: RunRow) -> RunShape:
-        return cls(
-            id=run.id,
-            pipeline=run.pipeline_name,
-            state=str(run.state),
-            reason=run.reason,
-            trigger=run.trigger,
-            params=run.params,
-            spec_path=run.spec_path,
-            revision=run.revision,
-            revision_id=run.revision_id,
-            triggered_by=run.triggered_by,
-            triggered_by_name=run.triggered_by_name,
-            created_at=iso(run.created_at),
-            started_at=iso(run.started_at),
-            last_started_at=iso(run.last_started_at),
-            finished_at=iso(run.finished_at),
-            duration=duration_seconds(run.started_at, run.finished_at),
-        )
+        return cls(**run_fields(run))
+
+
+def run_fields(run: RunRow) -> dict[str, Any]:
+    """A run's fields of :class:`RunShape` (also the head of :class:`RunDetailShape`)."""
+    return dict(
+        id=run.id,
+        pipeline=run.pipeline_name,
+        state=str(run.state),
+        reason=run.reason,
+        trigger=run.trigger,
+        params=run.params,
+        spec_path=run.spec_path,
+        revision=run.revision,
+        revision_id=run.revision_id,
+        triggered_by=run.triggered_by,
+        triggered_by_name=run.triggered_by_name,
+        created_at=iso(run.created_at),
+        started_at=iso(run.started_at),
+        last_started_at=iso(run.last_started_at),
+        finished_at=iso(run.finished_at),
+        duration=duration_seconds(run.started_at, run.finished_at),
+    )
 
 
 class OutputShape(BaseModel):
@@ -174,7 +179,7 @@ class RunDetailShape(RunShape):
         for metric in detail.metrics:
             by_job.setdefault(metric.job_id, {})[metric.key] = metric.value
         return cls(
-            **RunShape.of(detail.run).model_dump(),
+            **run_fields(detail.run),  # not RunShape.of(…).model_dump(): that validates the run twice
             jobs=[JobShape.of(j, by_job.get(j.job.id, {})) for j in detail.jobs],
             history=[StateChangeShape.of(c) for c in detail.history],
         )

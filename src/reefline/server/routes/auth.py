@@ -77,7 +77,10 @@ def logout(request: Request, response: Response, conn: Transaction, caller: Call
         user_id = caller.user.user_id
         after_commit(request, lambda: request.app.state.principals.forget_user(user_id))
     else:
-        accounts.end_session(conn, request.cookies.get(SESSION_COOKIE), remote=caller.remote)
+        cookie = request.cookies.get(SESSION_COOKIE)
+        accounts.end_session(conn, cookie, remote=caller.remote)
+        if cookie:  # signed out at once on this server, not when the cached session ages out
+            after_commit(request, lambda: request.app.state.principals.forget_session(cookie))
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -153,7 +153,7 @@ def read_logs(
     job: Annotated[str | None, Query(max_length=300, description="a job, or a matrix job's key")] = None,
     after: Annotated[int, Query(ge=0, le=2**62, description="the id of the last line you have")] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
-) -> list[LogLineOut]:
+) -> Response:
     """Stored log lines in order (capped logs keep head and tail; follow live ones with /events)."""
     jobs = repo.list_jobs(conn, run_id)
     names = {j.id: j.name for j in jobs}
@@ -166,7 +166,7 @@ def read_logs(
             break
         cursor = rows[-1].id
         out.extend(_line(names, r) for r in rows if wanted is None or r.job_id in wanted)
-    return out[:limit]
+    return json_of(out[:limit], LogLineOut)
 
 
 @router.get(
