@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +25,11 @@ pytest_plugins = ["tests.docker_support"]  # the docker_engine and docker_client
 POSTGRES_URL_ENV = "REEFLINE_TEST_POSTGRES_URL"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 TEST_DATABASE_PREFIX = "reefline_test_"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Compiled plans (services/plan_cache.py) kept by the tests' runs stay out of the user's ~/.cache.
+    os.environ.setdefault("REEFLINE_CACHE_DIR", tempfile.mkdtemp(prefix="reefline-test-cache-"))
 
 
 @pytest.fixture(scope="session")

@@ -82,6 +82,15 @@ def test_a_cold_run_creates_its_database_without_alembic(project: Path) -> None:
     assert "reefline.cli.history" not in found and "reefline.cli.init" not in found
 
 
+def test_a_second_run_of_an_unchanged_spec_loads_no_spec_language(project: Path) -> None:
+    """The compiled plan is reused (services/plan_cache.py): no YAML, no pydantic models, no linter."""
+    imported(project, "run", "--plain")
+    found = packages(imported(project, "run", "--plain"))
+    assert not found & {"pydantic_core", "yaml", "reefline.spec.models", "reefline.spec.linter"}
+    (project / "reefline.yaml").write_text(SPEC.replace("echo hello", "echo changed"))
+    assert "reefline.spec.models" in packages(imported(project, "run", "--plain"))
+
+
 def test_commands_close_the_database_on_exit(project: Path) -> None:
     """SQLite's -wal and -shm files go when the last connection closes; the CLI closes it at exit."""
     env = {k: v for k, v in os.environ.items() if k not in ("REEFLINE_DATABASE_URL", "CI")}

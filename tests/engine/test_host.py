@@ -44,7 +44,7 @@ def queue_run(db: sa.Engine, workspace: Path, spec: str, **options: object) -> i
     run_options = RunOptions(**options)  # type: ignore[arg-type]
     compiled = compile_text(text, path, run_options)
     with db.begin() as conn:
-        pipeline_id = repo.get_or_create_pipeline(conn, compiled.pipeline.name, str(path), time.time())
+        pipeline_id = repo.get_or_create_pipeline(conn, compiled.pipeline_name, str(path), time.time())
         return create_run(
             conn,
             pipeline_id=pipeline_id,

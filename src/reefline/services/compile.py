@@ -10,22 +10,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from reefline.plan.compiler import PlanError, compile_plan
-from reefline.plan.ir import Plan
-from reefline.plan.selection import select
-from reefline.services.plan_check import plan_diagnostic
+from reefline.services import plan_cache
 from reefline.services.types import RunOptions, ServiceError, SpecInvalid
-from reefline.spec import ParamError, load_spec, resolve_params
-from reefline.spec.diagnostics import has_errors
-from reefline.spec.models import Pipeline
-from reefline.spec.policy import Policy
+
+if TYPE_CHECKING:  # loaded on a compile, not on a plan_cache hit
+    from reefline.plan.ir import Plan
+    from reefline.spec.policy import Policy
 
 
 @dataclass(frozen=True)
 class Compiled:
-    pipeline: Pipeline
+    pipeline_name: str
     plan: Plan
     params: dict[str, Any]
     text: str
@@ -49,8 +46,34 @@ def compile_text(
     *,
     resolved_params: Mapping[str, Any] | None = None,
     policy: Policy | None = None,
+    cached: bool = False,
 ) -> Compiled:
-    """``policy``: the allow-list, checked on the file (the linter) and on the compiled plan."""
+    """``policy``: the allow-list, checked on the file (the linter) and on the compiled plan.
+    ``cached``: reuse (and keep) the result of an identical earlier compile (:mod:`plan_cache`)."""
+    if not cached:
+        return _compile(text, spec_path, options, resolved_params, policy)
+    key = plan_cache.key(text, options, resolved_params, policy)
+    hit = plan_cache.load(key)
+    if hit is not None:
+        return Compiled(hit.pipeline_name, hit.plan, hit.params, text)
+    compiled = _compile(text, spec_path, options, resolved_params, policy)
+    plan_cache.store(key, plan_cache.CachedPlan(compiled.pipeline_name, compiled.plan, compiled.params))
+    return compiled
+
+
+def _compile(
+    text: str,
+    spec_path: Path,
+    options: RunOptions,
+    resolved_params: Mapping[str, Any] | None,
+    policy: Policy | None,
+) -> Compiled:
+    from reefline.plan.compiler import PlanError, compile_plan
+    from reefline.plan.selection import select
+    from reefline.services.plan_check import plan_diagnostic
+    from reefline.spec import ParamError, load_spec, resolve_params
+    from reefline.spec.diagnostics import has_errors
+
     loaded = load_spec(text, str(spec_path), policy)
     if loaded.pipeline is None or has_errors(loaded.diagnostics):
         raise SpecInvalid(loaded.diagnostics)
@@ -74,4 +97,4 @@ def compile_text(
         denied = plan_denials(plan, policy, loaded.source, str(spec_path))
         if denied:
             raise SpecInvalid(denied)
-    return Compiled(loaded.pipeline, plan, params, text)
+    return Compiled(loaded.pipeline.name, plan, params, text)

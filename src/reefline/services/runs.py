@@ -63,7 +63,7 @@ def start_run(
     """
     spec_path = spec_path.resolve()
     policy = project_policy(spec_path.parent)
-    compiled = compile_text(read_spec(spec_path), spec_path, options, policy=policy)
+    compiled = compile_text(read_spec(spec_path), spec_path, options, policy=policy, cached=True)
     workspace = spec_path.parent
     artifacts = workspace_artifacts(workspace)
     provenance = git_provenance(workspace)
@@ -72,7 +72,7 @@ def start_run(
         db = open_writer_db(workspace)
         with db.begin() as conn:
             pipeline_id = repo.get_or_create_pipeline(
-                conn, compiled.pipeline.name, str(spec_path), time.time()
+                conn, compiled.pipeline_name, str(spec_path), time.time()
             )
             run_id = create_run(
                 conn,
@@ -351,7 +351,7 @@ def plan_run(spec_path: Path, options: RunOptions) -> list[PlannedStep]:
     """
     spec_path = spec_path.resolve()
     policy = project_policy(spec_path.parent)
-    compiled = compile_text(read_spec(spec_path), spec_path, options, policy=policy)
+    compiled = compile_text(read_spec(spec_path), spec_path, options, policy=policy, cached=True)
     workspace = spec_path.parent
     hasher = Hasher(workspace)
     store = workspace_artifacts(workspace)
@@ -421,6 +421,7 @@ def _retry(
         stored,
         resolved_params=run.params,
         policy=project_policy(Path(run.workspace)),
+        cached=True,
     )
     with db.begin() as conn:
         request_retry(conn, run.id, no_cache=options.no_cache, owned=True)

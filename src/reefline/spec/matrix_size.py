@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from reefline.spec.models import Job, Pipeline
+if TYPE_CHECKING:
+    from reefline.spec.models import Job, Pipeline
 
 DEFAULT_MAX_JOBS = 10_000
 MAX_JOBS_ENV = "REEFLINE_MAX_JOBS"
