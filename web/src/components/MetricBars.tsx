@@ -40,7 +40,7 @@ export function MetricBars({ metrics, runs }: { metrics: MetricRow[]; runs: stri
                       <title>{`${runs[i]} ${m.key} ${v ?? "none"}`}</title>
                     </rect>
                     <text x={x0 + i * bar + (bar - 4) / 2} y={base - h - 4} textAnchor="middle">
-                      {v === null ? "—" : Number(v.toPrecision(3))}
+                      {v === null ? "—" : Number(v.toPrecision(4))}
                     </text>
                   </g>
                 );
