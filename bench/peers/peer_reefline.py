@@ -41,7 +41,11 @@ def init(state: Path, venv: Path | None) -> None:
 
 def _env(state: Path) -> dict[str, str]:
     # Like the peers' homes and databases, Reefline's store is kept for the whole session.
-    return {"REEFLINE_DATABASE_URL": f"sqlite:///{state / 'reefline.db'}", "PATH": os.environ.get("PATH", "")}
+    env = {"REEFLINE_DATABASE_URL": f"sqlite:///{state / 'reefline.db'}", "PATH": os.environ.get("PATH", "")}
+    source = os.environ.get("PEER_REEFLINE_SRC")  # another checkout's src/ (a git worktree), to compare two
+    if source:
+        env["PYTHONPATH"] = source
+    return env
 
 
 def prepare(work: Path, wl: Workload, state: Path, venv: Path | None) -> Cmd:

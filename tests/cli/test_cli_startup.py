@@ -31,9 +31,10 @@ with open(out, "w") as f:
 """
 
 
-def imported(project: Path, *args: str) -> set[str]:
+def imported(project: Path, *args: str, extra_env: dict[str, str] | None = None) -> set[str]:
     out = project / "modules.json"
     env = {k: v for k, v in os.environ.items() if k not in ("REEFLINE_DATABASE_URL", "CI")}
+    env.update(extra_env or {})
     result = subprocess.run(
         [sys.executable, "-c", PROBE, str(out), *args],
         cwd=project,
@@ -70,9 +71,14 @@ def test_validate_opens_no_database(project: Path) -> None:
 
 def test_validate_skips_pydantic_plugin_discovery_and_the_store_rows(project: Path) -> None:
     """Discovering plugins imports importlib.metadata and scans every installed distribution."""
-    found = imported(project, "validate")
+    found = imported(project, "validate", extra_env={"REEFLINE_PLAN_CACHE": "off"})
     assert "pydantic" in found
     assert "importlib.metadata" not in found and "reefline.store.rows" not in found
+
+
+def test_validate_of_an_unchanged_file_loads_no_spec_language(project: Path) -> None:
+    imported(project, "validate")
+    assert not packages(imported(project, "validate")) & {"pydantic_core", "yaml", "reefline.spec.models"}
 
 
 def test_a_cold_run_creates_its_database_without_alembic(project: Path) -> None:

@@ -136,3 +136,44 @@ def test_old_entries_are_trimmed(cache: Path, tmp_path: Path, monkeypatch: pytes
     for i in range(5):
         compile_text(SPEC.replace("hello", f"w{i}"), tmp_path / "reefline.yaml", RunOptions(), cached=True)
     assert len(entries(cache)) == 3
+
+
+BROKEN = """\
+version: 1
+name: broken
+jobs:
+  a:
+    script: echo ${{ params.missing }}
+    needs: [nowhere]
+  b:
+    scrpt: typo
+"""
+
+
+@pytest.mark.parametrize("text", [SPEC, BROKEN])
+def test_validate_says_the_same_from_the_cache(
+    text: str, cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from reefline.cli.main import app
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "reefline.yaml").write_text(text)
+    runner = CliRunner()
+    outputs = []
+    for args in (["validate"], ["validate"], ["validate", "--json"], ["validate", "--json"]):
+        result = runner.invoke(app, args)
+        outputs.append((result.exit_code, result.output))
+    assert outputs[0] == outputs[1] and outputs[2] == outputs[3]
+    assert outputs[0][0] == (0 if text is SPEC else 2)
+    assert len(entries(cache)) == 1
+    monkeypatch.setenv(plan_cache.SWITCH_ENV, "off")  # and the same as a fresh validation
+    assert (runner.invoke(app, ["validate"]).exit_code, runner.invoke(app, ["validate"]).output) == outputs[0]
+    if text is BROKEN:
+        assert "nowhere" in outputs[0][1] and "scrpt" in outputs[0][1]
+    monkeypatch.delenv(plan_cache.SWITCH_ENV)
+    (tmp_path / "reefline.yaml").write_text(text.replace("echo", "printf"))  # an edit: validated again
+    assert len(entries(cache)) == 1
+    runner.invoke(app, ["validate"])
+    assert len(entries(cache)) == 2

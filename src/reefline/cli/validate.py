@@ -102,8 +102,7 @@ def validate_command(
     ("jobs" counts matrix expansions, "definitions" the jobs written in the file).
     """
     from reefline.services.project_policy import project_policy
-    from reefline.services.validation import report_for
-    from reefline.spec import load_spec_file
+    from reefline.services.validation import validate_file
 
     path = common.spec_path(file)
     if not path.is_file():
@@ -111,7 +110,7 @@ def validate_command(
     # Load by the path as the user sees it, so diagnostics read `reefline.yaml:3:5`, not an absolute path.
     shown = common.display_path(path)
     policy = project_policy(path.resolve().parent)
-    report, _ = report_for(load_spec_file(Path(shown), policy), shown, policy)
+    report = validate_file(shown, policy)
     diagnostics, jobs, definitions = report.diagnostics, report.jobs, report.definitions
     errors, _ = _counts(diagnostics)
     if as_json:

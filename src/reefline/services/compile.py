@@ -53,7 +53,7 @@ def compile_text(
     if not cached:
         return _compile(text, spec_path, options, resolved_params, policy)
     key = plan_cache.key(text, options, resolved_params, policy)
-    hit = plan_cache.load(key)
+    hit = plan_cache.load(key, plan_cache.CachedPlan)
     if hit is not None:
         return Compiled(hit.pipeline_name, hit.plan, hit.params, text)
     compiled = _compile(text, spec_path, options, resolved_params, policy)

@@ -1,4 +1,5 @@
-"""Compiled plans kept between commands, so that `reefline run` of an unchanged spec skips the language.
+"""Compiled plans and validation reports kept between commands, so that `reefline run` and
+`reefline validate` of an unchanged spec skip the language.
 
 Loading a spec (YAML, the pydantic models, the linter) and compiling it is about a quarter of a
 short `reefline run`. The result is a pure function of what goes into the key below: the spec text,
@@ -9,6 +10,8 @@ a hit is the plan a fresh compile would give; anything that changes one of them 
 spec's path is not in the key: it only appears in diagnostics, and failed compiles are not kept.
 
 Only successful compiles are kept (an invalid spec is compiled again and reports every diagnostic).
+A validation report (:func:`validation_key`) depends on the same things and on the file name that
+its diagnostics show; it is kept whatever it says.
 Entries are pickles in ``$REEFLINE_CACHE_DIR/plans`` (default ``$XDG_CACHE_HOME/reefline`` or
 ``~/.cache/reefline``), a folder only its owner can open, at most :data:`MAX_ENTRIES` of them. Any
 problem reading or writing the cache (a read-only home, a truncated file, a pickle of another
@@ -25,7 +28,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from reefline.plan.ir import Plan
@@ -35,7 +38,8 @@ if TYPE_CHECKING:
 CACHE_DIR_ENV = "REEFLINE_CACHE_DIR"
 SWITCH_ENV = "REEFLINE_PLAN_CACHE"
 MAX_ENTRIES = 256
-_FORMAT = 1  # bump when CachedPlan changes shape
+_FORMAT = 1  # bump when CachedPlan or ValidationReport changes shape
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -64,27 +68,40 @@ def key(
     policy: Policy | None,
 ) -> str:
     """Everything a compile depends on, hashed."""
-    from reefline import __version__
-    from reefline.spec.matrix_size import MAX_JOBS_ENV
-
-    parts = [
-        f"format {_FORMAT}",
-        f"reefline {__version__}",
-        f"python {sys.version}",
-        *_code_stamps(),
+    return _digest(
+        "plan",
         f"params {sorted(options.params.items())!r}",
         f"resolved {None if resolved_params is None else sorted(resolved_params.items())!r}",
         f"only {options.only!r}",
         f"from {options.from_job!r}",
         f"policy {policy!r}",
+        text=text,
+    )
+
+
+def validation_key(text: str, file: str, policy: Policy | None) -> str:
+    """Everything `reefline validate` of ``text`` shown as ``file`` depends on, hashed."""
+    return _digest("validation", f"file {file!r}", f"policy {policy!r}", text=text)
+
+
+def _digest(kind: str, *parts: str, text: str) -> str:
+    from reefline import __version__
+    from reefline.spec.matrix_size import MAX_JOBS_ENV
+
+    lines = [
+        f"format {_FORMAT} {kind}",
+        f"reefline {__version__}",
+        f"python {sys.version}",
+        *_code_stamps(),
+        *parts,
         f"max_jobs {os.environ.get(MAX_JOBS_ENV)!r}",
         "text",
         text,
     ]
-    return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+    return hashlib.sha256("\n".join(lines).encode("utf-8", "surrogatepass")).hexdigest()
 
 
-_COMPILE_SERVICES = ("compile.py", "plan_cache.py", "plan_check.py", "policy_check.py")
+_COMPILE_SERVICES = ("compile.py", "plan_cache.py", "plan_check.py", "policy_check.py", "validation.py")
 
 
 def _code_stamps() -> list[str]:
@@ -98,7 +115,7 @@ def _code_stamps() -> list[str]:
     return stamps
 
 
-def load(entry_key: str) -> CachedPlan | None:
+def load(entry_key: str, kind: type[T]) -> T | None:
     if not enabled():
         return None
     folder = cache_dir()
@@ -109,10 +126,10 @@ def load(entry_key: str) -> CachedPlan | None:
             value = pickle.load(f)  # the owner's own cache folder, mode 0700
     except Exception:  # a missing, truncated or foreign entry is a miss
         return None
-    return value if isinstance(value, CachedPlan) else None
+    return value if isinstance(value, kind) else None
 
 
-def store(entry_key: str, value: CachedPlan) -> None:
+def store(entry_key: str, value: object) -> None:
     if not enabled():
         return
     folder = cache_dir()

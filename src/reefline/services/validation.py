@@ -6,8 +6,10 @@ Shared by the CLI, the API's validation endpoint and pushes, so all of them say 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from reefline.services import plan_cache
 from reefline.spec.diagnostics import Diagnostic
 
 if TYPE_CHECKING:
@@ -32,6 +34,28 @@ def validate_text(text: str, file: str = "reefline.yaml") -> ValidationReport:
     from reefline.spec import load_spec
 
     return report_for(load_spec(text, file), file)[0]
+
+
+def validate_file(file: str, policy: Policy | None = None) -> ValidationReport:
+    """`reefline validate` of the file at ``file`` (shown as given): reused when the same text was
+    validated before under the same name, policy and Reefline (:mod:`plan_cache`)."""
+    try:
+        text: str | None = Path(file).read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        text = None  # load_spec_file says where
+    if text is None:
+        from reefline.spec import load_spec_file
+
+        return report_for(load_spec_file(Path(file), policy), file, policy)[0]
+    key = plan_cache.validation_key(text, file, policy)
+    hit = plan_cache.load(key, ValidationReport)
+    if hit is not None:
+        return hit
+    from reefline.spec import load_spec
+
+    report = report_for(load_spec(text, file, policy), file, policy)[0]
+    plan_cache.store(key, report)
+    return report
 
 
 def report_for(
