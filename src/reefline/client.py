@@ -194,7 +194,7 @@ class Client:
             if detail["state"] in {"success", "failed", "canceled", "interrupted"}:
                 return detail
             if time.monotonic() > deadline:
-                raise TimeoutError(f"run {run_id} still {detail['run']['state']} after {timeout:g} s")
+                raise TimeoutError(f"run {run_id} still {detail['state']} after {timeout:g} s")
             time.sleep(poll)
 
     def download_logs(self, run_id: int, job: str | None = None) -> Iterator[str]:
