@@ -142,13 +142,11 @@ def _frame(conn: Connection, number: int, info: JobInfo) -> Frame:
     )
 
 
-def _staleness(conn: Connection, info: JobInfo) -> list[str]:
-    if info.definition_hash is None:
+def _staleness(info: JobInfo) -> list[str]:
+    """``info`` from :func:`repo_lineage.frame_info`, which reads the later definition with it."""
+    if info.definition_hash is None or info.later_definition in (None, info.definition_hash):
         return []
-    later = repo_lineage.later_definition(conn, info.pipeline_id, info.name, info.run_id)
-    if later is None or later[0] == info.definition_hash:
-        return []
-    return [f"the definition of {info.name} changed since (run {later[1]} runs a different one)"]
+    return [f"the definition of {info.name} changed since (run {info.later_run_id} runs a different one)"]
 
 
 def backtrace(
@@ -270,14 +268,14 @@ def _node_frame(
             return None
         made_at[node] = (component.started_at, component.finished_at, component.run_id)
         return nodes.component_frame(number, component)
-    info = repo_lineage.job_info(conn, node.id)
+    info = (repo_lineage.frame_info if number >= 0 else repo_lineage.job_info)(conn, node.id)
     if info is None:
         return None
     made_at[node] = (info.started_at, info.finished_at or info.started_at, info.run_id)
     if number < 0:
         return None
     frame = _frame(conn, number, info)
-    frame.stale = _staleness(conn, info)
+    frame.stale = _staleness(info)
     return frame
 
 

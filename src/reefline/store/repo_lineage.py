@@ -42,6 +42,9 @@ class JobInfo:
     pipeline_id: int
     pipeline: str
     code: dict[str, Any] | None = None  # the code fingerprint of the job's last attempt
+    # frame_info only: the job's definition in the newest later run of the pipeline, and that run
+    later_definition: str | None = None
+    later_run_id: int | None = None
 
 
 _JOB_INFO = (
@@ -76,14 +79,14 @@ _JOB_INFO = (
 )
 # The earliest successful job that wrote these bytes.
 _FIRST_PRODUCER = (
-    select(outputs.c.job_id)
+    select(outputs.c.job_id, jobs.c.state, jobs.c.cached_from_job_id)
     .join(jobs, outputs.c.job_id == jobs.c.id)
     .where(outputs.c.sha256 == bindparam("sha256"), jobs.c.state.in_(_SUCCESSFUL))
     .order_by(outputs.c.job_id)
     .limit(1)
 )
 _FIRST_PRODUCER_BEFORE = (
-    select(outputs.c.job_id)
+    select(outputs.c.job_id, jobs.c.state, jobs.c.cached_from_job_id)
     .join(jobs, outputs.c.job_id == jobs.c.id)
     .where(
         outputs.c.sha256 == bindparam("sha256"),
@@ -103,20 +106,33 @@ _CONSUMERS = (
     .distinct()
     .order_by(inputs.c.job_id)
 )
-# The newest definition of a job name in a pipeline, in a run after the given one.
-_LATER_DEFINITION = (
-    select(jobs.c.definition_hash, jobs.c.run_id)
-    .join(runs, jobs.c.run_id == runs.c.id)
-    .where(
-        runs.c.pipeline_id == bindparam("pipeline_id"),
-        jobs.c.name == bindparam("name"),
-        runs.c.id > bindparam("run_id"),
-        jobs.c.definition_hash.is_not(None),
+
+
+def _later(column: Any) -> Any:
+    """A column of the job's namesake in the newest later run of its pipeline that has a definition."""
+    later_jobs, later_runs = jobs.alias("later_jobs"), runs.alias("later_runs")
+    return (
+        select(column(later_jobs, later_runs))
+        .select_from(later_jobs.join(later_runs, later_jobs.c.run_id == later_runs.c.id))
+        .where(
+            later_runs.c.pipeline_id == runs.c.pipeline_id,
+            later_jobs.c.name == jobs.c.name,
+            later_runs.c.id > runs.c.id,
+            later_jobs.c.definition_hash.is_not(None),
+        )
+        # Newest first along the pipeline's runs (SQLite: ix_runs_pipeline_id holds the id), so
+        # the first later run with that job ends the search.
+        .order_by(later_runs.c.id.desc())
+        .limit(1)
+        .correlate(jobs, runs)
+        .scalar_subquery()
     )
-    # Newest first along the pipeline's runs (SQLite: ix_runs_pipeline_id holds the id), so the
-    # first later run with that job ends the search.
-    .order_by(runs.c.id.desc())
-    .limit(1)
+
+
+# A frame's job: its info and, in the same round trip, whether a later run defines it differently.
+_FRAME_INFO = _JOB_INFO.add_columns(
+    _later(lambda j, r: j.c.definition_hash).label("later_definition"),
+    _later(lambda j, r: r.c.id).label("later_run_id"),
 )
 
 
@@ -138,20 +154,30 @@ def first_producer(conn: Connection, sha256: str, *, before_job_id: int | None =
     """The id of the earliest successful job that output ``sha256`` (before ``before_job_id``), then
     followed along ``cached_from_job_id`` to the job that really made the bytes; None if none did."""
     if before_job_id is None:
-        found = conn.execute(_FIRST_PRODUCER, {"sha256": sha256}).scalar()
+        found = conn.execute(_FIRST_PRODUCER, {"sha256": sha256}).first()
     else:
-        found = conn.execute(_FIRST_PRODUCER_BEFORE, {"sha256": sha256, "before": before_job_id}).scalar()
-    return None if found is None else original_job(conn, int(found))
+        found = conn.execute(_FIRST_PRODUCER_BEFORE, {"sha256": sha256, "before": before_job_id}).first()
+    if found is None:
+        return None
+    return _follow(conn, int(found.job_id), found.state, found.cached_from_job_id)
 
 
 def original_job(conn: Connection, job_id: int) -> int:
     """The job a cached job's outputs come from (itself if it ran, or if the chain is broken)."""
+    row = conn.execute(_CACHE_LINK, {"job_id": job_id}).first()
+    return job_id if row is None else _follow(conn, job_id, row.state, row.cached_from_job_id)
+
+
+def _follow(conn: Connection, job_id: int, state: str, cached_from: int | None) -> int:
+    """``original_job`` from a job whose state and cache link are already read."""
     current = job_id
     for _ in range(_MAX_CACHE_HOPS):
-        row = conn.execute(_CACHE_LINK, {"job_id": current}).first()
-        if row is None or row.state != "cached" or row.cached_from_job_id is None:
+        if state != "cached" or cached_from is None:
             return current
-        current = int(row.cached_from_job_id)
+        row = conn.execute(_CACHE_LINK, {"job_id": cached_from}).first()
+        if row is None:
+            return current
+        current, state, cached_from = int(cached_from), row.state, row.cached_from_job_id
     return current
 
 
@@ -169,12 +195,10 @@ def consumers(conn: Connection, sha256: str) -> list[int]:
     return [int(job_id) for job_id in conn.execute(_CONSUMERS, {"sha256": sha256}).scalars()]
 
 
-def later_definition(conn: Connection, pipeline_id: int, name: str, run_id: int) -> tuple[str, int] | None:
-    """The definition hash of job ``name`` in the newest later run of the pipeline, and that run."""
-    row = conn.execute(
-        _LATER_DEFINITION, {"pipeline_id": pipeline_id, "name": name, "run_id": run_id}
-    ).first()
-    return None if row is None else (str(row.definition_hash), int(row.run_id))
+def frame_info(conn: Connection, job_id: int) -> JobInfo | None:
+    """:func:`job_info` plus ``later_definition`` and ``later_run_id``, for a trace frame's staleness."""
+    row = conn.execute(_FRAME_INFO, {"job_id": job_id}).first()
+    return None if row is None else JobInfo(**row._mapping)
 
 
 def shas_with_prefix(conn: Connection, prefix: str) -> list[str]:
