@@ -11,7 +11,7 @@ spec's path is not in the key: it only appears in diagnostics, and failed compil
 
 Only successful compiles are kept (an invalid spec is compiled again and reports every diagnostic).
 A validation report (:func:`validation_key`) depends on the same things and on the file name that
-its diagnostics show; it is kept whatever it says.
+its diagnostics show; likewise only a report without errors is kept.
 Entries are pickles in ``$REEFLINE_CACHE_DIR/plans`` (default ``$XDG_CACHE_HOME/reefline`` or
 ``~/.cache/reefline``), a folder only its owner can open, at most :data:`MAX_ENTRIES` of them. Any
 problem reading or writing the cache (a read-only home, a truncated file, a pickle of another

@@ -38,7 +38,7 @@ def validate_text(text: str, file: str = "reefline.yaml") -> ValidationReport:
 
 def validate_file(file: str, policy: Policy | None = None) -> ValidationReport:
     """`reefline validate` of the file at ``file`` (shown as given): reused when the same text was
-    validated before under the same name, policy and Reefline (:mod:`plan_cache`)."""
+    found valid before under the same name, policy and Reefline (:mod:`plan_cache`)."""
     try:
         text: str | None = Path(file).read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError):
@@ -54,7 +54,8 @@ def validate_file(file: str, policy: Policy | None = None) -> ValidationReport:
     from reefline.spec import load_spec
 
     report = report_for(load_spec(text, file, policy), file, policy)[0]
-    plan_cache.store(key, report)
+    if report.valid:  # a spec with errors is being edited: the next validation sees other text
+        plan_cache.store(key, report)
     return report
 
 
