@@ -23,7 +23,6 @@ from reefline.lineage.frames import Frame, Link, Trace
 from reefline.lineage.nodes import COMPONENT, JOB, Node
 from reefline.services.types import Invalid, NotFound
 from reefline.store import repo_components, repo_lineage
-from reefline.store.prepared import prepared_from_first_use
 from reefline.store.repo_lineage import JobInfo
 
 MIN_PREFIX = 6
@@ -158,19 +157,6 @@ def backtrace(
     max_age_days: float | None = None,
     now: float | None = None,
 ) -> Trace:
-    """See :func:`_backtrace`; its ~5 queries a frame are prepared from their first use."""
-    with prepared_from_first_use(conn):
-        return _backtrace(conn, target, depth=depth, max_age_days=max_age_days, now=now)
-
-
-def _backtrace(
-    conn: Connection,
-    target: Target,
-    *,
-    depth: int | None,
-    max_age_days: float | None,
-    now: float | None,
-) -> Trace:
     """Frames from the target's producer (#0) back to the sources, breadth first, each job or
     component run once.
 
@@ -294,12 +280,6 @@ def _node_frame(
 
 
 def forward(conn: Connection, target: Target, *, depth: int | None = None) -> Trace:
-    """See :func:`_forward`; its queries are prepared from their first use."""
-    with prepared_from_first_use(conn):
-        return _forward(conn, target, depth=depth)
-
-
-def _forward(conn: Connection, target: Target, *, depth: int | None) -> Trace:
     """Every successful job and component run that read the target's bytes, and what their outputs
     fed, breadth first."""
     limit = DEFAULT_DEPTH if depth is None else depth
