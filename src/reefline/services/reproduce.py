@@ -95,14 +95,7 @@ def prepare(project_dir: Path, run_ref: str, into: Path | None, store: ArtifactS
     spec_path.write_text(run.spec_text, encoding="utf-8")
     sources = _Sources(directory, source_root, run.git_commit, store)
     checks = [_put_back(sources, job, item) for job, item in recorded_inputs]
-    options = RunOptions(
-        params={name: _as_param_text(value) for name, value in run.params.items()},
-        only=tuple(run.options.get("only") or ()),
-        from_job=run.options.get("from_job"),
-        no_cache=True,
-        trigger="reproduce",
-    )
-    return Reproduction(run, directory, spec_path, options, checks)
+    return Reproduction(run, directory, spec_path, repeat_options(run), checks)
 
 
 def compare(project_dir: Path, reproduction: Reproduction, new_db: sa.Engine, new_run_id: int) -> None:
@@ -261,6 +254,18 @@ def _fresh_directory(into: Path | None, run_id: int) -> Path:
         raise Invalid(f"{into} is not an empty directory: reproduce needs a fresh one")
     into.mkdir(parents=True, exist_ok=True)
     return into
+
+
+def repeat_options(run: RunRow, *, reproduces: int | None = None) -> RunOptions:
+    """Options that run ``run`` again: its params, its job selection, nothing cached."""
+    return RunOptions(
+        params={name: _as_param_text(value) for name, value in run.params.items()},
+        only=tuple(run.options.get("only") or ()),
+        from_job=run.options.get("from_job"),
+        no_cache=True,
+        trigger="reproduce",
+        reproduces=reproduces,
+    )
 
 
 def _as_param_text(value: object) -> str:

@@ -6,7 +6,6 @@ The new run's options carry ``reproduces: <original run id>``, which is all the 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -17,7 +16,8 @@ from reefline.engine.states import ACTIVE_RUN_STATES, RunState
 from reefline.services import runs as run_verbs
 from reefline.services.audit import Actor
 from reefline.services.compile import compile_text
-from reefline.services.types import Invalid, NotFound, RunOptions
+from reefline.services.reproduce import repeat_options
+from reefline.services.types import Invalid, NotFound
 from reefline.spec.policy import Policy
 from reefline.store import repo
 
@@ -56,14 +56,7 @@ def start(
         raise Invalid(
             f"run {run_id} ran no pushed revision: reproduce it where it ran (`reefline reproduce`)"
         )
-    options = RunOptions(
-        params={name: _as_param_text(value) for name, value in original.params.items()},
-        only=tuple(original.options.get("only") or ()),
-        from_job=original.options.get("from_job"),
-        no_cache=True,
-        trigger="reproduce",
-        reproduces=original.id,
-    )
+    options = repeat_options(original, reproduces=original.id)
     compiled = compile_text(
         original.spec_text, Path(original.spec_path or "reefline.yaml"), options, policy=policy
     )
@@ -117,8 +110,3 @@ def _outputs_by_name(conn: sa.Connection, run_id: int) -> dict[tuple[str, str], 
         for job_id, outputs in repo.list_outputs(conn, run_id).items()
         for o in outputs
     }
-
-
-def _as_param_text(value: object) -> str:
-    """A recorded param value as ``-p`` text the spec's param type reads back as the same value."""
-    return value if isinstance(value, str) else json.dumps(value)
