@@ -23,6 +23,7 @@ from reefline.lineage.frames import Frame, Link, Trace
 from reefline.lineage.nodes import COMPONENT, JOB, Node
 from reefline.services.types import Invalid, NotFound
 from reefline.store import repo_components, repo_lineage
+from reefline.store.prepared import planned_once
 from reefline.store.repo_lineage import JobInfo
 
 MIN_PREFIX = 6
@@ -157,6 +158,19 @@ def backtrace(
     max_age_days: float | None = None,
     now: float | None = None,
 ) -> Trace:
+    """See :func:`_backtrace`; its queries are planned once (:func:`planned_once`)."""
+    with planned_once(conn):
+        return _backtrace(conn, target, depth=depth, max_age_days=max_age_days, now=now)
+
+
+def _backtrace(
+    conn: Connection,
+    target: Target,
+    *,
+    depth: int | None,
+    max_age_days: float | None,
+    now: float | None,
+) -> Trace:
     """Frames from the target's producer (#0) back to the sources, breadth first, each job or
     component run once.
 
@@ -245,14 +259,9 @@ def _inputs_of(conn: Connection, node: Node, frame: Frame) -> list[_Input]:
             _Input(link.name, link.path, link.type, link.sha256, link.size, None)
             for link in map(nodes.link, repo_components.run_inputs(conn, node.id))
         ]
-    frame.outputs = [
-        Link(o.name, o.path, o.type, o.sha256, o.size, uri=o.uri)
-        for o in repo_lineage.job_outputs(conn, node.id)
-    ]
-    return [
-        _Input(r.name, r.path, r.type, r.sha256, r.size, r.producer_job_id)
-        for r in repo_lineage.job_inputs(conn, node.id)
-    ]
+    read, written = repo_lineage.job_artifacts(conn, node.id)
+    frame.outputs = [Link(o.name, o.path, o.type, o.sha256, o.size, uri=o.uri) for o in written]
+    return [_Input(r.name, r.path, r.type, r.sha256, r.size, r.producer_job_id) for r in read]
 
 
 def _node_frame(
@@ -280,6 +289,12 @@ def _node_frame(
 
 
 def forward(conn: Connection, target: Target, *, depth: int | None = None) -> Trace:
+    """See :func:`_forward`; its queries are planned once (:func:`planned_once`)."""
+    with planned_once(conn):
+        return _forward(conn, target, depth=depth)
+
+
+def _forward(conn: Connection, target: Target, *, depth: int | None) -> Trace:
     """Every successful job and component run that read the target's bytes, and what their outputs
     fed, breadth first."""
     limit = DEFAULT_DEPTH if depth is None else depth

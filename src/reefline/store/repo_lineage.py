@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, select
+from sqlalchemy import Connection, and_, bindparam, literal_column, select, union_all
 
 from reefline.store.repo_artifacts import latest_attempt
-from reefline.store.rows import InputRow, OutputRow
+from reefline.store.row_maker import columns_in_order
+from reefline.store.rows import ArtifactLinkRow, InputRow, OutputRow
 from reefline.store.tables import attempts, inputs, jobs, outputs, pipelines, runs, users
 
 _SUCCESSFUL = ("success", "cached")
@@ -97,8 +98,20 @@ _FIRST_PRODUCER_BEFORE = (
     .limit(1)
 )
 _CACHE_LINK = select(jobs.c.state, jobs.c.cached_from_job_id).where(jobs.c.id == bindparam("job_id"))
-_JOB_INPUTS = select(inputs).where(inputs.c.job_id == bindparam("job_id")).order_by(inputs.c.id)
-_JOB_OUTPUTS = select(outputs).where(outputs.c.job_id == bindparam("job_id")).order_by(outputs.c.id)
+
+
+def _artifacts_of_job(table: Any, side: int) -> Any:
+    return select(literal_column(str(side)).label("side"), *columns_in_order(ArtifactLinkRow, table.c)).where(
+        table.c.job_id == bindparam("job_id")
+    )
+
+
+# A job's outputs (side 0) and inputs (side 1) in one round trip. Outputs come first so that the
+# union's column types, taken from its first select, are the outputs' own (uri, attempt, recorded_at).
+_OUTPUTS, _INPUTS = 0, 1
+_JOB_ARTIFACTS = union_all(_artifacts_of_job(outputs, _OUTPUTS), _artifacts_of_job(inputs, _INPUTS)).order_by(
+    "side", "id"
+)
 _CONSUMERS = (
     select(inputs.c.job_id)
     .join(jobs, inputs.c.job_id == jobs.c.id)
@@ -181,13 +194,13 @@ def _follow(conn: Connection, job_id: int, state: str, cached_from: int | None) 
     return current
 
 
-def job_inputs(conn: Connection, job_id: int) -> list[InputRow]:
-    return [InputRow(**row._mapping) for row in conn.execute(_JOB_INPUTS, {"job_id": job_id})]
-
-
-def job_outputs(conn: Connection, job_id: int) -> list[OutputRow]:
-    """The outputs of the job's newest attempt that recorded any."""
-    return latest_attempt(OutputRow(**row._mapping) for row in conn.execute(_JOB_OUTPUTS, {"job_id": job_id}))
+def job_artifacts(conn: Connection, job_id: int) -> tuple[list[InputRow], list[OutputRow]]:
+    """The job's inputs, and the outputs of its newest attempt that recorded any, each in id order."""
+    read: list[InputRow] = []
+    written: list[OutputRow] = []
+    for side, *fields in conn.execute(_JOB_ARTIFACTS, {"job_id": job_id}):
+        (written if side == _OUTPUTS else read).append(ArtifactLinkRow(*fields))
+    return read, latest_attempt(written)
 
 
 def consumers(conn: Connection, sha256: str) -> list[int]:
