@@ -72,10 +72,11 @@ def test_writes_in_workspace_and_tmp_but_nowhere_else(
     (workspace / ".reefline").mkdir()
     host_tmp_file = Path("/tmp") / f"reefline-sandbox-test-{os.getpid()}"
     host_tmp_file.write_text("host")
+    job_tmp_file = Path("/tmp") / f"reefline-sandbox-job-{os.getpid()}"  # made inside the box only
     try:
         script = [
             "echo made > out.txt",
-            "echo scratch > /tmp/scratch && cat /tmp/scratch",
+            f"echo scratch > {job_tmp_file} && cat {job_tmp_file}",
             f"test ! -e {host_tmp_file} && echo 'private tmp'",
             f"touch {outside}/x 2>&1 || echo 'outside denied'",
             "touch .reefline/reefline.db 2>&1 || echo 'store denied'",
@@ -90,7 +91,7 @@ def test_writes_in_workspace_and_tmp_but_nowhere_else(
     assert "outside denied" in stdout and "store denied" in stdout and "root denied" in stdout
     assert (workspace / "out.txt").read_text() == "made\n"
     assert list(outside.iterdir()) == [] and not (workspace / ".reefline" / "reefline.db").exists()
-    assert not Path("/tmp/scratch").exists()
+    assert not job_tmp_file.exists()
 
 
 def test_a_daemon_dies_with_the_job(ctx: StepContext, marker: str) -> None:
