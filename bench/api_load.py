@@ -126,7 +126,11 @@ def _percentile(values: list[float], q: float) -> float:
 async def _reads(
     base: str, token: str, run_id: int, clients: int, seconds: float, *, think: float = 0.0
 ) -> dict[str, float]:
-    """Each client asks, waits for the answer, then ``think`` seconds (0: as fast as it can)."""
+    """Each client asks, waits for the answer, then ``think`` seconds (0: as fast as it can).
+
+    Paced clients start spread evenly over one ``think`` interval, as independent users would: started
+    together they stay in step, and every 0.5 s all 50 requests arrive in the same few milliseconds
+    (the last one then waits for the 49 before it; that measures a burst, not a paced load)."""
     latencies: list[float] = []
     errors = 0
     stop = time.monotonic() + seconds
@@ -138,6 +142,7 @@ async def _reads(
             nonlocal errors
             paths = (f"/api/runs/{run_id}", "/api/teams/lab/runs?limit=20")
             n = i
+            await asyncio.sleep(think * i / clients)
             while time.monotonic() < stop:
                 began = time.perf_counter()
                 try:
