@@ -150,3 +150,45 @@ def test_the_migration_numbers_the_lines_of_a_0002_database(store_url: str, new_
             assert len(repo.read_logs(conn, run_id)) == 7  # the duplicate was left out
     finally:
         engine.dispose()
+
+
+ODD_TEXTS = [
+    "plain",
+    "",
+    'quotes " and \\ backslashes \\n (literal)',
+    "tab\tbell\x07 escape\x1b[31mred\x1b[0m",
+    "nul \x00 inside",
+    "emoji 🦀 and é",
+    "lone surrogate \udc80 from a bad decode",
+    "[1, 2]",
+    '{"json": "looking"}',
+    "x" * 100_000,
+]
+
+
+def test_odd_text_is_stored_exactly_and_a_batch_keeps_its_order(
+    store_engine: Engine, new_run: RunFactory
+) -> None:
+    """Both databases give back each line as written, ids in the batch's order, a repeat left out."""
+    with store_engine.begin() as conn:
+        run_id = new_run(conn)
+        job_id = repo.create_jobs(conn, run_id, job_rows(1))["job0"]
+    batch = [
+        _line(
+            run_id,
+            job_id,
+            seq,
+            text=text,
+            ts=1_733_245_678.123456 + seq,
+            stream="stderr" if seq % 2 else "stdout",
+        )
+        for seq, text in zip(range(9, -1, -1), ODD_TEXTS, strict=True)  # seq descending: ids follow the batch
+    ]
+    with store_engine.begin() as conn:
+        repo.insert_log_lines(conn, [*batch, batch[0]])
+    with store_engine.connect() as conn:
+        stored = repo.read_logs(conn, run_id)
+    assert [row.text for row in stored] == ODD_TEXTS
+    assert [(row.seq, row.ts, row.stream) for row in stored] == [
+        (r["seq"], r["ts"], r["stream"]) for r in batch
+    ]

@@ -11,6 +11,7 @@ Functions take an open connection and never commit: callers own the transaction.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -65,14 +66,16 @@ _MAX_SEQ = select(func.max(log_lines.c.seq)).where(
 
 _LINE_COLUMNS = ("run_id", "job_id", "attempt", "ts", "stream", "text", "seq")
 _PG_TYPES = ("integer", "integer", "integer", "double precision", "varchar", "text", "bigint")
-# PostgreSQL: a batch is one statement over arrays, a column each (an executemany is a statement
-# per line: a 10 MB log of 50,000 lines cost the database 50,000 inserts, the server as many binds).
-# Rows are taken in the batch's order, so ids follow it as with an executemany.
+# PostgreSQL: a batch is one statement, its columns one JSON array each, zipped back into rows (an
+# executemany is a statement per line: a 10 MB log of 50,000 lines cost the database 50,000
+# inserts; and psycopg dumps a Python list as an array element by element, in Python, where
+# json.dumps of the column is one C call). Rows are taken in the batch's order, so ids follow it.
 _PG_INSERT = text(
-    f"INSERT INTO log_lines ({', '.join(_LINE_COLUMNS)}) "
-    f"SELECT {', '.join(_LINE_COLUMNS)} FROM unnest("
-    + ", ".join(f"CAST(:{c} AS {t}[])" for c, t in zip(_LINE_COLUMNS, _PG_TYPES, strict=True))
-    + f") WITH ORDINALITY AS batch({', '.join(_LINE_COLUMNS)}, position) ORDER BY position "
+    f"INSERT INTO log_lines ({', '.join(_LINE_COLUMNS)}) SELECT "
+    + ", ".join(f"CAST(b.{c} AS {t})" for c, t in zip(_LINE_COLUMNS, _PG_TYPES, strict=True))
+    + " FROM ROWS FROM ("
+    + ", ".join(f"json_array_elements_text(CAST(:{c} AS json))" for c in _LINE_COLUMNS)
+    + f") WITH ORDINALITY AS b({', '.join(_LINE_COLUMNS)}, position) ORDER BY b.position "
     "ON CONFLICT (job_id, attempt, seq) DO NOTHING"
 )
 
@@ -95,9 +98,10 @@ def insert_log_lines(conn: Connection, rows: list[dict[str, Any]]) -> None:
     conn.execute(statement, rows)
 
 
-def _columns_of(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
-    columns: dict[str, list[Any]] = {c: [row[c] for row in rows] for c in _LINE_COLUMNS if c != "text"}
-    columns["text"] = [encode(row["text"]) for row in rows]  # as SafeText stores it
+def _columns_of(rows: list[dict[str, Any]]) -> dict[str, str]:
+    """Each column of the rows as a JSON array; text as SafeText stores it (no NUL)."""
+    columns = {c: json.dumps([row[c] for row in rows]) for c in _LINE_COLUMNS if c != "text"}
+    columns["text"] = json.dumps([encode(row["text"]) for row in rows])
     return columns
 
 
