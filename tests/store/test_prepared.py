@@ -3,7 +3,9 @@ the pool gets its connection back as it was, also when the block fails."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from reefline.store.prepared import planned_once
 
@@ -34,14 +36,26 @@ def test_planned_once_then_restored(store_engine: Engine) -> None:
 
 
 def test_restored_when_the_block_raises(store_engine: Engine) -> None:
+    """A trace's NotFound leaves the transaction usable, with the usual plans again."""
     with store_engine.connect() as conn:
         driver = conn.connection.dbapi_connection
         before = getattr(driver, "prepare_threshold", None)
         mode = _plan_cache_mode(conn)
-        try:
-            with planned_once(conn):
-                raise RuntimeError("boom")
-        except RuntimeError:
-            conn.rollback()
+        with pytest.raises(RuntimeError), planned_once(conn):
+            raise RuntimeError("boom")
+        assert getattr(driver, "prepare_threshold", None) == before
+        assert _plan_cache_mode(conn) == mode  # in the same transaction, no rollback
+
+
+def test_a_failed_statement_leaves_it_to_the_rollback(store_engine: Engine) -> None:
+    """A database error aborts the transaction; the error is the one raised, and the rollback ends
+    the setting."""
+    with store_engine.connect() as conn:
+        driver = conn.connection.dbapi_connection
+        before = getattr(driver, "prepare_threshold", None)
+        mode = _plan_cache_mode(conn)
+        with pytest.raises(DBAPIError, match="no_such_table"), planned_once(conn):
+            conn.execute(text("SELECT * FROM no_such_table"))
+        conn.rollback()
         assert getattr(driver, "prepare_threshold", None) == before
         assert _plan_cache_mode(conn) == mode

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 
 @contextmanager
@@ -27,11 +28,20 @@ def planned_once(conn: Connection) -> Iterator[None]:
     if conn.dialect.name != "postgresql" or threshold is None:
         yield
         return
-    # SET LOCAL ends with the transaction, so a block that fails and is rolled back leaves nothing.
     conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
     driver.prepare_threshold = 0  # type: ignore[union-attr]
     try:
         yield
+    except DBAPIError:
+        raise  # the transaction is aborted: the setting ends with its rollback (SET LOCAL)
+    except BaseException:
+        _usual_plans(conn)  # e.g. a trace's NotFound: the caller may go on in this transaction
+        raise
+    else:
+        _usual_plans(conn)
     finally:
         driver.prepare_threshold = threshold  # type: ignore[union-attr]
+
+
+def _usual_plans(conn: Connection) -> None:
     conn.exec_driver_sql("SET LOCAL plan_cache_mode = DEFAULT")
