@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -21,26 +22,49 @@ HANG_GUARD = 60.0  # seconds; the 20,000-job dry-run takes ~1.5 s (bench/planner
 MEMORY_BOUND_MB = 500  # peak RSS; ~100 MB today, 1.8 GB for 2 x 2,500 before stage barriers
 
 
+# Forks ``reefline`` from a small process and writes its peak RSS (KiB) to argv[1]. The kernel
+# carries the spawning process's peak into the child's ru_maxrss, so a child of the test process
+# itself would count whatever the tests before made this pytest worker grow to.
+_LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_measured(cwd: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], float, float]:
     """The result, wall seconds and peak RSS (MB) of one ``reefline`` process (its own rusage, wait4)."""
     env = {k: v for k, v in os.environ.items() if k != "REEFLINE_DATABASE_URL"}
     env["REEFLINE_MAX_JOBS"] = "100000"  # the default limit (10,000) would refuse these on purpose
     start = time.monotonic()
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen([REEFLINE, *args], cwd=cwd, env=env, stdout=out, stderr=err, text=True)
-        guard = threading.Timer(HANG_GUARD, proc.kill)  # a hang-guard only, not a speed test
+    with (
+        tempfile.TemporaryFile("w+") as out,
+        tempfile.TemporaryFile("w+") as err,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        peak = Path(tmp) / "peak"
+        argv = [sys.executable, "-I", "-S", "-c", _LAUNCHER, str(peak), REEFLINE, *args]
+        proc = subprocess.Popen(
+            argv, cwd=cwd, env=env, stdout=out, stderr=err, text=True, start_new_session=True
+        )
+        guard = threading.Timer(HANG_GUARD, os.killpg, (proc.pid, signal.SIGKILL))  # a hang-guard only
         guard.start()
         try:
-            _, status, usage = os.wait4(proc.pid, 0)
+            proc.wait()
         finally:
             guard.cancel()
-        proc.returncode = os.waitstatus_to_exitcode(status)
         wall = time.monotonic() - start
         out.seek(0)
         err.seek(0)
-        result = subprocess.CompletedProcess(proc.args, proc.returncode, out.read(), err.read())
-    assert wall < HANG_GUARD, f"`reefline {' '.join(args)}` was killed after {HANG_GUARD} s"
-    return result, wall, usage.ru_maxrss / 1024
+        result = subprocess.CompletedProcess(proc.args[6:], proc.returncode, out.read(), err.read())
+        assert wall < HANG_GUARD, f"`reefline {' '.join(args)}` was killed after {HANG_GUARD} s"
+        rss_mb = int(peak.read_text()) / 1024
+    return result, wall, rss_mb
 
 
 def axis(n: int) -> str:
