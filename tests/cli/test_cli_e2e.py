@@ -194,6 +194,19 @@ def _start_slow_run(project: Path) -> subprocess.Popen[str]:
     return proc
 
 
+def _ended(proc: subprocess.Popen[str], timeout: float = 30) -> tuple[str, str]:
+    """The output of a run that must end by itself; one that hangs fails the test with every
+    thread's stack (``kill -USR1``), what it was stuck in."""
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGUSR1)
+        time.sleep(1)
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail(f"the run did not end within {timeout} s; its threads then:\n{err}\n{out}")
+
+
 def _is_sleep(process: psutil.Process) -> bool:
     try:
         return process.name() == "sleep"
@@ -220,7 +233,7 @@ def test_ctrl_c_cancels_the_run(tmp_path: Path) -> None:
     children = _descendants(proc.pid)
     assert children, "the job should be running"
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
+    out, err = _ended(proc)
     assert proc.returncode == 130, out + err
     assert "canceling" in err
     detail = show(tmp_path)
@@ -235,7 +248,7 @@ def test_sigterm_cancels_the_run_like_ctrl_c(tmp_path: Path) -> None:
     children = _descendants(proc.pid)
     assert children, "the job should be running"
     proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=30)
+    out, err = _ended(proc)
     assert proc.returncode == 143, out + err
     assert show(tmp_path)["state"] == "canceled"
     _assert_gone(children)
@@ -248,7 +261,7 @@ def test_cancel_from_another_process(tmp_path: Path) -> None:
     result = reefline(tmp_path, "cancel", "last")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "cancel requested for run 1"
-    out, err = proc.communicate(timeout=30)
+    out, err = _ended(proc)
     assert proc.returncode == 1, out + err
     assert "run 1 canceled" in out
     assert show(tmp_path)["state"] == "canceled"
@@ -295,3 +308,16 @@ def test_logs_follow_streams_a_live_run_until_it_ends(tmp_path: Path) -> None:
     lines = [first, *rest.splitlines()]
     assert [line.strip() for line in lines if "tick" in line] == [f"tick {i}" for i in range(1, 6)]
     assert follow.returncode == 0
+
+
+@pytest.mark.slow
+def test_sigusr1_prints_every_threads_stack_and_the_run_goes_on(tmp_path: Path) -> None:
+    proc = _start_slow_run(tmp_path)
+    proc.send_signal(signal.SIGUSR1)
+    time.sleep(0.5)
+    assert proc.poll() is None, "SIGUSR1 must not stop the run"
+    proc.send_signal(signal.SIGINT)
+    out, err = _ended(proc)
+    assert proc.returncode == 130, out + err
+    assert "most recent call first" in err and "reefline/engine/runner.py" in err
+    assert show(tmp_path)["state"] == "canceled"

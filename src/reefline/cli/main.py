@@ -61,6 +61,16 @@ def skip_pydantic_plugin_discovery() -> None:
         sys.modules[name] = loader
 
 
+def dump_threads_on_sigusr1() -> None:
+    """``kill -USR1 PID`` prints every thread's stack on stderr and the command goes on: what a
+    command that seems stuck is doing, without stopping it."""
+    import faulthandler
+    import signal
+
+    if hasattr(signal, "SIGUSR1"):
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
+
+
 def main() -> None:
     """Console-script entry point."""
     gc.set_threshold(*GC_THRESHOLDS)
@@ -80,6 +90,7 @@ def _main(args: list[str]) -> None:
         sys.stdout.write(f"reefline {__version__}\n")
         return
     skip_pydantic_plugin_discovery()
+    dump_threads_on_sigusr1()
     from reefline.cli.app import COMMANDS, EXIT_INTERNAL, build_app
 
     name = command_name(args)
