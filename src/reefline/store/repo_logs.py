@@ -99,9 +99,10 @@ def insert_log_lines(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 
 def _columns_of(rows: list[dict[str, Any]]) -> dict[str, str]:
-    """Each column of the rows as a JSON array; text as SafeText stores it (no NUL)."""
+    """Each column of the rows as a JSON array; text as SafeText stores it (no NUL, no lone
+    surrogate), in UTF-8 as a text parameter would be, so the database decodes no ``\\u`` escapes."""
     columns = {c: json.dumps([row[c] for row in rows]) for c in _LINE_COLUMNS if c != "text"}
-    columns["text"] = json.dumps([encode(row["text"]) for row in rows])
+    columns["text"] = json.dumps([encode(row["text"]) for row in rows], ensure_ascii=False)
     return columns
 
 
