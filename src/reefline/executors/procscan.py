@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -30,13 +31,21 @@ def find_marked(markers: Mapping[str, str], proc: Path = PROC, *, since_pid: int
     handed out in increasing order, wrapping around at ``pid_max``), which keeps the scan to the
     few processes started meanwhile instead of every process on the machine.
     """
+    return _scan(markers, proc, since_pid)[0]
+
+
+def _scan(markers: Mapping[str, str], proc: Path, since_pid: int | None) -> tuple[list[int], list[int]]:
+    """The marked pids, and the pids that cannot say yet: a live user process whose environment
+    reads empty is in the middle of an ``execve`` (the kernel sets the new environment's place
+    only after loading the program), and may well carry the markers a moment later."""
     wanted = [b"\0" + f"{name}={value}".encode() + b"\0" for name, value in markers.items()]
     me = os.getpid()
-    found = []
+    found: list[int] = []
+    unsure: list[int] = []
     try:
         names = os.listdir(proc)
     except OSError:
-        return []
+        return [], []
     newer = _created_after(proc, since_pid) if since_pid is not None else None
     for name in names:
         if not name.isdigit() or int(name) == me:
@@ -48,11 +57,28 @@ def find_marked(markers: Mapping[str, str], proc: Path = PROC, *, since_pid: int
                 environ = b"\0" + f.read()
         except OSError:  # gone, or not ours to read
             continue
+        if environ == b"\0":
+            if _is_live_user_process(proc / name):
+                unsure.append(int(name))
+            continue
         if not environ.endswith(b"\0"):
             environ += b"\0"
         if all(w in environ for w in wanted):
             found.append(int(name))
-    return found
+    return found, unsure
+
+
+_PF_KTHREAD = 0x00200000
+
+
+def _is_live_user_process(pid_dir: Path) -> bool:
+    """Neither a zombie nor a kernel thread (both read an empty environment for good)."""
+    try:
+        stat = (pid_dir / "stat").read_bytes()
+        fields = stat[stat.rindex(b")") + 2 :].split()
+        return fields[0] not in (b"Z", b"X") and not int(fields[6]) & _PF_KTHREAD
+    except (OSError, ValueError, IndexError):
+        return False
 
 
 def _created_after(proc: Path, pid: int) -> Callable[[int], bool] | None:
@@ -66,17 +92,30 @@ def _created_after(proc: Path, pid: int) -> Callable[[int], bool] | None:
     return lambda candidate: candidate >= pid or candidate <= last
 
 
-def kill_marked(markers: Mapping[str, str], proc: Path = PROC, *, since_pid: int | None = None) -> list[int]:
-    """SIGKILL every process :func:`find_marked` finds (twice, for what forked meanwhile)."""
+def kill_marked(
+    markers: Mapping[str, str],
+    proc: Path = PROC,
+    *,
+    since_pid: int | None = None,
+    patience: float = 0.25,
+) -> list[int]:
+    """SIGKILL every process :func:`find_marked` finds, scanning again after each kill (for what
+    forked meanwhile) and, for up to ``patience`` seconds, while a process the first scan caught
+    mid-``execve`` is still there and unreadable."""
     killed: list[int] = []
-    for _ in range(2):
-        pids = find_marked(markers, proc, since_pid=since_pid)
-        if not pids:
-            break
-        for pid in pids:
+    waiting: set[int] | None = None  # the first scan's mid-exec pids; later ones are not waited for
+    deadline = time.monotonic() + patience
+    while True:
+        pids, unsure = _scan(markers, proc, since_pid)
+        waiting = set(unsure) if waiting is None else waiting & set(unsure)
+        fresh = [pid for pid in pids if pid not in killed]
+        for pid in fresh:
             try:
                 os.kill(pid, signal.SIGKILL)
                 killed.append(pid)
             except (ProcessLookupError, PermissionError):
                 continue
-    return killed
+        if (not fresh and not waiting) or time.monotonic() > deadline:
+            return killed
+        if not fresh:
+            time.sleep(0.002)
