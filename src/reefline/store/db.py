@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 # Newest migration in migrations/versions. Bump it with every new migration: it lets an up-to-date
 # database skip loading Alembic (every CLI command opens the database). A test checks it.
-HEAD_REVISION = "0009"
+HEAD_REVISION = "0010"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # pg_advisory_xact_lock key serializing migrations between processes ("REEFMIGR").
 _PG_MIGRATION_LOCK = 0x5245_4546_4D49_4752

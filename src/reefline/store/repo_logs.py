@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, Insert, bindparam, func, select, text
 from reefline.store._util import insert_ignoring_conflicts
 from reefline.store.row_maker import columns_in_order, row_maker
 from reefline.store.rows import LogRow
-from reefline.store.safe_text import encode
+from reefline.store.safe_text import encode, needs_encoding
 from reefline.store.tables import log_lines
 
 LATE_GRACE = 10.0
@@ -102,7 +102,10 @@ def _columns_of(rows: list[dict[str, Any]]) -> dict[str, str]:
     """Each column of the rows as a JSON array; text as SafeText stores it (no NUL, no lone
     surrogate), in UTF-8 as a text parameter would be, so the database decodes no ``\\u`` escapes."""
     columns = {c: json.dumps([row[c] for row in rows]) for c in _LINE_COLUMNS if c != "text"}
-    columns["text"] = json.dumps([encode(row["text"]) for row in rows], ensure_ascii=False)
+    texts = [row["text"] for row in rows]
+    if needs_encoding("\n".join(texts)):  # one scan of the batch; a line at a time only if needed
+        texts = [encode(t) for t in texts]
+    columns["text"] = json.dumps(texts, ensure_ascii=False)
     return columns
 
 
@@ -119,7 +122,7 @@ def read_logs(
         result = conn.execute(_RUN_LINES, params)
     else:
         result = conn.execute(_JOB_LINES, {**params, "job_id": job_id})
-    return [_log_row(row) for row in result]
+    return [_log_row(row) for row in result.fetchall()]  # one fetch, not a driver call per row
 
 
 def read_job_logs(
@@ -130,7 +133,7 @@ def read_job_logs(
     To follow, call again with the (attempt, seq) of the last line returned.
     """
     params = {"job_id": job_id, "attempt": after[0], "seq": after[1], "limit": limit}
-    return [_log_row(row) for row in conn.execute(_JOB_LINES_BY_SEQ, params)]
+    return [_log_row(row) for row in conn.execute(_JOB_LINES_BY_SEQ, params).fetchall()]
 
 
 def max_log_seq(conn: Connection, job_id: int, attempt: int) -> int | None:
