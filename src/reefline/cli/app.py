@@ -69,8 +69,13 @@ _ENVIRONMENT_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.E
 
 
 def print_error(message: str) -> None:
+    """``error: <message>`` on stderr; control characters a file name or an id brought in are shown
+    as ``\\xNN`` (the message's own line breaks stay)."""
+    from reefline.cli.common import visible
+
     sys.stdout.flush()
-    sys.stderr.write(f"error: {message}\n")
+    shown = "\n".join(visible(line) for line in message.split("\n"))
+    sys.stderr.write(f"error: {shown}\n")
     sys.stderr.flush()
 
 
