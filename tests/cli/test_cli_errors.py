@@ -151,7 +151,7 @@ def test_a_command_module_that_does_not_import_exits_3(tmp_path: Path) -> None:
     assert _crash_file(result.stderr).is_file()
 
 
-def test_an_error_naming_what_the_user_typed_shows_its_control_bytes(runner: CliRunner, project: Path) -> None:
+def test_an_error_naming_what_was_typed_shows_its_control_bytes(runner: CliRunner, project: Path) -> None:
     result = runner.invoke(app, ["-C", str(project / "a\x01b\x1b[31mc"), "runs"])
     assert result.exit_code == 2, result.output
     assert "a\\x01b\\x1b[31mc" in result.stderr.splitlines()[0], result.stderr
