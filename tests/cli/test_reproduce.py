@@ -138,6 +138,16 @@ def test_a_directory_that_is_not_empty_is_refused_before_anything_runs(project: 
     assert sorted(p.name for p in busy.iterdir()) == ["keep.txt"]
 
 
+def test_a_directory_that_cannot_be_made_is_an_error_naming_it(project: Path, tmp_path: Path) -> None:
+    assert reefline(project, "run", "--plain").returncode == 0
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    done = reefline(project, "reproduce", "last", "--into", str(blocker / "again"))
+    assert done.returncode == 2, done.stderr
+    expected = f"error: cannot create {blocker / 'again'} for the reproduction"
+    assert done.stderr.startswith(expected), done.stderr
+
+
 def test_an_unknown_run_is_a_usage_error(project: Path) -> None:
     assert reefline(project, "run", "--plain").returncode == 0
     done = reefline(project, "reproduce", "99")

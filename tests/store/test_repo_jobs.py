@@ -86,6 +86,9 @@ def test_get_job_by_name(store_engine: Engine, new_run: RunFactory) -> None:
     assert "did you mean 'train2'?" in message
     assert "train0, train1, train2" in message
     assert missing.value.available == ["train0", "train1", "train2"]
+    with store_engine.begin() as conn, pytest.raises(JobNotFound) as unlike:
+        repo.get_job_by_name(conn, run_id, "zzz")
+    assert str(unlike.value) == f"run {run_id} has no job 'zzz'; its jobs: train0, train1, train2"
 
 
 def test_attempts(store_engine: Engine, new_run: RunFactory) -> None:

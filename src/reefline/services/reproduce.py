@@ -252,7 +252,10 @@ def _fresh_directory(into: Path | None, run_id: int) -> Path:
     into = into.resolve()
     if into.exists() and (not into.is_dir() or any(into.iterdir())):
         raise Invalid(f"{into} is not an empty directory: reproduce needs a fresh one")
-    into.mkdir(parents=True, exist_ok=True)
+    try:
+        into.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise Invalid(f"cannot create {into} for the reproduction: {exc.strerror or exc}") from exc
     return into
 
 

@@ -30,8 +30,9 @@ class JobNotFound(StoreError):
             message = where if run_id is None else f"{where} (it has no jobs)"
         else:
             close = difflib.get_close_matches(ref, self.available, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            message = f"{where}{hint} Its jobs: {', '.join(self.available)}"
+            jobs = ", ".join(self.available)
+            hint = f"; did you mean {close[0]!r}? Its jobs" if close else "; its jobs"
+            message = f"{where}{hint}: {jobs}"
         super().__init__(message)
 
 
