@@ -174,11 +174,17 @@ def test_a_store_that_cannot_be_written_is_a_warning_not_a_failure(
         explode()
     reefline.log_output("prediction-3", inputs=["data/raw.csv", "no/such/file"])
     reefline.log_output("")  # a bad id: a warning too
+    reefline.log_output("x" * 100_000)
+    reefline.log_output("a\x00b\x1b[2J")
     err = capsys.readouterr().err
     assert "reefline: warning: could not record the run of component 'score'" in err
     assert "reefline: warning: could not record the run of component 'explode'" in err
     assert "input 'no/such/file' is not a readable file" in err
     assert "could not log output ''" in err
+    [long_id] = [line for line in err.splitlines() if "could not log output 'xxxxx" in line]
+    assert len(long_id) < 200, "a long id is shortened in the warning"
+    control = "could not log output 'a\\x00b\\x1b[2J': ValueError: an output id holds printable characters"
+    assert control in err
 
 
 def test_a_job_link_from_another_database_is_dropped(

@@ -28,12 +28,19 @@ def log_output(output_id: str, inputs: Sequence[Any] = (), value: Any = None) ->
     try:
         _log(output_id, inputs, value)
     except Exception as exc:  # a serving function must not fail over its lineage
-        recorder._warn(f"could not log output {output_id!r}: {type(exc).__name__}: {exc}")
+        recorder._warn(f"could not log output {_shown(output_id)}: {type(exc).__name__}: {exc}")
+
+
+def _shown(output_id: object) -> str:
+    text = repr(output_id)
+    return text if len(text) <= 60 else f"{text[:57]}…"
 
 
 def _log(output_id: str, inputs: Sequence[Any], value: Any) -> None:
     if not isinstance(output_id, str) or not output_id.strip() or len(output_id) > MAX_ID_CHARS:
         raise ValueError(f"an output id is a non-empty string of at most {MAX_ID_CHARS} characters")
+    if not output_id.isprintable():
+        raise ValueError("an output id holds printable characters only (no control bytes or lone surrogates)")
     where = current()
     artifacts: list[ArtifactRecord] = []
     for item in [inputs] if isinstance(inputs, str) else inputs:
