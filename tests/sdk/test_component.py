@@ -175,6 +175,7 @@ def test_a_store_that_cannot_be_written_is_a_warning_not_a_failure(
     reefline.log_output("prediction-3", inputs=["data/raw.csv", "no/such/file"])
     reefline.log_output("")  # a bad id: a warning too
     reefline.log_output("x" * 100_000)
+    reefline.component(name="y" * 100_000)(lambda: None)()
     reefline.log_output("a\x00b\x1b[2J")
     err = capsys.readouterr().err
     assert "reefline: warning: could not record the run of component 'score'" in err
@@ -183,6 +184,8 @@ def test_a_store_that_cannot_be_written_is_a_warning_not_a_failure(
     assert "could not log output ''" in err
     [long_id] = [line for line in err.splitlines() if "could not log output 'xxxxx" in line]
     assert len(long_id) < 200, "a long id is shortened in the warning"
+    [long_name] = [line for line in err.splitlines() if "component 'yyyy" in line]
+    assert "y" * 60 not in long_name and "y…:" in long_name, long_name
     control = "could not log output 'a\\x00b\\x1b[2J': ValueError: an output id holds printable characters"
     assert control in err
 

@@ -22,6 +22,7 @@ from reefline.lineage.provenance import Provenance, git_provenance
 from reefline.sdk import paths, recorder
 from reefline.sdk.paths import Seen
 from reefline.sdk.where import Where, current
+from reefline.services.shown import short_repr
 from reefline.store.component_records import ArtifactRecord, ComponentSpec, RunRecord
 
 MAX_EXCEPTION_CHARS = 20_000
@@ -65,7 +66,7 @@ class Call:
         try:
             record = self._record(error)
         except Exception as exc:  # never into the user's code
-            recorder._warn(f"could not record the run of component {self.spec.name!r}: {exc}")
+            recorder._warn(f"could not record the run of component {short_repr(self.spec.name)}: {exc}")
             return None
         return recorder.deliver(self.spec, record, self.where)
 

@@ -11,6 +11,7 @@ from typing import Any
 from reefline.sdk import paths, recorder
 from reefline.sdk.call import ACTIVE, provenance
 from reefline.sdk.where import current
+from reefline.services.shown import short_repr
 from reefline.store.component_records import ArtifactRecord, ComponentSpec, RunRecord
 
 # The component of outputs logged outside any decorated function.
@@ -28,12 +29,7 @@ def log_output(output_id: str, inputs: Sequence[Any] = (), value: Any = None) ->
     try:
         _log(output_id, inputs, value)
     except Exception as exc:  # a serving function must not fail over its lineage
-        recorder._warn(f"could not log output {_shown(output_id)}: {type(exc).__name__}: {exc}")
-
-
-def _shown(output_id: object) -> str:
-    text = repr(output_id)
-    return text if len(text) <= 60 else f"{text[:57]}…"
+        recorder._warn(f"could not log output {short_repr(output_id)}: {type(exc).__name__}: {exc}")
 
 
 def _log(output_id: str, inputs: Sequence[Any], value: Any) -> None:

@@ -16,6 +16,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from reefline.sdk.where import Where
+from reefline.services.shown import short_repr
 from reefline.store.component_records import ComponentSpec, RunRecord
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ def deliver(spec: ComponentSpec, record: RunRecord, where: Where) -> int | None:
             return _to_server(server, token, spec, record, where)
         return _to_store(spec, record, where)
     except Exception as exc:  # recording must never break the user's function
-        _warn(f"could not record the run of component {spec.name!r}: {type(exc).__name__}: {exc}")
+        _warn(f"could not record the run of component {short_repr(spec.name)}: {type(exc).__name__}: {exc}")
         return None
 
 

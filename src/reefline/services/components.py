@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection
 
+from reefline.services.shown import short_repr
 from reefline.services.types import Invalid
 from reefline.store import repo_components
 from reefline.store.component_records import ComponentSpec, RunRecord
@@ -27,7 +28,7 @@ def check_name(name: str, what: str = "component name") -> str:
     """``name`` if it is a valid component (or kind) name, else :class:`Invalid` saying why."""
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise Invalid(
-            f"{what} {name!r} is not valid: 1-200 characters, letters, digits and _ . : / -, "
+            f"{what} {short_repr(name)} is not valid: 1-200 characters, letters, digits and _ . : / -, "
             "starting with a letter or digit"
         )
     return name
