@@ -129,6 +129,19 @@ def test_content_of_an_unknown_or_foreign_output_is_a_clear_404(world: World) ->
     assert world.get(f"/api/runs/{world.run_id}/outputs/x/content").status_code == 422
 
 
+def test_an_artifact_store_that_cannot_be_reached_is_a_503_not_a_404(world: World) -> None:
+    url = world.outputs(world.run_id)["count"]["download"]
+    store = world.api.home.artifacts
+    store.rename(store.with_name("artifacts.away"))
+    store.write_text("the volume is not mounted")
+    answer = world.get(url)
+    assert answer.status_code == 503, answer.text
+    error = answer.json()["error"]
+    assert error["code"] == "unavailable" and "artifact store cannot be reached" in error["message"]
+    gc = world.api.client.post("/api/admin/gc", json={"keep_last": 1, "dry_run": True}, headers=world.admin)
+    assert gc.status_code == 503, gc.text
+
+
 def test_reproduce_runs_again_uncached_and_tells_which_outputs_match(world: World) -> None:
     stranger = world.api.client.post(f"/api/runs/{world.run_id}/reproduce", headers=world.bob)
     assert stranger.status_code == 404

@@ -29,6 +29,7 @@ STATUS_BY_KIND: tuple[tuple[type[kinds.ServiceError], int], ...] = (
     (kinds.Invalid, 422),
     (kinds.Forbidden, 403),
     (kinds.Unauthenticated, 401),
+    (kinds.Unavailable, 503),
     (kinds.ServiceError, 400),
 )
 
@@ -43,6 +44,7 @@ _HTTP_CODES = {
     415: "unsupported_media_type",
     422: "invalid",
     429: "rate_limited",
+    503: "unavailable",
 }
 
 

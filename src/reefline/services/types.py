@@ -92,6 +92,12 @@ class Unauthenticated(ServiceError):
     code = "unauthenticated"
 
 
+class Unavailable(ServiceError):
+    """Something the answer needs cannot be reached now (the artifact store); trying later may work."""
+
+    code = "unavailable"
+
+
 class RateLimited(ServiceError):
     """Too many attempts (failed sign-ins); ``details["retry_after"]`` is the seconds to wait."""
 

@@ -23,7 +23,7 @@ from reefline.server.models import GcIn, GcOut, RunOutputOut
 from reefline.server.routing import SecureRouter
 from reefline.services import audit, gc
 from reefline.services.permissions import Permission
-from reefline.services.types import NotFound
+from reefline.services.types import NotFound, Unavailable
 from reefline.store import repo
 
 router = SecureRouter(tags=["artifacts"])
@@ -37,7 +37,7 @@ def server_artifacts(request: Request) -> ArtifactStore:
     try:
         return open_artifact_store(request.app.state.settings.home.artifacts)
     except ArtifactError as exc:
-        raise NotFound(f"the server's artifact store cannot be reached: {exc}") from exc
+        raise Unavailable(f"the server's artifact store cannot be reached: {exc}") from exc
 
 
 @router.get(RUN + "/outputs", permission=Permission.PIPELINE_READ, response_model=list[RunOutputOut])
@@ -75,7 +75,8 @@ def output_content(
     run_id: int, output_id: int, request: Request, conn: Transaction, caller: Caller
 ) -> StreamingResponse:
     """The bytes of one of the run's outputs, streamed from the artifact store; a directory output
-    comes as a tar. 404 when the store no longer has them (removed by gc)."""
+    comes as a tar. 404 when the store no longer has them (removed by gc), 503 when it cannot be
+    reached."""
     found = [
         (job_id, o)
         for job_id, rows in repo.list_outputs(conn, run_id).items()
@@ -91,7 +92,11 @@ def output_content(
         f"sha256:{output.sha256[:12]} (removed by gc?)",
         details={"output_id": output_id, "sha256": output.sha256},
     )
-    if not store.has(output.sha256):
+    try:
+        present = store.has(output.sha256)
+    except ArtifactError as exc:
+        raise Unavailable(f"the server's artifact store cannot be reached: {exc}") from exc
+    if not present:
         raise gone
     name = _safe_name(PurePosixPath(output.path.rstrip("/")).name or output.name)
     try:
@@ -155,7 +160,10 @@ def collect_garbage(body: GcIn, request: Request, conn: Transaction, caller: Cal
     """Remove from the server's artifact store what no kept run of any team references (site admins
     only): kept are each pipeline's newest ``keep_last`` finished runs and every unfinished one."""
     store = server_artifacts(request)
-    report = gc.collect(conn, store, body.keep_last, dry_run=body.dry_run)
+    try:
+        report = gc.collect(conn, store, body.keep_last, dry_run=body.dry_run)
+    except ArtifactError as exc:
+        raise Unavailable(f"the server's artifact store cannot be reached: {exc}") from exc
     out = GcOut(
         dry_run=body.dry_run,
         kept_runs=len(report.kept_runs),
