@@ -20,7 +20,10 @@ from sqlalchemy.pool import NullPool
 
 from reefline.store.db import open_database
 
-pytest_plugins = ["tests.docker_support"]  # the docker_engine and docker_client fixtures
+pytest_plugins = [
+    "tests.docker_support",
+    "tests.s3_support",
+]  # docker_engine, docker_client; s3_endpoint, s3_bucket
 
 POSTGRES_URL_ENV = "REEFLINE_TEST_POSTGRES_URL"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -156,3 +156,17 @@ def test_an_error_naming_what_was_typed_shows_its_control_bytes(runner: CliRunne
     assert result.exit_code == 2, result.output
     assert "a\\x01b\\x1b[31mc" in result.stderr.splitlines()[0], result.stderr
     assert "\x1b" not in result.stderr and "\x00" not in result.stderr
+
+
+def test_a_server_whose_artifact_store_cannot_be_used_says_so_and_exits_2(tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "artifacts-file"
+    not_a_folder.write_text("x")
+    cases = (("bogus://bucket", "not a usable fsspec URL"), (str(not_a_folder), "is not a directory"))
+    for url, why in cases:
+        env = {**os.environ, "REEFLINE_HOME": str(tmp_path / "home"), "REEFLINE_ARTIFACTS_URL": url}
+        env.pop("REEFLINE_DATABASE_URL", None)
+        command = [REEFLINE, "server", "--port", "9"]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.startswith("error: artifact store (REEFLINE_ARTIFACTS_URL): "), done.stderr
+        assert why in done.stderr and "Traceback" not in done.stderr

@@ -142,6 +142,29 @@ def test_an_artifact_store_that_cannot_be_reached_is_a_503_not_a_404(world: Worl
     assert gc.status_code == 503, gc.text
 
 
+def test_a_server_keeps_outputs_in_s3_when_told_to(
+    make_api: Callable[[], Api], s3_bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    monkeypatch.setenv("REEFLINE_ARTIFACTS_URL", f"s3://{s3_bucket}/reefline")
+    api = make_api()
+    alice = api.as_(api.user("alice"))
+    _setup(api, alice, "lab")
+    started = api.client.post("/api/teams/lab/pipelines/lab/runs", json={"params": {"n": "5"}}, headers=alice)
+    run_id = int(started.json()["id"])
+    assert _finish(api, alice, run_id)["state"] == "success"
+    outputs = {o["name"]: o for o in api.client.get(f"/api/runs/{run_id}/outputs", headers=alice).json()}
+    keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=s3_bucket)["Contents"]]
+    assert any(outputs["count"]["sha256"] in key for key in keys), keys
+    assert not (api.home.artifacts / "objects").exists(), "nothing went to the home's folder"
+    count = api.client.get(outputs["count"]["download"], headers=alice)
+    assert count.status_code == 200 and count.content == b"5\n"
+    folder = api.client.get(outputs["folder"]["download"], headers=alice)
+    with tarfile.open(fileobj=io.BytesIO(folder.content)) as tar:
+        assert {"out/a.txt", "out/deep/b.txt"} <= set(tar.getnames())
+
+
 def test_reproduce_runs_again_uncached_and_tells_which_outputs_match(world: World) -> None:
     stranger = world.api.client.post(f"/api/runs/{world.run_id}/reproduce", headers=world.bob)
     assert stranger.status_code == 404

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from reefline.server.settings import ServerSettings
 
 EPILOG = """\
 [bold]Examples[/]
@@ -52,4 +55,17 @@ def server_command(
     settings = ServerSettings(host=host, port=port, role=chosen)
     if job_slots is not None:
         settings = dataclasses.replace(settings, job_slots=job_slots)
+    _check_artifacts(settings)
     serve(settings)
+
+
+def _check_artifacts(settings: ServerSettings) -> None:
+    """Reach the artifact store before serving: a bad REEFLINE_ARTIFACTS_URL is one clear error."""
+    from reefline.artifacts.hashing import ArtifactError
+    from reefline.artifacts.locate import open_artifact_store
+    from reefline.cli.common import CliError
+
+    try:
+        open_artifact_store(settings.artifacts)
+    except ArtifactError as exc:
+        raise CliError(f"artifact store (REEFLINE_ARTIFACTS_URL): {exc}") from exc

@@ -36,7 +36,7 @@ def engine_host(settings: ServerSettings, db: sa.Engine) -> Any:
         slots=settings.job_slots,
         job_env=JobEnv.CLEAN,
         prepare=ServerRunSetup(db, settings.home, box),
-        artifacts=open_artifact_store(settings.home.artifacts),
+        artifacts=open_artifact_store(settings.artifacts),
         executor_options=SERVER_EXECUTOR_OPTIONS,
     )
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 
 from reefline.services.home import ServerHome
+
+ARTIFACTS_URL_ENV = "REEFLINE_ARTIFACTS_URL"
 
 
 class Role(StrEnum):
@@ -25,10 +28,24 @@ class ServerSettings:
     # Send the session cookie only over HTTPS (set when the server is behind TLS).
     secure_cookies: bool = field(default_factory=lambda: os.environ.get("REEFLINE_SECURE_COOKIES") == "1")
     max_upload_bytes: int = 50 * 1024 * 1024
+    # Where the engine keeps outputs: an fsspec URL (s3://bucket/prefix) shared by every engine and
+    # API process, or a folder (relative: to the home); None: the home's artifacts/ folder.
+    artifacts_url: str | None = field(
+        default_factory=lambda: os.environ.get("REEFLINE_ARTIFACTS_URL") or None
+    )
 
     @property
     def database_url(self) -> str:
         return self.home.database_url
+
+    @property
+    def artifacts(self) -> str | Path:
+        """The location of the server's artifact store, as ``open_artifact_store`` takes it."""
+        if not self.artifacts_url:
+            return self.home.artifacts
+        if "://" in self.artifacts_url:
+            return self.artifacts_url
+        return self.home.root / Path(self.artifacts_url).expanduser()
 
 
 def _int_env(name: str, default: int) -> int:

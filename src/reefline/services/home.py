@@ -4,7 +4,7 @@ A server is moved or backed up as this one folder::
 
     reefline.db        the default database (when REEFLINE_DATABASE_URL is not set)
     secret.key         the key that encrypts secrets at rest (unless given by env or file)
-    artifacts/         the artifact store shared by the server's runs (unless REEFLINE_ARTIFACTS_URL)
+    artifacts/         the artifact store shared by the server's runs (or REEFLINE_ARTIFACTS_URL)
     workspaces/<run>/  one unpacked source tree per run
     logs/              full (uncapped) job logs
     sources/           uploaded source tarballs, by sha256

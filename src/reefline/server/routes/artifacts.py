@@ -35,7 +35,7 @@ _CHUNK = 1 << 20
 def server_artifacts(request: Request) -> ArtifactStore:
     """The artifact store the server's engine saves outputs to (see ``serve.engine_host``)."""
     try:
-        return open_artifact_store(request.app.state.settings.home.artifacts)
+        return open_artifact_store(request.app.state.settings.artifacts)
     except ArtifactError as exc:
         raise Unavailable(f"the server's artifact store cannot be reached: {exc}") from exc
 

@@ -1,4 +1,5 @@
-"""A local S3 API (moto's server mode on 127.0.0.1) for the artifact-store contract suite.
+"""A local S3 API (moto's server mode on 127.0.0.1) for the artifact-store contract suite and a
+server keeping its outputs in S3.
 
 Never the internet: boto3/s3fs find the server through ``AWS_ENDPOINT_URL``, set for this process
 and inherited by the ``reefline`` subprocesses the end-to-end cases start.
