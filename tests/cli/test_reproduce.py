@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from tests.gitrepo import git
+
 REEFLINE = str(Path(sys.executable).with_name("reefline"))
 
 SPEC = """\
@@ -41,15 +43,6 @@ def reefline(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "NO_COLOR", "FORCE_COLOR")}
     return subprocess.run(
         [REEFLINE, *args], cwd=project, capture_output=True, text=True, timeout=120, env=env, check=False
-    )
-
-
-def git(project: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        cwd=project,
-        check=True,
-        capture_output=True,
     )
 
 

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from tests.gitrepo import git
+
 REEFLINE = str(Path(sys.executable).with_name("reefline"))
 IRIS = Path(__file__).resolve().parents[2] / "examples" / "iris"
 
@@ -28,17 +30,6 @@ def reefline(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [REEFLINE, *args], cwd=project, capture_output=True, text=True, timeout=300, check=False, env=_env()
     )
-
-
-def git(project: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=Ada", "-c", "user.email=ada@example.org", *args],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,8 @@ from pathlib import Path
 from sqlalchemy import inspect, text
 
 from reefline.lineage import trace
-from reefline.store.db import HEAD_REVISION, alembic_config, current_revision, open_database, upgrade
+from reefline.store.db import HEAD_REVISION, current_revision, upgrade
+from tests.migrating import database_at
 
 ROWS = [
     "INSERT INTO pipelines (id, name, source_path, created_at) VALUES (1, 'iris', '/p/reefline.yaml', 1)",
@@ -27,16 +28,8 @@ ROWS = [
 
 
 def test_a_0005_database_upgrades_keeps_its_rows_and_traces(store_url: str, tmp_path: Path) -> None:
-    from alembic import command
-
-    engine = open_database(store_url, migrate=False)
+    engine = database_at(store_url, "0005", ROWS)
     try:
-        with engine.begin() as conn:
-            config = alembic_config()
-            config.attributes["connection"] = conn
-            command.upgrade(config, "0005")
-            for statement in ROWS:
-                conn.execute(text(statement))
         upgrade(engine)
         assert current_revision(engine) == HEAD_REVISION
         with engine.connect() as conn:

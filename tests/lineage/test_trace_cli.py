@@ -12,6 +12,7 @@ from urllib.parse import unquote, urlparse
 import pytest
 
 from reefline.lineage.provenance import git_provenance
+from tests.gitrepo import git
 
 REEFLINE = str(Path(sys.executable).with_name("reefline"))
 
@@ -60,17 +61,6 @@ def reefline(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [REEFLINE, *args], cwd=project, capture_output=True, text=True, timeout=60, check=False
     )
-
-
-def git(project: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
 
 
 @pytest.fixture

@@ -6,19 +6,15 @@ from __future__ import annotations
 from sqlalchemy import inspect, text
 
 from reefline.store import repo_policies
-from reefline.store.db import HEAD_REVISION, alembic_config, current_revision, open_database, upgrade
+from reefline.store.db import HEAD_REVISION, current_revision, upgrade
+from tests.migrating import database_at
 
 
 def test_a_0006_database_upgrades_and_stores_team_policies(store_url: str) -> None:
-    from alembic import command
-
-    engine = open_database(store_url, migrate=False)
+    engine = database_at(
+        store_url, "0006", ["INSERT INTO teams (id, name, created_at) VALUES (1, 'lab', 1), (2, 'ml', 2)"]
+    )
     try:
-        with engine.begin() as conn:
-            config = alembic_config()
-            config.attributes["connection"] = conn
-            command.upgrade(config, "0006")
-            conn.execute(text("INSERT INTO teams (id, name, created_at) VALUES (1, 'lab', 1), (2, 'ml', 2)"))
         upgrade(engine)
         assert current_revision(engine) == HEAD_REVISION
         with engine.begin() as conn:

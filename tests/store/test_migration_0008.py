@@ -11,6 +11,7 @@ from reefline.lineage import trace
 from reefline.services import components
 from reefline.store.component_records import ArtifactRecord, ComponentSpec, RunRecord
 from reefline.store.db import HEAD_REVISION, alembic_config, current_revision, open_database, upgrade
+from tests.migrating import database_at
 
 SHA = "c" * 64
 ROWS = [
@@ -27,16 +28,8 @@ ROWS = [
 
 
 def test_a_0007_database_upgrades_and_its_jobs_link_to_component_runs(store_url: str, tmp_path: Path) -> None:
-    from alembic import command
-
-    engine = open_database(store_url, migrate=False)
+    engine = database_at(store_url, "0007", ROWS)
     try:
-        with engine.begin() as conn:
-            config = alembic_config()
-            config.attributes["connection"] = conn
-            command.upgrade(config, "0007")
-            for statement in ROWS:
-                conn.execute(text(statement))
         upgrade(engine)
         assert current_revision(engine) == HEAD_REVISION
         with engine.begin() as conn:

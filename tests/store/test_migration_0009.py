@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from reefline.lineage import trace
 from reefline.store import repo
 from reefline.store.db import HEAD_REVISION, alembic_config, current_revision, open_database, upgrade
+from tests.migrating import database_at
 
 A, B = "a" * 64, "b" * 64
 ROWS = [
@@ -37,16 +38,7 @@ ROWS = [
 
 
 def _at_0008(store_url: str) -> Engine:
-    from alembic import command
-
-    engine = open_database(store_url, migrate=False)
-    with engine.begin() as conn:
-        config = alembic_config()
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0008")
-        for statement in ROWS:
-            conn.execute(text(statement))
-    return engine
+    return database_at(store_url, "0008", ROWS)
 
 
 def test_a_0008_database_upgrades_keeps_its_rows_and_backfills_them(store_url: str, tmp_path: Path) -> None:

@@ -3,10 +3,11 @@ on SQLite and PostgreSQL; a line written twice is still stored once."""
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, inspect
 
 from reefline.store import repo_logs
-from reefline.store.db import HEAD_REVISION, alembic_config, current_revision, open_database, upgrade
+from reefline.store.db import HEAD_REVISION, current_revision, upgrade
+from tests.migrating import database_at
 
 ROWS = [
     "INSERT INTO pipelines (id, name, source_path, created_at) VALUES (1, 'p', '/p/reefline.yaml', 1)",
@@ -20,15 +21,8 @@ TEXTS = ["first", "", "nul \x00 and a lone \udc80", "\ue000 starts with the mark
 
 
 def _at_0009(store_url: str) -> Engine:
-    from alembic import command
-
-    engine = open_database(store_url, migrate=False)
+    engine = database_at(store_url, "0009", ROWS)
     with engine.begin() as conn:
-        config = alembic_config()
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0009")
-        for statement in ROWS:
-            conn.execute(text(statement))
         repo_logs.insert_log_lines(conn, _lines(range(len(TEXTS))))
     return engine
 

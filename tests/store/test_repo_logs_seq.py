@@ -8,8 +8,9 @@ from sqlalchemy import Engine, func, select, text
 from store_factories import RunFactory, job_rows
 
 from reefline.store import repo, repo_logs
-from reefline.store.db import HEAD_REVISION, alembic_config, current_revision, open_database, upgrade
+from reefline.store.db import HEAD_REVISION, current_revision, upgrade
 from reefline.store.tables import log_lines
+from tests.migrating import database_at
 
 
 def _line(run_id: int, job_id: int, seq: int, *, attempt: int = 1, **extra: Any) -> dict[str, Any]:
@@ -112,14 +113,8 @@ def test_a_follower_pages_through_a_long_log_once(store_engine: Engine, new_run:
 
 
 def test_the_migration_numbers_the_lines_of_a_0002_database(store_url: str, new_run: RunFactory) -> None:
-    from alembic import command
-
-    engine = open_database(store_url, migrate=False)
+    engine = database_at(store_url, "0002")
     try:
-        with engine.begin() as conn:
-            config = alembic_config()
-            config.attributes["connection"] = conn
-            command.upgrade(config, "0002")
         with engine.begin() as conn:
             run_id = new_run(conn)
             ids = repo.create_jobs(conn, run_id, job_rows(2))
