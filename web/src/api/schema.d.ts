@@ -274,7 +274,8 @@ export interface paths {
         /**
          * Output Content
          * @description The bytes of one of the run's outputs, streamed from the artifact store; a directory output
-         *     comes as a tar. 404 when the store no longer has them (removed by gc).
+         *     comes as a tar. 404 when the store no longer has them (removed by gc), 503 when it cannot be
+         *     reached.
          */
         get: operations["output_content_api_runs__run_id__outputs__output_id__content_get"];
         put?: never;
