@@ -20,10 +20,8 @@ from sqlalchemy.pool import NullPool
 
 from reefline.store.db import open_database
 
-pytest_plugins = [
-    "tests.docker_support",
-    "tests.s3_support",
-]  # docker_engine, docker_client; s3_endpoint, s3_bucket
+# docker_engine and docker_client; s3_endpoint and s3_bucket
+pytest_plugins = ["tests.docker_support", "tests.s3_support"]
 
 POSTGRES_URL_ENV = "REEFLINE_TEST_POSTGRES_URL"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -33,6 +31,9 @@ TEST_DATABASE_PREFIX = "reefline_test_"
 def pytest_configure(config: pytest.Config) -> None:
     # Compiled plans (services/plan_cache.py) kept by the tests' runs stay out of the user's ~/.cache.
     os.environ.setdefault("REEFLINE_CACHE_DIR", tempfile.mkdtemp(prefix="reefline-test-cache-"))
+    # Every `reefline` the tests start runs in a process of its own, as it did before the daemon
+    # existed; tests/cli/test_daemon.py turns the daemon on for itself.
+    os.environ["REEFLINE_DAEMON"] = "off"
 
 
 @pytest.fixture(scope="session")

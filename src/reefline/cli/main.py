@@ -89,6 +89,12 @@ def _main(args: list[str]) -> None:
 
         sys.stdout.write(f"reefline {__version__}\n")
         return
+    from reefline.cli import daemon_client
+
+    if daemon_client.wanted(command_name(args)):
+        code = daemon_client.run(args)
+        if code is not None:
+            sys.exit(code)
     skip_pydantic_plugin_discovery()
     dump_threads_on_sigusr1()
     from reefline.cli.app import COMMANDS, EXIT_INTERNAL, build_app
