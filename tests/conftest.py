@@ -32,8 +32,10 @@ def pytest_configure(config: pytest.Config) -> None:
     # Compiled plans (services/plan_cache.py) kept by the tests' runs stay out of the user's ~/.cache.
     os.environ.setdefault("REEFLINE_CACHE_DIR", tempfile.mkdtemp(prefix="reefline-test-cache-"))
     # Every `reefline` the tests start runs in a process of its own, as it did before the daemon
-    # existed; tests/cli/test_daemon.py turns the daemon on for itself.
-    os.environ["REEFLINE_DAEMON"] = "off"
+    # existed; tests/cli/test_daemon.py turns the daemon on for itself. REEFLINE_TEST_DAEMON=on runs
+    # the whole suite's commands through daemons instead.
+    if os.environ.get("REEFLINE_TEST_DAEMON") != "on":
+        os.environ["REEFLINE_DAEMON"] = "off"
 
 
 @pytest.fixture(scope="session")

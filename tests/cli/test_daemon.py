@@ -27,7 +27,7 @@ jobs:
     script: echo "greeting=$GREETING"
 """
 FAILING = 'version: 1\nname: bad\njobs:\n  broken:\n    script: "exit 4"\n'
-SLEEPING = 'version: 1\nname: slow\njobs:\n  nap:\n    script: "sleep 60"\n'
+SLEEPING = 'version: 1\nname: slow\njobs:\n  nap:\n    script: "sleep 61.7"\n'
 
 
 class Daemon:
@@ -59,11 +59,14 @@ class Daemon:
             assert time.monotonic() < deadline, self.log()
             time.sleep(0.1)
 
-    def reefline(self, project: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    def reefline(
+        self, project: Path, *args: str, umask: int = -1, **env: str
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [REEFLINE, *args],
             cwd=project,
             env={**self.env, **env},
+            umask=umask,
             capture_output=True,
             text=True,
             timeout=120,
@@ -119,6 +122,17 @@ def test_commands_run_in_the_daemon_with_their_folder_environment_and_exit_codes
     assert len(daemon.pids()) == 1, "one daemon served them all"
 
 
+def test_a_command_keeps_its_umask(daemon: Daemon, tmp_path: Path) -> None:
+    private = tmp_path / "private"
+    private.mkdir()
+    spec = 'version: 1\nname: mask\njobs:\n  touch:\n    script: "touch made"\n'
+    (private / "reefline.yaml").write_text(spec)
+    daemon.start(private)
+    assert daemon.reefline(private, "run", "--plain", umask=0o077).returncode == 0
+    assert daemon.served()[-1] == ("run", "{'exit': 0}")
+    assert (private / "made").stat().st_mode & 0o777 == 0o600
+
+
 def test_ctrl_c_reaches_the_command_and_a_killed_client_cancels_its_run(
     daemon: Daemon, tmp_path: Path
 ) -> None:
@@ -140,7 +154,7 @@ def test_ctrl_c_reaches_the_command_and_a_killed_client_cancels_its_run(
             assert time.monotonic() < deadline, shown
             time.sleep(0.2)
         assert "canceled by the user" in shown
-    leftovers = subprocess.run(["pgrep", "-f", "sleep 60"], capture_output=True, text=True, check=False)
+    leftovers = subprocess.run(["pgrep", "-f", "sleep 61.7"], capture_output=True, text=True, check=False)
     assert leftovers.stdout == "", "no job outlives its canceled run"
 
 

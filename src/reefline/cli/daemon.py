@@ -52,6 +52,7 @@ def serve(folder: str, name: str) -> None:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         return
+    os.chdir("/")  # not the first client's folder: it may be removed or unmounted while we live
     _preload()
     path = os.path.join(folder, f"{name}.sock")
     listener = _listen(path)
@@ -238,6 +239,7 @@ def _work(fds: list[int], request: dict[str, Any]) -> None:
             os.dup2(fd, target)
             os.close(fd)
         os.chdir(request["cwd"])
+        os.umask(int(request.get("umask", 0o022)))
         os.environ.clear()
         os.environ.update(request["env"])
         sys.argv = list(request["argv"])

@@ -8,9 +8,10 @@ stdout and stderr (the file descriptors themselves, so a terminal stays a termin
 forks a copy of itself that runs the command exactly as this process would have. Ctrl-C, SIGTERM,
 SIGHUP and SIGUSR1 sent to this process are passed on; its exit code is the command's.
 
-A daemon serves one build of Reefline on one interpreter: the socket's name is a hash of the
-interpreter, ``sys.path``, the size and time of every Reefline source file and of every folder on
-the path, and the locale and typer variables read at import. After an upgrade or an edit, commands
+A daemon serves one build of Reefline on one interpreter in one process context: the socket's name
+is a hash of the interpreter, ``sys.path``, the size and time of every Reefline source file and of
+every folder on the path, the locale and typer variables read at import, and the namespaces, root,
+groups, resource limits and cgroup of this process. After an upgrade or an edit, commands
 start a new daemon and the old one idles out (``REEFLINE_DAEMON_IDLE`` seconds, default 600).
 ``REEFLINE_DAEMON=off`` runs every command in its own process. The socket lives in
 ``$XDG_RUNTIME_DIR/reefline`` or ``/tmp/reefline-<uid>``, a folder that must be this user's and
@@ -84,9 +85,30 @@ def _sources() -> Iterator[str]:
                 yield f"{path}:{info.st_size}:{info.st_mtime_ns}"
 
 
+def _context() -> Iterator[str]:
+    """What a fork of the daemon would not share with this process unless the daemon was started
+    in the same place: namespaces (a read-only bind mount made with ``unshare``, a container), the
+    root, groups, resource limits and the cgroup (``systemd-run -p MemoryMax=…``)."""
+    for name in ("mnt", "user", "net", "pid", "uts", "ipc", "cgroup"):
+        with contextlib.suppress(OSError):
+            yield os.readlink(f"/proc/self/ns/{name}")
+    with contextlib.suppress(OSError):
+        yield os.readlink("/proc/self/root")
+    with contextlib.suppress(OSError), open("/proc/self/cgroup", "rb") as cgroup:
+        yield cgroup.read().decode("utf-8", "replace")
+    yield f"{os.getuid()}:{os.getgid()}:{sorted(os.getgroups())}"
+    import resource
+
+    for limit in ("RLIMIT_AS", "RLIMIT_DATA", "RLIMIT_NOFILE", "RLIMIT_NPROC", "RLIMIT_CPU", "RLIMIT_FSIZE"):
+        if hasattr(resource, limit):
+            yield f"{limit}={resource.getrlimit(getattr(resource, limit))}"
+
+
 def key() -> str:
     """What a daemon must share with this process to run its commands the same way."""
     digest = hashlib.sha256()
+    for part in _context():
+        digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
     for part in (sys.executable, sys.version, *sys.path):
         digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
     for entry in sys.path:
@@ -131,7 +153,9 @@ def run(args: list[str]) -> int | None:
 
 
 def _ask(client: socket.socket, args: list[str]) -> int:
-    request = {"argv": ["reefline", *args], "cwd": os.getcwd(), "env": dict(os.environ)}
+    umask = os.umask(0o022)
+    os.umask(umask)
+    request = {"argv": ["reefline", *args], "cwd": os.getcwd(), "env": dict(os.environ), "umask": umask}
     payload = json.dumps(request, ensure_ascii=False).encode("utf-8", "surrogateescape") + b"\n"
     fds = array.array("i", [0, 1, 2])
     client.sendmsg([payload], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
