@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,7 @@ pytest_plugins = ["tests.docker_support", "tests.s3_support"]
 POSTGRES_URL_ENV = "REEFLINE_TEST_POSTGRES_URL"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 TEST_DATABASE_PREFIX = "reefline_test_"
+SESSION_START = time.time()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -36,6 +39,23 @@ def pytest_configure(config: pytest.Config) -> None:
     # the whole suite's commands through daemons instead.
     if os.environ.get("REEFLINE_TEST_DAEMON") != "on":
         os.environ["REEFLINE_DAEMON"] = "off"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop the daemons this run started in the shared socket folder: a test whose commands lost
+    REEFLINE_DAEMON=off (it should not have; the warning says so)."""
+    import psutil
+
+    if os.environ.get("REEFLINE_TEST_DAEMON") == "on":
+        return
+    shared = f"/tmp/reefline-{os.getuid()}"
+    for process in psutil.process_iter(["cmdline", "create_time"]):
+        cmdline = process.info["cmdline"] or []
+        daemon = "reefline.cli.daemon import serve" in " ".join(cmdline) and shared in cmdline
+        if daemon and process.info["create_time"] >= SESSION_START:
+            sys.stderr.write(f"\nwarning: a test started a Reefline daemon ({cmdline[-1]}); stopped\n")
+            with suppress(psutil.Error):
+                process.kill()
 
 
 @pytest.fixture(scope="session")

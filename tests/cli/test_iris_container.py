@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from reefline.spec import load_spec_file
+from tests.clean_env import without_reefline_settings
 
 REPO = Path(__file__).resolve().parents[2]
 IRIS = REPO / "examples" / "iris"
@@ -86,7 +87,7 @@ def test_iris_in_a_container_reports_what_the_local_run_reports(
     from tests.docker_support import import_image
 
     import_image(docker_client, IMAGE, _rootfs(), CHANGES)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REEFLINE_")}
+    env = without_reefline_settings()
     env |= {"NO_COLOR": "1", "PATH": f"{Path(sys.executable).parent}:{env.get('PATH', os.defpath)}"}
     projects = {}
     for variant in ("local", "docker"):

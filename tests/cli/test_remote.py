@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.clean_env import without_reefline_settings
 from tests.conftest import fresh_postgres_database
 
 REPO = Path(__file__).resolve().parents[2]
@@ -74,7 +75,7 @@ class Server:
 
 @contextmanager
 def _start(tmp: Path, database_url: str | None) -> Iterator[Server]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REEFLINE_")}
+    env = without_reefline_settings()
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # jobs need sklearn
     env.update(REEFLINE_HOME=str(tmp / "home"), XDG_CONFIG_HOME=str(tmp / "config"), NO_COLOR="1")
     if database_url:

@@ -8,7 +8,6 @@ not in HOME (but for the report of a valid spec in the plan cache, under 1 MB).
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -18,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.clean_env import without_reefline_settings
 
 REEFLINE = str(Path(sys.executable).with_name("reefline"))
 TIMEOUT = 60  # a hang guard: each case takes well under a second
@@ -64,7 +65,7 @@ def validate(tmp_path: Path) -> Callable[..., Outcome]:
     def run(spec: bytes, *args: str, env: dict[str, str] | None = None) -> Outcome:
         (workspace / "reefline.yaml").write_bytes(spec)
         before = _tree(tmp_path)
-        base = {k: v for k, v in os.environ.items() if not k.startswith("REEFLINE_")}
+        base = without_reefline_settings()
         start = time.monotonic()
         result = subprocess.run(
             [REEFLINE, "validate", *args],
@@ -292,7 +293,7 @@ def test_deep_nesting_through_run(tmp_path: Path, command: list[str]) -> None:
     workspace.mkdir()
     (workspace / "reefline.yaml").write_bytes(HEAD + b"jobs:\n  a:\n    script: " + b"{" * 25_000 + b"\n")
     outside = _tree(tmp_path) - {str(p.relative_to(tmp_path)) for p in workspace.rglob("*")}
-    base = {k: v for k, v in os.environ.items() if not k.startswith("REEFLINE_")}
+    base = without_reefline_settings()
     result = subprocess.run(
         [REEFLINE, *command],
         cwd=workspace,

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.clean_env import without_reefline_settings
 from tests.gitrepo import git
 
 REEFLINE = str(Path(sys.executable).with_name("reefline"))
@@ -21,7 +22,7 @@ IRIS = Path(__file__).resolve().parents[2] / "examples" / "iris"
 
 
 def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REEFLINE_")}
+    env = without_reefline_settings()
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # `python` with reefline
     return env
 

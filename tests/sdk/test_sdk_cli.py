@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.clean_env import without_reefline_settings
+
 REEFLINE = str(Path(sys.executable).with_name("reefline"))
 
 FEATURIZE = """\
@@ -68,7 +70,7 @@ jobs:
 
 
 def reefline(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REEFLINE_")}
+    env = without_reefline_settings()
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # `python` with reefline
     return subprocess.run(
         [REEFLINE, *args],
@@ -83,7 +85,7 @@ def reefline(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def python(project: Path, script: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REEFLINE_")}
+    env = without_reefline_settings()
     return subprocess.run(
         [sys.executable, script],
         cwd=project,

@@ -3,7 +3,6 @@ a server that is not there: a warning, and the function's result unchanged."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.clean_env import without_reefline_settings
 from tests.cli.test_remote import Server, _free_port, _start
 
 SCRIPT = """\
@@ -50,7 +50,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, s
 def _script(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     (tmp_path / "raw.csv").write_text("a,b\n")
     (tmp_path / "sdk_script.py").write_text(SCRIPT)
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("REEFLINE_")}
+    clean = without_reefline_settings()
     return subprocess.run(
         [sys.executable, "sdk_script.py"],
         cwd=tmp_path,
