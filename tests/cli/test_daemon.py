@@ -106,6 +106,8 @@ def test_commands_run_in_the_daemon_with_their_folder_environment_and_exit_codes
     logs = daemon.reefline(project, "logs", "last", "hello")
     assert "greeting=hello from the client" in logs.stdout, "the job saw the client's environment"
 
+    wide = {f"WIDE_{n}": "x" * 100_000 for n in range(8)}  # 800 KB: more than one socket message
+    assert daemon.reefline(project, "show", "last", **wide).returncode == 0
     missing = daemon.reefline(project, "show", "999")
     assert missing.returncode == 2 and missing.stderr.startswith("error: no run 999"), missing.stderr
 
@@ -117,8 +119,8 @@ def test_commands_run_in_the_daemon_with_their_folder_environment_and_exit_codes
     assert "broken failed" in failed.stdout, "the command ran in the client's folder"
 
     served = daemon.served()
-    assert [command for command, _ in served] == ["run", "logs", "show", "run"], daemon.log()
-    assert [status for _, status in served] == ["{'exit': 0}", "{'exit': 0}", "{'exit': 2}", "{'exit': 1}"]
+    assert [command for command, _ in served] == ["run", "logs", "show", "show", "run"], daemon.log()
+    assert [status for _, status in served] == ["{'exit': 0}"] * 3 + ["{'exit': 2}", "{'exit': 1}"]
     assert len(daemon.pids()) == 1, "one daemon served them all"
 
 

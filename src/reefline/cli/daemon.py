@@ -152,10 +152,15 @@ def _take(conn: socket.socket, listener: socket.socket, lock: Any) -> int | None
     fds = array.array("i")
     try:
         conn.settimeout(5.0)
-        message, ancillary, _, _ = conn.recvmsg(_MAX_REQUEST, socket.CMSG_LEN(3 * fds.itemsize))
+        message, ancillary, _, _ = conn.recvmsg(1 << 16, socket.CMSG_LEN(3 * fds.itemsize))
         for level, kind, data in ancillary:
             if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
                 fds.frombytes(data[: len(data) - len(data) % fds.itemsize])
+        while not message.endswith(b"\n"):  # one JSON line; the rest of a large one follows
+            more = conn.recv(1 << 16)
+            if not more or len(message) > _MAX_REQUEST:
+                raise ValueError("an incomplete or oversized request")
+            message += more
         request = json.loads(message.decode("utf-8", "surrogateescape"))
     except (OSError, ValueError):
         for fd in fds:

@@ -158,7 +158,8 @@ def _ask(client: socket.socket, args: list[str]) -> int:
     request = {"argv": ["reefline", *args], "cwd": os.getcwd(), "env": dict(os.environ), "umask": umask}
     payload = json.dumps(request, ensure_ascii=False).encode("utf-8", "surrogateescape") + b"\n"
     fds = array.array("i", [0, 1, 2])
-    client.sendmsg([payload], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+    sent = client.sendmsg([payload], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+    client.sendall(payload[sent:])  # a large environment does not fit in one message
     answers = client.makefile("rb")
     first = answers.readline()
     if not first:
