@@ -170,3 +170,10 @@ def test_a_server_whose_artifact_store_cannot_be_used_says_so_and_exits_2(tmp_pa
         assert done.returncode == 2, done.stderr
         assert done.stderr.startswith("error: artifact store (REEFLINE_ARTIFACTS_URL): "), done.stderr
         assert why in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_command_in_a_removed_folder_says_so_and_exits_2(tmp_path: Path) -> None:
+    script = f'mkdir gone && cd gone && rmdir ../gone && exec "{REEFLINE}" runs'
+    done = subprocess.run(["sh", "-c", script], cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == "error: the current folder was removed; cd to an existing one\n"

@@ -28,13 +28,20 @@ def summary(exc: BaseException) -> str:
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
+def _cwd() -> str:
+    try:
+        return os.getcwd()
+    except OSError as exc:
+        return f"({exc.strerror})"
+
+
 def report_text(exc: BaseException) -> str:
     from reefline import __version__
 
     head = [
         f"reefline {__version__} on Python {sys.version.split()[0]} ({sys.platform})",
         f"command: {' '.join(sys.argv)}",
-        f"cwd: {os.getcwd()}",
+        f"cwd: {_cwd()}",
         f"time: {time.strftime('%Y-%m-%d %H:%M:%S %z')}",
         "",
     ]

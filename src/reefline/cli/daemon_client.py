@@ -132,7 +132,8 @@ def run(args: list[str]) -> int | None:
     try:
         for fd in (0, 1, 2):
             os.fstat(fd)
-    except OSError:  # a closed standard stream cannot be handed over
+        os.getcwd()
+    except OSError:  # a closed standard stream cannot be handed over, a removed folder not named
         return None
     name = key()
     path = os.path.join(folder, f"{name}.sock")

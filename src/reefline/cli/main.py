@@ -24,6 +24,7 @@ own models use none, so this process answers "no plugins" without the scan
 from __future__ import annotations
 
 import gc
+import os
 import sys
 
 TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: `reefline --version` need not import typing
@@ -89,6 +90,11 @@ def _main(args: list[str]) -> None:
 
         sys.stdout.write(f"reefline {__version__}\n")
         return
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        sys.stderr.write("error: the current folder was removed; cd to an existing one\n")
+        sys.exit(2)
     from reefline.cli import daemon_client
 
     if daemon_client.wanted(command_name(args)):
