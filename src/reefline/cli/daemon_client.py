@@ -35,8 +35,10 @@ if TYPE_CHECKING:
 
 ENV_SWITCH = "REEFLINE_DAEMON"
 ENV_IDLE = "REEFLINE_DAEMON_IDLE"
-# Long-lived commands keep a process of their own: a server under a supervisor, an editor's server.
-OWN_PROCESS = frozenset({"server", "lsp"})
+# Commands that keep a process of their own: long-lived ones (a server under a supervisor, an
+# editor's language server) and `login`, whose password prompt needs the controlling terminal
+# (getpass opens /dev/tty, which a daemon's fork does not have).
+OWN_PROCESS = frozenset({"server", "lsp", "login"})
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1)
 # Read when modules are imported (the locale by Python's start-up, the rest by typer), so a
 # daemon imported under other values would not behave as this process.
