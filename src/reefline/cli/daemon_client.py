@@ -137,7 +137,10 @@ def run(args: list[str]) -> int | None:
         os.getcwd()
     except OSError:  # a closed standard stream cannot be handed over, a removed folder not named
         return None
-    name = key()
+    try:
+        name = key()
+    except OSError:  # a source file removed while we looked (an upgrade in progress)
+        return None
     path = os.path.join(folder, f"{name}.sock")
     client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
