@@ -3,6 +3,11 @@
 Run with the shared harness (see ../shared/bench/peers/README.md):
     PEER_TOOLS_PATH=bench/peers ../shared/bench/peers/run_all.sh --only reefline,floor-subprocess,...
 PINS is empty: the harness builds no venv and this script runs the project's own .venv.
+
+Reefline's warm daemon is on, as for any user: the harness's untimed warm-up run starts it, and the
+timed commands run in its forks. The peak-RSS and CPU columns then count only the client process
+(the fork is not a child of the timed command). Set PEER_REEFLINE_DAEMON=off to time commands that
+each run in a process of their own.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ def init(state: Path, venv: Path | None) -> None:
 def _env(state: Path) -> dict[str, str]:
     # Like the peers' homes and databases, Reefline's store is kept for the whole session.
     env = {"REEFLINE_DATABASE_URL": f"sqlite:///{state / 'reefline.db'}", "PATH": os.environ.get("PATH", "")}
+    env["REEFLINE_DAEMON"] = os.environ.get("PEER_REEFLINE_DAEMON", "on")
     source = os.environ.get("PEER_REEFLINE_SRC")  # another checkout's src/ (a git worktree), to compare two
     if source:
         env["PYTHONPATH"] = source
