@@ -26,7 +26,7 @@ import sys
 import time
 from typing import Any
 
-from reefline.cli.daemon_client import ENV_IDLE, connectable
+from reefline.cli.daemon_client import ENV_IDLE, socket_address
 
 PRELOAD = (
     "reefline.cli.app",
@@ -102,12 +102,8 @@ def _listen(path: str) -> socket.socket:
     scratch = f"{path}.{os.getpid()}"
     with contextlib.suppress(FileNotFoundError):
         os.unlink(scratch)
-    address, held = connectable(scratch)
-    try:
+    with socket_address(scratch) as address:
         listener.bind(address)
-    finally:
-        if held is not None:
-            os.close(held)
     os.chmod(scratch, 0o600)
     listener.listen(64)
     os.rename(scratch, path)  # replaces a dead daemon's socket in one step

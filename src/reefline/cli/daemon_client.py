@@ -67,13 +67,18 @@ def runtime_dir() -> str | None:
     return folder
 
 
-def connectable(path: str) -> tuple[str, int | None]:
-    """An address for ``path`` that fits a Unix socket's 107 bytes: the path itself, or the same
-    file reached through an open descriptor of its folder (``/proc/self/fd/N/…``; close N after)."""
+@contextlib.contextmanager
+def socket_address(path: str) -> Iterator[str]:
+    """An address for ``path`` that fits a Unix socket's 107 bytes, while the block runs: the path
+    itself, or the same file reached through an open descriptor of its folder (``/proc/self/fd/N/…``)."""
     if len(os.fsencode(path)) < 100:
-        return path, None
+        yield path
+        return
     folder = os.open(os.path.dirname(path), os.O_RDONLY | os.O_DIRECTORY)
-    return f"/proc/self/fd/{folder}/{os.path.basename(path)}", folder
+    try:
+        yield f"/proc/self/fd/{folder}/{os.path.basename(path)}"
+    finally:
+        os.close(folder)
 
 
 def _sources() -> Iterator[str]:
@@ -144,12 +149,8 @@ def run(args: list[str]) -> int | None:
     path = os.path.join(folder, f"{name}.sock")
     client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        address, held = connectable(path)
-        try:
+        with socket_address(path) as address:
             client.connect(address)
-        finally:
-            if held is not None:
-                os.close(held)
     except OSError:
         client.close()
         _start(folder, name)
