@@ -20,17 +20,16 @@ closed to others.
 
 from __future__ import annotations
 
-import array
 import contextlib
-import hashlib
-import json
 import os
 import signal
-import socket
 import sys
 
+# array, hashlib, json and socket are imported where they are used: a command with the daemon
+# switched off (or server, lsp, login) pays nothing for this module but its import.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import socket
     from collections.abc import Iterator
 
 ENV_SWITCH = "REEFLINE_DAEMON"
@@ -113,6 +112,8 @@ def _context() -> Iterator[str]:
 
 def key() -> str:
     """What a daemon must share with this process to run its commands the same way."""
+    import hashlib
+
     digest = hashlib.sha256()
     for part in _context():
         digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
@@ -146,6 +147,8 @@ def run(args: list[str]) -> int | None:
         name = key()
     except OSError:  # a source file removed while we looked (an upgrade in progress)
         return None
+    import socket
+
     path = os.path.join(folder, f"{name}.sock")
     client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -160,6 +163,10 @@ def run(args: list[str]) -> int | None:
 
 
 def _ask(client: socket.socket, args: list[str]) -> int:
+    import array
+    import json
+    import socket
+
     umask = os.umask(0o022)
     os.umask(umask)
     request = {"argv": ["reefline", *args], "cwd": os.getcwd(), "env": dict(os.environ), "umask": umask}
@@ -198,6 +205,7 @@ def _pass_on(worker: int, number: int) -> None:
 
 def _start(folder: str, name: str) -> None:
     """Start the daemon for ``name`` in the background, detached from this terminal and process."""
+    import json
     import subprocess
 
     log = os.path.join(folder, f"{name}.log")

@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from reefline.artifacts.locate import URL_ENV as ARTIFACTS_URL_ENV
 from reefline.services.home import ServerHome
-
-ARTIFACTS_URL_ENV = "REEFLINE_ARTIFACTS_URL"
 
 
 class Role(StrEnum):
@@ -30,9 +29,7 @@ class ServerSettings:
     max_upload_bytes: int = 50 * 1024 * 1024
     # Where the engine keeps outputs: an fsspec URL (s3://bucket/prefix) shared by every engine and
     # API process, or a folder (relative: to the home); None: the home's artifacts/ folder.
-    artifacts_url: str | None = field(
-        default_factory=lambda: os.environ.get("REEFLINE_ARTIFACTS_URL") or None
-    )
+    artifacts_url: str | None = field(default_factory=lambda: os.environ.get(ARTIFACTS_URL_ENV) or None)
 
     @property
     def database_url(self) -> str:

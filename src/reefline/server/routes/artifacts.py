@@ -37,7 +37,7 @@ def server_artifacts(request: Request) -> ArtifactStore:
     try:
         return open_artifact_store(request.app.state.settings.artifacts)
     except ArtifactError as exc:
-        raise Unavailable(f"the server's artifact store cannot be reached: {exc}") from exc
+        raise _unreachable(exc) from exc
 
 
 @router.get(RUN + "/outputs", permission=Permission.PIPELINE_READ, response_model=list[RunOutputOut])
@@ -95,7 +95,7 @@ def output_content(
     try:
         present = store.has(output.sha256)
     except ArtifactError as exc:
-        raise Unavailable(f"the server's artifact store cannot be reached: {exc}") from exc
+        raise _unreachable(exc) from exc
     if not present:
         raise gone
     name = _safe_name(PurePosixPath(output.path.rstrip("/")).name or output.name)
@@ -121,6 +121,10 @@ def output_content(
             "Content-Length": str(os.fstat(tar.fileno()).st_size),
         },
     )
+
+
+def _unreachable(exc: ArtifactError) -> Unavailable:
+    return Unavailable(f"the server's artifact store cannot be reached: {exc}")
 
 
 def _safe_name(name: str) -> str:
@@ -163,7 +167,7 @@ def collect_garbage(body: GcIn, request: Request, conn: Transaction, caller: Cal
     try:
         report = gc.collect(conn, store, body.keep_last, dry_run=body.dry_run)
     except ArtifactError as exc:
-        raise Unavailable(f"the server's artifact store cannot be reached: {exc}") from exc
+        raise _unreachable(exc) from exc
     out = GcOut(
         dry_run=body.dry_run,
         kept_runs=len(report.kept_runs),
