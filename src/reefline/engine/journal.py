@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from reefline.engine.cache import ArtifactRecord
+from reefline.engine.foreground import FOREGROUND
 from reefline.engine.states import TERMINAL_RUN_STATES, JobState, RunState, check_run_transition
 from reefline.executors.base import StepResult
 from reefline.store import repo, repo_logs
@@ -21,6 +22,9 @@ from reefline.store.errors import StoreError
 
 HEARTBEAT_EVERY = 2.0
 FLUSH_ATTEMPTS = 3
+LOG_WRITE_STEPS_ASIDE_FOR = 0.01
+"""At most this long a flush with log lines waits for the API's requests in flight (see
+:mod:`reefline.engine.foreground`)."""
 """Consecutive failed flushes (the database is locked or gone) before the journal gives up."""
 
 
@@ -225,6 +229,8 @@ class Journal:
             # The run was closed by another process: its job states are that process's now (they
             # went through the transition table there); the logs this one still gets are kept.
             self._jobs, self._changes = {}, []
+        if self._logs:
+            FOREGROUND.step_aside(LOG_WRITE_STEPS_ASIDE_FOR)
         with self.db.begin() as conn:
             repo.insert_log_lines(conn, self._logs)
             repo.create_attempts(conn, self._new_attempts)

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from reefline.engine.foreground import FOREGROUND
 from reefline.engine.masking import MaskStream, SecretMasker
 from reefline.executors.base import Stream
 from reefline.executors.lines import MAX_LINE_BYTES
@@ -43,6 +44,9 @@ BATCH_LINES = 1000
 BATCH_BYTES = 1024 * 1024
 MAX_IN_FLIGHT = 16
 _FILE_CHUNK = 256 * 1024
+STEP_ASIDE_EVERY = 256
+"""Lines between two looks at the API's requests in flight (see :mod:`reefline.engine.foreground`)."""
+STEP_ASIDE_FOR = 0.01
 
 LogLine = tuple[Stream, float, str]
 SeqLine = tuple[Stream, float, str, int]
@@ -212,6 +216,8 @@ class AttemptLog:
         data = text.encode("utf-8", errors="replace")
         size = len(data) + 1
         self.lines += 1
+        if not self.lines % STEP_ASIDE_EVERY:
+            FOREGROUND.step_aside(STEP_ASIDE_FOR)
         if self._full is not None:
             self._full.add(stream, ts, data)
         line: SeqLine = (stream, ts, text, self.seq.next())

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from reefline import __version__
 from reefline.server import errors, webui
+from reefline.server.foreground import ForegroundMiddleware
 from reefline.server.models import ERROR_RESPONSES
 from reefline.server.principals import PrincipalCache
 from reefline.server.settings import Role, ServerSettings
@@ -102,6 +103,7 @@ def create_app(
     _check_every_route_is_secured(app)
     app.state.path_methods = errors.path_methods(app)
     webui.install(app)
+    app.add_middleware(ForegroundMiddleware)
     return app
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from starlette.concurrency import run_in_threadpool
 
+from reefline.engine.foreground import FOREGROUND
 from reefline.engine.states import ACTIVE_RUN_STATES, RunState
 from reefline.services.types import Invalid
 from reefline.store import repo, repo_logs, repo_states
@@ -30,6 +31,12 @@ from reefline.store.rows import LogRow
 POLL = 0.1
 KEEPALIVE = 15.0
 PAGE = 1000
+STEP_ASIDE_EVERY = 200
+"""Frames between two looks at the API's requests in flight (see :mod:`reefline.engine.foreground`):
+a follower's page steps aside for them, at most ``STEP_ASIDE_FOR`` each time and ``PAGE_STEPS_ASIDE_FOR``
+before it starts."""
+STEP_ASIDE_FOR = 0.005
+PAGE_STEPS_ASIDE_FOR = 0.02
 
 
 @dataclass
@@ -87,6 +94,7 @@ class RunEvents:
         """Frames for what is new, and the run's state as read before them (so an ended run's
         frames are complete)."""
         frames: list[str] = []
+        FOREGROUND.step_aside(PAGE_STEPS_ASIDE_FOR)
         with self.db.connect() as conn:
             state = RunState(repo.get_run_state(conn, self.run_id)[0])
             changes = repo_states.state_changes_after(conn, self.run_id, self.position.state, PAGE)
@@ -107,6 +115,8 @@ class RunEvents:
             frames.append(_log_frame(self.names.get(line.job_id, '"?"'), line, f"{state_id}.{top}"))
             if len(frames) >= PAGE:
                 break
+            if not len(frames) % STEP_ASIDE_EVERY:
+                FOREGROUND.step_aside(STEP_ASIDE_FOR)
         self.position.log = top
         return frames, state
 

@@ -1,0 +1,66 @@
+"""The server counts a request as foreground until its response starts; a stream's body is not."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi import FastAPI
+from fastapi.responses import StreamingResponse
+from fastapi.testclient import TestClient
+
+from reefline.engine.foreground import Foreground
+from reefline.server.foreground import ForegroundMiddleware
+from tests.server.conftest import Api
+
+
+def _app(gate: Foreground, seen: dict[str, bool]) -> FastAPI:
+    app = FastAPI()
+    app.add_middleware(ForegroundMiddleware, gate=gate)
+
+    @app.get("/status")
+    def status() -> dict[str, bool]:
+        seen["status"] = gate.busy
+        return {"ok": True}
+
+    @app.get("/stream")
+    def stream() -> StreamingResponse:
+        seen["stream handler"] = gate.busy
+
+        def body() -> Iterator[str]:
+            seen["stream body"] = gate.busy
+            yield "data: 1\n\n"
+
+        return StreamingResponse(body(), media_type="text/event-stream")
+
+    @app.get("/boom")
+    def boom() -> None:
+        seen["boom"] = gate.busy
+        raise RuntimeError("a bug in a route")
+
+    return app
+
+
+def test_a_request_is_foreground_until_its_answer_starts() -> None:
+    gate, seen = Foreground(), {}
+    with TestClient(_app(gate, seen), raise_server_exceptions=False) as client:
+        assert client.get("/status").json() == {"ok": True}
+        assert seen["status"] is True
+        assert not gate.busy
+
+        assert client.get("/stream").text == "data: 1\n\n"
+        assert seen == {"status": True, "stream handler": True, "stream body": False}
+        assert not gate.busy
+
+
+def test_a_route_that_raises_still_ends_its_request() -> None:
+    gate, seen = Foreground(), {}
+    with TestClient(_app(gate, seen), raise_server_exceptions=False) as client:
+        assert client.get("/boom").status_code == 500
+    assert seen["boom"] is True
+    assert not gate.busy
+
+
+def test_the_server_counts_its_requests_in_the_process_gate(api: Api) -> None:
+    app = api.client.app
+    assert isinstance(app, FastAPI)
+    assert [m.kwargs for m in app.user_middleware if m.cls is ForegroundMiddleware] == [{}]  # FOREGROUND
