@@ -3,9 +3,12 @@
 Measures, in one run:
 
 - reads: ``--clients`` concurrent clients alternate ``GET /api/runs/{id}`` and
-  ``GET /api/teams/lab/runs`` (flat out, then ``--think`` seconds apart)
+  ``GET /api/teams/lab/runs`` (flat out, then about ``--think`` seconds apart)
   for ``--seconds``; p50, p99 and requests/s;
-- the same while a job prints 10 MB of logs (stored, capped as configured, followed over SSE);
+- the same while a job prints 10 MB of logs, stored (capped as configured) and followed over SSE
+  by a process of its own, as another user's browser would (parsing 50,000 events in the load
+  generator's process would delay its own clock readings and count that as server latency); and,
+  of those reads, the ones sent between the run's start and the follower's last line;
 - run start: POST of a run → its first job running (the job's ``started_at`` minus the run's
   ``created_at``, both written by the server; and as the client sees it over SSE);
 - SSE delivery: a job prints its clock every 50 ms; the follower's clock at arrival minus it;
@@ -23,13 +26,14 @@ import argparse
 import asyncio
 import contextlib
 import json
+import multiprocessing
 import os
+import random
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -124,15 +128,26 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 async def _reads(
-    base: str, token: str, run_id: int, clients: int, seconds: float, *, think: float = 0.0
+    base: str,
+    token: str,
+    run_id: int,
+    clients: int,
+    seconds: float,
+    *,
+    think: float = 0.0,
+    samples: list[tuple[float, float]] | None = None,
 ) -> dict[str, float]:
-    """Each client asks, waits for the answer, then ``think`` seconds (0: as fast as it can).
+    """Each client asks, waits for the answer, then thinks (0: as fast as it can).
 
-    Paced clients start spread evenly over one ``think`` interval, as independent users would: started
-    together they stay in step, and every 0.5 s all 50 requests arrive in the same few milliseconds
-    (the last one then waits for the 49 before it; that measures a burst, not a paced load)."""
+    Paced clients start spread evenly over one ``think`` interval and think between 0.5 and 1.5
+    times ``think`` (uniformly, seeded), as independent users would. With a fixed think time,
+    clients whose answers a stall delayed together stay in step from then on: every ``think``
+    seconds they all ask in the same millisecond, and the last one waits for the others (that
+    measures a burst of the benchmark's own making, not a paced load). ``samples`` gets each
+    request's (wall-clock start, latency)."""
     latencies: list[float] = []
     errors = 0
+    thinking = random.Random(clients)
     stop = time.monotonic() + seconds
     headers = {"Authorization": f"Bearer {token}"}
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
@@ -144,20 +159,26 @@ async def _reads(
             n = i
             await asyncio.sleep(think * i / clients)
             while time.monotonic() < stop:
-                began = time.perf_counter()
+                began, wall = time.perf_counter(), time.time()
                 try:
                     response = await http.get(paths[n % 2])
                     errors += response.status_code != 200
                 except httpx.HTTPError:  # a dropped connection counts as an error, not a crash
                     errors += 1
                 latencies.append(time.perf_counter() - began)
+                if samples is not None:
+                    samples.append((wall, latencies[-1]))
                 n += 1
                 if think:
-                    await asyncio.sleep(think)
+                    await asyncio.sleep(think * (0.5 + thinking.random()))
 
         began = time.monotonic()
         await asyncio.gather(*(client(i) for i in range(clients)))
         elapsed = time.monotonic() - began
+    return _summary(latencies, elapsed, errors)
+
+
+def _summary(latencies: list[float], elapsed: float, errors: int = 0) -> dict[str, float]:
     return {
         "requests": len(latencies),
         "errors": errors,
@@ -167,16 +188,31 @@ async def _reads(
     }
 
 
-def _follow(api: Client, run_id: int) -> tuple[list[dict[str, Any]], list[float]]:
-    """Every log line of the run over SSE, and the delay of each (arrival minus the time printed in it)."""
+Followed = tuple[list[dict[str, Any]], list[float], float]
+
+
+def _follow(api: Client, run_id: int) -> Followed:
+    """Every log line of the run over SSE, the delay of each (arrival minus the time printed in
+    it), and when the last one arrived."""
     lines: list[dict[str, Any]] = []
     delays: list[float] = []
+    last = time.time()
     for event in api.events(run_id):
         if event.event == "log":
+            last = time.time()
             lines.append(event.data)
             with contextlib.suppress(ValueError):
-                delays.append(time.time() - float(event.data["text"]))
-    return lines, delays
+                delays.append(last - float(event.data["text"]))
+    return lines, delays, last
+
+
+def _flood_numbers_at(base: str, token: str, run_id: int) -> tuple[list[int], float]:
+    """In a process of its own (what a pool of the ``spawn`` kind can call): the number each
+    stdout line of the flood begins with, in the order they arrived, and when the last one did.
+    Only the numbers come back: 10 MB of lines unpickled in the load generator's process would
+    stall its clients while they measure."""
+    lines, _, last = _follow(Client(base, token), run_id)
+    return [int(line["text"][:8]) for line in lines if line["stream"] == "stdout"], last
 
 
 def _start_latency(api: Client, run_id: int) -> float:
@@ -219,21 +255,22 @@ def main() -> None:
         idle = asyncio.run(_reads(base, token, first, args.clients, args.seconds))
         paced = asyncio.run(_reads(base, token, first, args.clients, args.seconds, think=args.think))
 
-        flood_id = api.start_run("lab", "flood")["id"]
-        followed: dict[str, Any] = {}
-        follower = threading.Thread(
-            target=lambda: followed.update(zip(("lines", "delays"), _follow(api, flood_id), strict=True))
-        )
-        follower.start()
-        busy = asyncio.run(_reads(base, token, first, args.clients, args.seconds, think=args.think))
-        follower.join(300)
+        with multiprocessing.get_context("spawn").Pool(1) as follower:
+            follower.apply(os.getpid)  # the process is up (and has imported this) before the flood
+            samples: list[tuple[float, float]] = []
+            flood_began = time.time()
+            flood_id = api.start_run("lab", "flood")["id"]
+            following = follower.apply_async(_flood_numbers_at, (base, token, flood_id))
+            busy = asyncio.run(
+                _reads(base, token, first, args.clients, args.seconds, think=args.think, samples=samples)
+            )
+            numbers, flood_ended = following.get(300)
         api.wait(flood_id, timeout=300)
-        flood_lines = [line for line in followed.get("lines", []) if line["stream"] == "stdout"]
-        numbers = [int(line["text"][:8]) for line in flood_lines]
+        during = [latency for began, latency in samples if flood_began <= began <= flood_ended]
         stored = len([x for x in api.logs(flood_id) if x["stream"] == "stdout"])
 
         tick_id = api.start_run("lab", "ticker")["id"]
-        _, delays = _follow(api, tick_id)
+        _, delays, _ = _follow(api, tick_id)
 
     result = {
         "clients": args.clients,
@@ -241,6 +278,8 @@ def main() -> None:
         "reads_saturated": idle,
         "reads_paced": paced,
         "reads_with_10mb_log": busy,
+        "reads_during_10mb_log": _summary(during, flood_ended - flood_began)
+        | {"seconds": flood_ended - flood_began},
         "run_start_ms": {"p50": 1000 * statistics.median(starts), "max": 1000 * max(starts)},
         "sse_delivery_ms": {"p50": 1000 * statistics.median(delays), "p99": 1000 * _percentile(delays, 0.99)},
         "flood": {
@@ -259,6 +298,7 @@ def main() -> None:
         ("reads, flat out", "reads_saturated"),
         (paced_label, "reads_paced"),
         (paced_label + " + 10 MB log", "reads_with_10mb_log"),
+        ("  of which during the log", "reads_during_10mb_log"),
     ):
         r = result[key]
         print(
