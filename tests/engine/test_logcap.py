@@ -177,3 +177,22 @@ def test_what_reefline_says_about_an_attempt_follows_the_jobs_own_lines(project:
     stored = [row.text for _, row in iter_logs(project.path, "last", "m")]
     assert stored[:4] == ["1", "2", "3", "done"]
     assert "'loss' is NaN; not recorded" in stored[-1]
+
+
+def test_a_flood_steps_aside_while_api_requests_are_in_flight(tmp_path: Path) -> None:
+    from reefline.engine.foreground import FOREGROUND
+    from reefline.engine.logcap import STEP_ASIDE_EVERY, STEP_ASIDE_FOR
+
+    log, got, _ = _sink(tmp_path, LogLimits())
+    lines = 4 * STEP_ASIDE_EVERY
+    FOREGROUND.begin()  # a request that never ends: the flood is slowed down, not stopped
+    try:
+        began = time.monotonic()
+        for i in range(lines):
+            log("stdout", 0.0, f"line {i}")
+        stepped_aside = time.monotonic() - began
+    finally:
+        FOREGROUND.end()
+    log.close()
+    assert [text for _, _, text, _ in got] == [f"line {i}" for i in range(lines)]
+    assert stepped_aside >= 4 * STEP_ASIDE_FOR
