@@ -191,3 +191,22 @@ def test_no_daemon_when_switched_off_or_when_its_folder_is_not_private(
         assert ran.returncode == 0, ran.stderr
         time.sleep(0.5)
     assert not list(daemon.runtime.rglob("*.sock")) and daemon.served() == []
+
+
+def test_a_daemon_log_past_its_size_starts_over_when_a_daemon_starts(daemon: Daemon, project: Path) -> None:
+    from reefline.cli.daemon_client import LOG_KEEP_BYTES
+
+    daemon.start(project)
+    [log] = daemon.folder.glob("*.log")
+    daemon.stop()
+    with log.open("a") as grown:
+        grown.write("x" * LOG_KEEP_BYTES + "\n")
+    ran = daemon.reefline(project, "run", "--plain")
+    assert ran.returncode == 0, ran.stderr
+    deadline = time.monotonic() + 60
+    while not daemon.pids():
+        assert time.monotonic() < deadline, daemon.log()
+        time.sleep(0.1)
+    kept = log.with_name(log.name + ".1")
+    assert kept.stat().st_size > LOG_KEEP_BYTES and "serving" in kept.read_text()
+    assert log.stat().st_size < 10_000

@@ -203,12 +203,24 @@ def _pass_on(worker: int, number: int) -> None:
         os.kill(worker, number)
 
 
+LOG_KEEP_BYTES = 1 << 20
+"""A daemon's log (a line per command) starts over past this size; the previous one is kept as
+``<name>.log.1``."""
+
+
+def _keep_small(log: str) -> None:
+    with contextlib.suppress(OSError):
+        if os.stat(log).st_size > LOG_KEEP_BYTES:
+            os.replace(log, log + ".1")
+
+
 def _start(folder: str, name: str) -> None:
     """Start the daemon for ``name`` in the background, detached from this terminal and process."""
     import json
     import subprocess
 
     log = os.path.join(folder, f"{name}.log")
+    _keep_small(log)
     # The daemon imports from exactly this process's path (``-m`` would put the working folder first).
     boot = "import json, os, sys; sys.path[:] = json.loads(os.environ.pop('REEFLINE_DAEMON_PATH')); "
     boot += "from reefline.cli.daemon import serve; serve(sys.argv[1], sys.argv[2])"
