@@ -172,17 +172,28 @@ def _ask(client: socket.socket, args: list[str]) -> int:
     request = {"argv": ["reefline", *args], "cwd": os.getcwd(), "env": dict(os.environ), "umask": umask}
     payload = json.dumps(request, ensure_ascii=False).encode("utf-8", "surrogateescape") + b"\n"
     fds = array.array("i", [0, 1, 2])
-    sent = client.sendmsg([payload], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
-    client.sendall(payload[sent:])  # a large environment does not fit in one message
-    answers = client.makefile("rb")
-    first = answers.readline()
-    if not first:
-        sys.stderr.write("error: the Reefline daemon closed the connection before running the command\n")
-        return 3
-    worker = int(json.loads(first)["pid"])
-    previous = {sig: signal.signal(sig, lambda num, _frame: _pass_on(worker, num)) for sig in FORWARDED}
+    worker: int | None = None
+
+    def on_signal(number: int, _frame: object) -> None:
+        if worker is None:
+            raise _Interrupted(number)
+        _pass_on(worker, number)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in FORWARDED}
     try:
+        sent = client.sendmsg([payload], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+        client.sendall(payload[sent:])  # a large environment does not fit in one message
+        answers = client.makefile("rb")
+        first = answers.readline()
+        if not first:
+            sys.stderr.write("error: the Reefline daemon closed the connection before running the command\n")
+            return 3
+        worker = int(json.loads(first)["pid"])
         last = answers.readline()
+    except _Interrupted as interrupted:
+        # Before the daemon named its worker: this client ends, and the daemon, seeing it gone,
+        # stops the worker it may just have started (as for a client killed later).
+        return 128 + interrupted.number
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -196,6 +207,12 @@ def _ask(client: socket.socket, args: list[str]) -> int:
         os.kill(os.getpid(), number)
         return 128 + number
     return int(status["exit"])
+
+
+class _Interrupted(Exception):
+    def __init__(self, number: int) -> None:
+        super().__init__(number)
+        self.number = number
 
 
 def _pass_on(worker: int, number: int) -> None:
