@@ -64,3 +64,32 @@ def test_the_server_counts_its_requests_in_the_process_gate(api: Api) -> None:
     app = api.client.app
     assert isinstance(app, FastAPI)
     assert [m.kwargs for m in app.user_middleware if m.cls is ForegroundMiddleware] == [{}]  # FOREGROUND
+
+
+def test_a_log_stream_waits_on_the_event_loop_for_the_last_request() -> None:
+    import asyncio
+
+    from reefline.engine.foreground import FOREGROUND
+    from reefline.server.events import _after_requests
+
+    async def scenario() -> list[str]:
+        order: list[str] = []
+
+        async def request() -> None:
+            await asyncio.sleep(0.05)
+            order.append("request ends")
+            FOREGROUND.end()
+
+        async def stream() -> None:
+            await _after_requests(30.0)
+            order.append("page read")
+
+        FOREGROUND.begin()
+        await asyncio.gather(stream(), request())
+        return order
+
+    try:
+        assert asyncio.run(scenario()) == ["request ends", "page read"]
+    finally:
+        FOREGROUND.end()  # balanced already; an extra end leaves the gate open, as tested above
+    assert not FOREGROUND.busy

@@ -22,10 +22,10 @@ from reefline.store.errors import StoreError
 
 HEARTBEAT_EVERY = 2.0
 FLUSH_ATTEMPTS = 3
+"""Consecutive failed flushes (the database is locked or gone) before the journal gives up."""
 LOG_WRITE_STEPS_ASIDE_FOR = 0.01
 """At most this long a flush with log lines waits for the API's requests in flight (see
 :mod:`reefline.engine.foreground`)."""
-"""Consecutive failed flushes (the database is locked or gone) before the journal gives up."""
 
 
 class JournalError(StoreError):

@@ -33,10 +33,11 @@ KEEPALIVE = 15.0
 PAGE = 1000
 STEP_ASIDE_EVERY = 200
 """Frames between two looks at the API's requests in flight (see :mod:`reefline.engine.foreground`):
-a follower's page steps aside for them, at most ``STEP_ASIDE_FOR`` each time and ``PAGE_STEPS_ASIDE_FOR``
-before it starts."""
+a follower's page steps aside for them, at most ``STEP_ASIDE_FOR`` each time, and before it is
+read, at most ``PAGE_STEPS_ASIDE_FOR`` (on the event loop: an idle stream holds no thread)."""
 STEP_ASIDE_FOR = 0.005
 PAGE_STEPS_ASIDE_FOR = 0.02
+_STEP_ASIDE_POLL = 0.002
 
 
 @dataclass
@@ -94,7 +95,6 @@ class RunEvents:
         """Frames for what is new, and the run's state as read before them (so an ended run's
         frames are complete)."""
         frames: list[str] = []
-        FOREGROUND.step_aside(PAGE_STEPS_ASIDE_FOR)
         with self.db.connect() as conn:
             state = RunState(repo.get_run_state(conn, self.run_id)[0])
             changes = repo_states.state_changes_after(conn, self.run_id, self.position.state, PAGE)
@@ -126,6 +126,7 @@ async def stream(db: sa.Engine, run_id: int, after: Position) -> AsyncIterator[s
     last_sent = time.monotonic()
     yield "retry: 2000\n\n"
     while True:
+        await _after_requests(PAGE_STEPS_ASIDE_FOR)
         frames, state = await run_in_threadpool(events.next_frames)
         if frames:  # one write for the page: a frame per write costs the event loop a send per line
             yield "".join(frames)
@@ -138,3 +139,10 @@ async def stream(db: sa.Engine, run_id: int, after: Position) -> AsyncIterator[s
             last_sent = time.monotonic()
             yield ": keepalive\n\n"
         await asyncio.sleep(POLL)
+
+
+async def _after_requests(at_most: float) -> None:
+    """Wait, without holding a thread, until no API request is in flight or ``at_most`` passed."""
+    deadline = time.monotonic() + at_most
+    while FOREGROUND.busy and time.monotonic() < deadline:
+        await asyncio.sleep(_STEP_ASIDE_POLL)
