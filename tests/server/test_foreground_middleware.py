@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 from fastapi.testclient import TestClient
+from starlette.types import Message, Receive, Scope, Send
 
 from reefline.engine.foreground import Foreground
 from reefline.server.foreground import ForegroundMiddleware
@@ -93,3 +94,44 @@ def test_a_log_stream_waits_on_the_event_loop_for_the_last_request() -> None:
     finally:
         FOREGROUND.end()  # balanced already; an extra end leaves the gate open, as tested above
     assert not FOREGROUND.busy
+
+
+def test_a_request_waiting_for_its_body_is_not_counted() -> None:
+    import asyncio
+
+    gate = Foreground()
+    seen: list[tuple[str, bool]] = []
+
+    async def app(_scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(("handler starts", gate.busy))
+        message = await receive()
+        seen.append((f"body {message['body']!r} arrived", gate.busy))
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        seen.append(("answer started", gate.busy))
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async def scenario() -> None:
+        body_sent = asyncio.Event()
+
+        async def receive() -> Message:
+            await body_sent.wait()
+            return {"type": "http.request", "body": b"slow upload", "more_body": False}
+
+        async def send(_message: Message) -> None:
+            return None
+
+        async def slow_client() -> None:
+            await asyncio.sleep(0.05)
+            seen.append(("client still uploading", gate.busy))
+            body_sent.set()
+
+        await asyncio.gather(ForegroundMiddleware(app, gate)({"type": "http"}, receive, send), slow_client())
+
+    asyncio.run(scenario())
+    assert seen == [
+        ("handler starts", True),
+        ("client still uploading", False),
+        ("body b'slow upload' arrived", True),
+        ("answer started", False),
+    ]
+    assert not gate.busy

@@ -9,7 +9,9 @@ from reefline.engine.foreground import FOREGROUND, Foreground
 
 class ForegroundMiddleware:
     """Counts each HTTP request in a :class:`Foreground` gate (the process's own by default) until
-    its response starts: the body of a stream (Server-Sent Events, a download) is background work."""
+    its response starts: the body of a stream (Server-Sent Events, a download) is background work.
+    While the request waits for its own body, it is not counted either: a client that sends its
+    upload slowly does not hold background work back."""
 
     def __init__(self, app: ASGIApp, gate: Foreground = FOREGROUND) -> None:
         self.app = app
@@ -19,18 +21,33 @@ class ForegroundMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        self.gate.begin()
-        ended = False
+        gate = self.gate
+        counted, responded = True, False
+        gate.begin()
+
+        async def receiving() -> Message:
+            nonlocal counted
+            if counted:
+                counted = False
+                gate.end()
+            try:
+                return await receive()
+            finally:
+                if not responded and not counted:
+                    counted = True
+                    gate.begin()
 
         async def sending(message: Message) -> None:
-            nonlocal ended
-            if not ended and message["type"] == "http.response.start":
-                ended = True
-                self.gate.end()
+            nonlocal counted, responded
+            if message["type"] == "http.response.start":
+                responded = True
+                if counted:
+                    counted = False
+                    gate.end()
             await send(message)
 
         try:
-            await self.app(scope, receive, sending)
+            await self.app(scope, receiving, sending)
         finally:
-            if not ended:
-                self.gate.end()
+            if counted:
+                gate.end()
