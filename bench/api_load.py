@@ -267,6 +267,7 @@ def main() -> None:
             numbers, flood_ended = following.get(300)
         api.wait(flood_id, timeout=300)
         during = [latency for began, latency in samples if flood_began <= began <= flood_ended]
+        flood_seconds = flood_ended - flood_began
         stored = len([x for x in api.logs(flood_id) if x["stream"] == "stdout"])
 
         tick_id = api.start_run("lab", "ticker")["id"]
@@ -278,8 +279,7 @@ def main() -> None:
         "reads_saturated": idle,
         "reads_paced": paced,
         "reads_with_10mb_log": busy,
-        "reads_during_10mb_log": _summary(during, flood_ended - flood_began)
-        | {"seconds": flood_ended - flood_began},
+        "reads_during_10mb_log": _summary(during, flood_seconds) | {"seconds": flood_seconds},
         "run_start_ms": {"p50": 1000 * statistics.median(starts), "max": 1000 * max(starts)},
         "sse_delivery_ms": {"p50": 1000 * statistics.median(delays), "p99": 1000 * _percentile(delays, 0.99)},
         "flood": {

@@ -71,7 +71,6 @@ def test_a_log_stream_waits_on_the_event_loop_for_the_last_request() -> None:
     import asyncio
 
     from reefline.engine.foreground import FOREGROUND
-    from reefline.server.events import _after_requests
 
     async def scenario() -> list[str]:
         order: list[str] = []
@@ -82,7 +81,7 @@ def test_a_log_stream_waits_on_the_event_loop_for_the_last_request() -> None:
             FOREGROUND.end()
 
         async def stream() -> None:
-            await _after_requests(30.0)
+            await FOREGROUND.step_aside_async(30.0)
             order.append("page read")
 
         FOREGROUND.begin()

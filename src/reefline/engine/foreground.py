@@ -10,7 +10,11 @@ passed, so a steady stream of requests slows background work down but never stop
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import time
+
+_ASYNC_POLL = 0.002
 
 
 class Foreground:
@@ -38,6 +42,12 @@ class Foreground:
             return
         with self._idle:
             self._idle.wait_for(lambda: self._in_flight <= 0, at_most)
+
+    async def step_aside_async(self, at_most: float) -> None:
+        """:meth:`step_aside` on an event loop: waits without holding a thread."""
+        deadline = time.monotonic() + at_most
+        while self._in_flight > 0 and time.monotonic() < deadline:
+            await asyncio.sleep(_ASYNC_POLL)
 
 
 FOREGROUND = Foreground()

@@ -37,7 +37,6 @@ a follower's page steps aside for them, at most ``STEP_ASIDE_FOR`` each time, an
 read, at most ``PAGE_STEPS_ASIDE_FOR`` (on the event loop: an idle stream holds no thread)."""
 STEP_ASIDE_FOR = 0.005
 PAGE_STEPS_ASIDE_FOR = 0.02
-_STEP_ASIDE_POLL = 0.002
 
 
 @dataclass
@@ -126,7 +125,7 @@ async def stream(db: sa.Engine, run_id: int, after: Position) -> AsyncIterator[s
     last_sent = time.monotonic()
     yield "retry: 2000\n\n"
     while True:
-        await _after_requests(PAGE_STEPS_ASIDE_FOR)
+        await FOREGROUND.step_aside_async(PAGE_STEPS_ASIDE_FOR)
         frames, state = await run_in_threadpool(events.next_frames)
         if frames:  # one write for the page: a frame per write costs the event loop a send per line
             yield "".join(frames)
@@ -139,10 +138,3 @@ async def stream(db: sa.Engine, run_id: int, after: Position) -> AsyncIterator[s
             last_sent = time.monotonic()
             yield ": keepalive\n\n"
         await asyncio.sleep(POLL)
-
-
-async def _after_requests(at_most: float) -> None:
-    """Wait, without holding a thread, until no API request is in flight or ``at_most`` passed."""
-    deadline = time.monotonic() + at_most
-    while FOREGROUND.busy and time.monotonic() < deadline:
-        await asyncio.sleep(_STEP_ASIDE_POLL)
