@@ -240,6 +240,8 @@ test("issue 15: sign in, edit, save, run, logs, cancel, compare, PWA", async (t)
     assert.ok(!(await page.content()).includes("s3cr3t-value") || (await page.getByLabel("Value").inputValue()) === "", "a secret is not shown");
     await check("10-team-settings");
     await page.getByRole("link", { name: "Account" }).click();
+    // The team page's secret form also has a "Name" field: fill the token's once the page changed.
+    await page.getByRole("heading", { name: "API tokens" }).waitFor();
     await page.getByLabel("Name").fill("laptop");
     await page.getByRole("button", { name: "Create token" }).click();
     const secret = await page.getByTestId("new-token").innerText();
