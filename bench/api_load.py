@@ -40,7 +40,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _postgres import fresh_database  # bench/ is on sys.path when a script here runs
+from _lean_http import LeanConnection, run  # bench/ is on sys.path when a script here runs
+from _postgres import fresh_database
 
 from reefline.client import Client
 from reefline.services import accounts
@@ -144,38 +145,48 @@ async def _reads(
     clients whose answers a stall delayed together stay in step from then on: every ``think``
     seconds they all ask in the same millisecond, and the last one waits for the others (that
     measures a burst of the benchmark's own making, not a paced load). ``samples`` gets each
-    request's (wall-clock start, latency)."""
+    request's (wall-clock start, latency). Each client has a connection of its own
+    (``_lean_http``: the load generator's CPU is taken from the server's two cores)."""
     latencies: list[float] = []
+    server_side: list[float] = []
     errors = 0
     thinking = random.Random(clients)
     stop = time.monotonic() + seconds
     headers = {"Authorization": f"Bearer {token}"}
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30) as http:
+    connections = [LeanConnection(base, headers) for _ in range(clients)]
 
-        async def client(i: int) -> None:
-            nonlocal errors
-            paths = (f"/api/runs/{run_id}", "/api/teams/lab/runs?limit=20")
-            n = i
-            await asyncio.sleep(think * i / clients)
-            while time.monotonic() < stop:
-                began, wall = time.perf_counter(), time.time()
-                try:
-                    response = await http.get(paths[n % 2])
-                    errors += response.status_code != 200
-                except httpx.HTTPError:  # a dropped connection counts as an error, not a crash
-                    errors += 1
-                latencies.append(time.perf_counter() - began)
-                if samples is not None:
-                    samples.append((wall, latencies[-1]))
-                n += 1
-                if think:
-                    await asyncio.sleep(think * (0.5 + thinking.random()))
+    async def client(i: int) -> None:
+        nonlocal errors
+        paths = (f"/api/runs/{run_id}", "/api/teams/lab/runs?limit=20")
+        http, n = connections[i], i
+        await asyncio.sleep(think * i / clients)
+        while time.monotonic() < stop:
+            began, wall = time.perf_counter(), time.time()
+            try:
+                status, server_ms = await http.get(paths[n % 2])
+                errors += status != 200
+                if server_ms is not None:
+                    server_side.append(server_ms / 1000)
+            except OSError:  # a dropped connection counts as an error, not a crash
+                errors += 1
+            latencies.append(time.perf_counter() - began)
+            if samples is not None:
+                samples.append((wall, latencies[-1]))
+            n += 1
+            if think:
+                await asyncio.sleep(think * (0.5 + thinking.random()))
 
-        began = time.monotonic()
+    began, cpu = time.monotonic(), time.process_time()
+    try:
         await asyncio.gather(*(client(i) for i in range(clients)))
-        elapsed = time.monotonic() - began
-    return _summary(latencies, elapsed, errors)
+    finally:
+        for http in connections:
+            await http.close()
+    elapsed, cpu = time.monotonic() - began, time.process_time() - cpu
+    return _summary(latencies, elapsed, errors) | {
+        "server_p99_ms": 1000 * _percentile(server_side, 0.99) if server_side else float("nan"),
+        "client_cpu_ms": 1000 * cpu / max(1, len(latencies)),
+    }
 
 
 def _summary(latencies: list[float], elapsed: float, errors: int = 0) -> dict[str, float]:
@@ -252,8 +263,8 @@ def main() -> None:
             run_id = api.start_run("lab", "quick")["id"]
             starts.append(_start_latency(api, run_id))
 
-        idle = asyncio.run(_reads(base, token, first, args.clients, args.seconds))
-        paced = asyncio.run(_reads(base, token, first, args.clients, args.seconds, think=args.think))
+        idle = run(lambda: _reads(base, token, first, args.clients, args.seconds))
+        paced = run(lambda: _reads(base, token, first, args.clients, args.seconds, think=args.think))
 
         with multiprocessing.get_context("spawn").Pool(1) as follower:
             follower.apply(os.getpid)  # the process is up (and has imported this) before the flood
@@ -261,8 +272,10 @@ def main() -> None:
             flood_began = time.time()
             flood_id = api.start_run("lab", "flood")["id"]
             following = follower.apply_async(_flood_numbers_at, (base, token, flood_id))
-            busy = asyncio.run(
-                _reads(base, token, first, args.clients, args.seconds, think=args.think, samples=samples)
+            busy = run(
+                lambda: _reads(
+                    base, token, first, args.clients, args.seconds, think=args.think, samples=samples
+                )
             )
             numbers, flood_ended = following.get(300)
         api.wait(flood_id, timeout=300)
@@ -301,9 +314,11 @@ def main() -> None:
         ("  of which during the log", "reads_during_10mb_log"),
     ):
         r = result[key]
+        server = f"  server p99 {r['server_p99_ms']:6.1f} ms" if "server_p99_ms" in r else ""
+        client = f", client CPU {r['client_cpu_ms']:.2f} ms/req" if "client_cpu_ms" in r else ""
         print(
-            f"  {label:<32} p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  {r['rps']:7.0f} req/s"
-            f"  ({r['requests']} requests, {r['errors']} errors)"
+            f"  {label:<32} p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms{server:<24}"
+            f"{r['rps']:7.0f} req/s  ({r['requests']} requests, {r['errors']} errors{client})"
         )
     start = result["run_start_ms"]
     print(f"  {'run start':<32} p50 {start['p50']:6.1f} ms  max {start['max']:6.1f} ms")

@@ -14,6 +14,7 @@ from reefline.server import errors, webui
 from reefline.server.foreground import ForegroundMiddleware
 from reefline.server.models import ERROR_RESPONSES
 from reefline.server.principals import PrincipalCache
+from reefline.server.scopes import ScopeCache
 from reefline.server.settings import Role, ServerSettings
 
 API = "/api"
@@ -95,6 +96,7 @@ def create_app(
     app.state.db = db
     app.state.secret_box = secret_box
     app.state.principals = PrincipalCache()
+    app.state.scopes = ScopeCache()
     app.state.settings = settings
     app.state.role = settings.role if settings.role is not Role.ENGINE else Role.API
     errors.install(app)

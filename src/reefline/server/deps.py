@@ -17,15 +17,17 @@ cookie-authenticated request that changes something must echo the session's CSRF
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import Depends, Request
 from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
 
 from reefline.server.principals import PrincipalCache
+from reefline.server.scopes import ScopeCache
 from reefline.services import accounts
 from reefline.services.audit import Actor
 from reefline.services.permissions import Permission, Principal, authorize
@@ -70,12 +72,12 @@ def database(request: Request) -> sa.Engine:
     return engine
 
 
-async def transaction(request: Request) -> Connection:  # async: no trip through the thread pool
-    """The request's transaction, opened by the route's authorization check (:func:`authorizer`),
-    which always runs first: committed when the route returns, rolled back when it raises; then the
-    route's :func:`after_commit` callbacks run (e.g. waking the engine for a new run)."""
-    conn: Connection = request.state.conn
-    return conn
+async def transaction(request: Request) -> Connection:
+    """Stands for the request's transaction in a route's signature (``Transaction``): a plain route
+    gets it from ``routing.SecureRouter``, which opens it in the same trip through the thread pool
+    that runs the route, commits it when the route returns (rolls it back when it raises), then
+    runs the route's :func:`after_commit` callbacks (e.g. waking the engine for a new run)."""
+    raise RuntimeError(f"{request.url.path}: only a plain (def) route of a SecureRouter takes a Transaction")
 
 
 def after_commit(request: Request, callback: Callable[[], None]) -> None:
@@ -92,27 +94,44 @@ def _remote(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def _principal(request: Request, conn: Connection) -> Principal:
+class _NeedsDatabase(Exception):
+    """What this process remembers does not answer the check: it must read the database."""
+
+
+class _Lookups:
+    """What the check reads: what the process remembers first, then ``conn`` (None: nothing else)."""
+
+    def __init__(self, request: Request, conn: Connection | None) -> None:
+        self.principals: PrincipalCache = request.app.state.principals
+        self.scopes: ScopeCache = request.app.state.scopes
+        self._conn = conn
+
+    @property
+    def conn(self) -> Connection:
+        if self._conn is None:
+            raise _NeedsDatabase
+        return self._conn
+
+
+def _principal(request: Request, found: _Lookups) -> Principal:
     header = request.headers.get("authorization", "")
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("the Authorization header must be `Bearer <token>`")
-        cache: PrincipalCache = request.app.state.principals
         token = token.strip()
-        principal = cache.get(token)
+        principal = found.principals.get(token)
         if principal is None:
-            principal = accounts.resolve_token(conn, token, remote=_remote(request))
-            cache.put(token, principal)
+            principal = accounts.resolve_token(found.conn, token, remote=_remote(request))
+            found.principals.put(token, principal)
         return principal
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        sessions: PrincipalCache = request.app.state.principals
-        found = sessions.get_session(cookie)
-        if found is None:
-            found = accounts.resolve_session(conn, cookie, remote=_remote(request))
-            sessions.put_session(cookie, *found)
-        principal, csrf = found
+        session = found.principals.get_session(cookie)
+        if session is None:
+            session = accounts.resolve_session(found.conn, cookie, remote=_remote(request))
+            found.principals.put_session(cookie, *session)
+        principal, csrf = session
         if request.method not in SAFE_METHODS:
             sent = request.headers.get(CSRF_HEADER, "")
             if not sent or not hmac.compare_digest(sent, csrf):
@@ -121,16 +140,28 @@ def _principal(request: Request, conn: Connection) -> Principal:
     raise Unauthenticated("sign in first: `reefline login`, or send `Authorization: Bearer <token>`")
 
 
-def _team_in_path(request: Request, conn: Connection, principal: Principal) -> int | None:
+def _team_in_path(request: Request, found: _Lookups, principal: Principal) -> int | None:
     """The team owning the path's resource. One not visible to ``principal`` is reported exactly as
     one that does not exist."""
     params = request.path_params
     if "team" in params:
-        team_id = repo_scope.team_id_by_name(conn, str(params["team"]))
-        missing = NotFound(f"no team {params['team']!r}")
+        name = str(params["team"])
+        team_id = found.scopes.team_by_name(name)
+        if team_id is None:
+            team_id = repo_scope.team_id_by_name(found.conn, name)
+            if team_id is not None:
+                found.scopes.remember_team(name, team_id)
+        missing = NotFound(f"no team {name!r}")
     elif "run_id" in params:
         raw = str(params["run_id"])
-        team_id = repo_scope.team_of_run(conn, int(raw)) if raw.isdecimal() and len(raw) < 19 else None
+        team_id = None
+        if raw.isdecimal() and len(raw) < 19:
+            run_id = int(raw)
+            team_id = found.scopes.team_of_run(run_id)
+            if team_id is None:
+                team_id = repo_scope.team_of_run(found.conn, run_id)
+                if team_id is not None:
+                    found.scopes.remember_run(run_id, team_id)
         missing = NotFound(f"no run {raw}")
     else:
         return None
@@ -142,41 +173,42 @@ def _team_in_path(request: Request, conn: Connection, principal: Principal) -> i
 Transaction = Annotated[Connection, Depends(transaction)]
 
 
-def authorizer(permission: str) -> Callable[[Request], Iterator[None]]:
-    """The dependency that opens the request's transaction and checks ``permission`` in it (see the
-    module docstring), for one route. One dependency, not two: each sync dependency is a trip
-    through the thread pool, and that costs more than the check. Declare it with scope "function"
-    (``routing.SecureRouter`` does): committed before the response is sent, so a client reads what
-    it just wrote."""
+def _check(request: Request, permission: str, found: _Lookups) -> Access:
+    remote = _remote(request)
+    if permission == PUBLIC:
+        return Access(None, None, remote)
+    principal = _principal(request, found).with_remote(remote)
+    if permission == SITE_ADMIN:
+        if not principal.is_admin:
+            raise Forbidden("only site admins may do this", details={"permission": SITE_ADMIN})
+        return Access(principal, None, remote)
+    team_id = _team_in_path(request, found, principal)
+    if permission != SIGNED_IN:
+        if team_id is None:
+            if not principal.is_admin:  # a site-wide resource: site admins only
+                raise Forbidden("only site admins may do this")
+        else:
+            authorize(principal, team_id, Permission(permission))
+    return Access(principal, team_id, remote)
 
-    def guarded(request: Request) -> Iterator[None]:
-        request.state.after_commit = []
-        with database(request).begin() as conn:
-            request.state.conn = conn
-            check(request, conn)
-            yield
-        for callback in request.state.after_commit:
-            callback()
 
-    def check(request: Request, conn: Connection) -> None:
-        remote = _remote(request)
-        if permission == PUBLIC:
-            request.state.access = Access(None, None, remote)
-            return
-        principal = _principal(request, conn).with_remote(remote)
-        if permission == SITE_ADMIN:
-            if not principal.is_admin:
-                raise Forbidden("only site admins may do this", details={"permission": SITE_ADMIN})
-            request.state.access = Access(principal, None, remote)
-            return
-        team_id = _team_in_path(request, conn, principal)
-        if permission != SIGNED_IN:
-            if team_id is None:
-                if not principal.is_admin:  # a site-wide resource: site admins only
-                    raise Forbidden("only site admins may do this")
-            else:
-                authorize(principal, team_id, Permission(permission))
-        request.state.access = Access(principal, team_id, remote)
+def _check_in_database(request: Request, permission: str) -> Access:
+    with database(request).begin() as conn:  # its own transaction: resolving a token records its use
+        return _check(request, permission, _Lookups(request, conn))
+
+
+def authorizer(permission: str) -> Callable[[Request], Awaitable[None]]:
+    """The dependency that checks ``permission`` for one route, before its parameters and body are
+    read: a caller who may not call it learns nothing about what it takes. Usually from what the
+    process remembers (who a token is, which team a run belongs to), on the event loop; else in
+    a trip through the thread pool, with a connection of its own that it gives back at once (one
+    held until the route's own trip could leave every thread waiting for a connection)."""
+
+    async def guarded(request: Request) -> None:
+        try:
+            request.state.access = _check(request, permission, _Lookups(request, None))
+        except _NeedsDatabase:
+            request.state.access = await run_in_threadpool(_check_in_database, request, permission)
 
     return guarded
 

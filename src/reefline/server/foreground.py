@@ -1,6 +1,9 @@
-"""The API's requests in flight, counted where background work can see them (engine/foreground.py)."""
+"""The API's requests in flight, counted where background work can see them (engine/foreground.py),
+and how long each one took, told to the client in ``Server-Timing``."""
 
 from __future__ import annotations
+
+import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -11,7 +14,11 @@ class ForegroundMiddleware:
     """Counts each HTTP request in a :class:`Foreground` gate (the process's own by default) until
     its response starts: the body of a stream (Server-Sent Events, a download) is background work.
     While the request waits for its own body, it is not counted either: a client that sends its
-    upload slowly does not hold background work back."""
+    upload slowly does not hold background work back.
+
+    The response says how long the server took to start it, in ``Server-Timing: app;dur=<ms>``
+    (browsers show it in their network panel; ``bench/api_load.py`` reports it beside what the
+    client measured)."""
 
     def __init__(self, app: ASGIApp, gate: Foreground = FOREGROUND) -> None:
         self.app = app
@@ -22,6 +29,7 @@ class ForegroundMiddleware:
             await self.app(scope, receive, send)
             return
         gate = self.gate
+        began = time.perf_counter()
         counted, responded = True, False
         gate.begin()
 
@@ -44,6 +52,8 @@ class ForegroundMiddleware:
                 if counted:
                     counted = False
                     gate.end()
+                took = f"app;dur={1000 * (time.perf_counter() - began):.1f}".encode()
+                message = {**message, "headers": [*message.get("headers", ()), (b"server-timing", took)]}
             await send(message)
 
         try:
