@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Coroutine
+import socket
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -53,6 +54,43 @@ class LeanConnection:
             writer.close()
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
+
+
+def sse_events(base: str, path: str, headers: dict[str, str]) -> Iterator[tuple[bytes, bytes]]:
+    """``(event, data)`` of a Server-Sent Events stream until the server closes it, asked for over
+    HTTP/1.0 so that the body comes unchunked. Blocking: for a process of its own."""
+    parts = urlsplit(base)
+    head = "".join(f"{k}: {v}\r\n" for k, v in {"Host": parts.netloc, **headers}.items())
+    with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80)) as sock:
+        sock.sendall(f"GET {path} HTTP/1.0\r\n{head}\r\n".encode())
+        buffer = b""
+        while b"\r\n\r\n" not in buffer:
+            buffer += _received(sock)
+        status, _, buffer = buffer.partition(b"\r\n\r\n")
+        if status[9:12] != b"200":
+            raise OSError(f"GET {path}: {status[:12].decode(errors='replace')}")
+        while True:
+            *blocks, buffer = buffer.split(b"\n\n")
+            for block in blocks:
+                event, data = b"message", b""
+                for line in block.split(b"\n"):
+                    if line.startswith(b"event: "):
+                        event = line[7:]
+                    elif line.startswith(b"data: "):
+                        data = line[6:]
+                if data:
+                    yield event, data
+            chunk = sock.recv(1 << 16)
+            if not chunk:
+                return
+            buffer += chunk
+
+
+def _received(sock: socket.socket) -> bytes:
+    chunk = sock.recv(1 << 16)
+    if not chunk:
+        raise OSError("the server closed the connection before answering")
+    return chunk
 
 
 def _header(head: bytes, name: bytes) -> bytes | None:
