@@ -44,7 +44,7 @@ BATCH_LINES = 1000
 BATCH_BYTES = 1024 * 1024
 MAX_IN_FLIGHT = 16
 _FILE_CHUNK = 256 * 1024
-STEP_ASIDE_EVERY = 256
+STEP_ASIDE_EVERY = 64
 """Lines between two looks at the API's requests in flight (see :mod:`reefline.engine.foreground`)."""
 STEP_ASIDE_FOR = 0.01
 

@@ -31,7 +31,7 @@ from reefline.store.rows import LogRow
 POLL = 0.1
 KEEPALIVE = 15.0
 PAGE = 1000
-STEP_ASIDE_EVERY = 200
+STEP_ASIDE_EVERY = 50
 """Frames between two looks at the API's requests in flight (see :mod:`reefline.engine.foreground`):
 a follower's page steps aside for them, at most ``STEP_ASIDE_FOR`` each time, and before it is
 read, at most ``PAGE_STEPS_ASIDE_FOR`` (on the event loop: an idle stream holds no thread)."""

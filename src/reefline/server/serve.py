@@ -17,6 +17,12 @@ STOP_GRACE = 10.0
 next start (restart-resume)."""
 
 
+SWITCH_INTERVAL = 0.001
+"""Seconds a thread may hold the interpreter lock while another waits for it (Python's default is
+0.005). A request takes it back after each of its ~10 database round trips; behind a thread
+storing or streaming a log flood, each of those waits could last the whole interval."""
+
+
 SERVER_EXECUTOR_OPTIONS: dict[str, dict[str, Any]] = {"local": {"sandbox": "always"}}
 """On a server every local job runs under bubblewrap, whatever its ``sandbox:`` says."""
 
@@ -42,6 +48,7 @@ def engine_host(settings: ServerSettings, db: sa.Engine) -> Any:
 
 
 def serve(settings: ServerSettings) -> None:
+    sys.setswitchinterval(SWITCH_INTERVAL)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if settings.role is Role.ENGINE:
         _serve_engine(settings)
