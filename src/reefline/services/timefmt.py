@@ -3,6 +3,7 @@ imports it)."""
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import UTC, datetime
 
@@ -11,6 +12,13 @@ def iso(ts: float | None) -> str | None:
     """Unix seconds as an ISO 8601 string in UTC (the ``--json`` time format)."""
     if ts is None:
         return None
+    return _iso(ts)
+
+
+@functools.lru_cache(maxsize=8192)
+def _iso(ts: float) -> str:
+    # Remembered: a page of runs read again and again (the web UI, a CLI polling) shows the
+    # same few hundred times, and building a datetime for each was a tenth of a list's cost.
     return datetime.fromtimestamp(ts, tz=UTC).isoformat()
 
 

@@ -221,7 +221,7 @@ def list_runs(
     }
     params = {name: value for name, value in given.items() if value is not None}
     query = _list_runs_query(frozenset(params))
-    return [_run_row(row) for row in conn.execute(query, {**params, "limit": limit})]
+    return [_run_row(row) for row in conn.execute(query, {**params, "limit": limit}).fetchall()]
 
 
 _LIST_FILTERS: dict[str, Callable[[], Any]] = {
@@ -257,7 +257,7 @@ def find_active_runs(conn: Connection, workspace: str | None = None) -> list[Run
     )
     if workspace is not None:
         query = query.where(runs.c.workspace == workspace)
-    return [_run_row(row) for row in conn.execute(query)]
+    return [_run_row(row) for row in conn.execute(query).fetchall()]
 
 
 def find_interrupted_runs(conn: Connection, *, is_gone: Callable[[RunRow], bool]) -> list[RunRow]:
@@ -327,7 +327,7 @@ def find_takeover_candidates(conn: Connection, *, now: float, host: str, owner: 
         )
         .order_by(runs.c.id)
     )
-    return [_run_row(row) for row in conn.execute(query)]
+    return [_run_row(row) for row in conn.execute(query).fetchall()]
 
 
 def take_over_lease(
