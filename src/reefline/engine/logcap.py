@@ -40,7 +40,9 @@ MAX_LINES_ENV = "REEFLINE_LOG_MAX_LINES"
 MAX_BYTES_ENV = "REEFLINE_LOG_MAX_BYTES"
 DEFAULT_MAX_LINES = 100_000
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
-BATCH_LINES = 1000
+BATCH_LINES = 250
+"""Lines per stored batch at most. A batch is encoded in one C call that holds the interpreter
+lock throughout: 1,000 lines kept a request waiting behind it during a log flood."""
 BATCH_BYTES = 1024 * 1024
 MAX_IN_FLIGHT = 16
 _FILE_CHUNK = 256 * 1024

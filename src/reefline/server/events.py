@@ -31,6 +31,9 @@ from reefline.store.rows import LogRow
 POLL = 0.1
 KEEPALIVE = 15.0
 PAGE = 1000
+READ_PAGE = 250
+"""Log lines per query: the driver makes a page's rows holding the interpreter lock, and a request
+waits behind it (``PAGE`` frames still go out in one write)."""
 STEP_ASIDE_EVERY = 50
 """Frames between two looks at the API's requests in flight (see :mod:`reefline.engine.foreground`):
 a follower's page steps aside for them, at most ``STEP_ASIDE_FOR`` each time, and before it is
@@ -87,7 +90,7 @@ class RunEvents:
         self.run_id = run_id
         self.position = Position(after.state, after.log)
         with db.connect() as conn:
-            self.cursor = repo_logs.RunLogCursor.resume(conn, run_id, after.log)
+            self.cursor = repo_logs.RunLogCursor.resume(conn, run_id, after.log, page=READ_PAGE)
             self.names = {job.id: _quoted(job.name) for job in repo.list_jobs(conn, run_id)}
 
     def next_frames(self) -> tuple[list[str], RunState]:
