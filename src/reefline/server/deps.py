@@ -146,22 +146,14 @@ def _team_in_path(request: Request, found: _Lookups, principal: Principal) -> in
     params = request.path_params
     if "team" in params:
         name = str(params["team"])
-        team_id = found.scopes.team_by_name(name)
-        if team_id is None:
-            team_id = repo_scope.team_id_by_name(found.conn, name)
-            if team_id is not None:
-                found.scopes.remember_team(name, team_id)
+        team_id = found.scopes.teams.get(name, lambda: repo_scope.team_id_by_name(found.conn, name))
         missing = NotFound(f"no team {name!r}")
     elif "run_id" in params:
         raw = str(params["run_id"])
         team_id = None
         if raw.isdecimal() and len(raw) < 19:
             run_id = int(raw)
-            team_id = found.scopes.team_of_run(run_id)
-            if team_id is None:
-                team_id = repo_scope.team_of_run(found.conn, run_id)
-                if team_id is not None:
-                    found.scopes.remember_run(run_id, team_id)
+            team_id = found.scopes.runs.get(run_id, lambda: repo_scope.team_of_run(found.conn, run_id))
         missing = NotFound(f"no run {raw}")
     else:
         return None

@@ -8,27 +8,34 @@ unknown name or run is asked again (it may exist by the next request).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
 MAX_ENTRIES = 100_000
+
+K = TypeVar("K", bound=Hashable)
+
+
+class Remembered(Generic[K]):
+    """Team ids by key, at most ``max_entries`` (then it starts again empty)."""
+
+    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+        self.max_entries = max_entries
+        self._found: dict[K, int] = {}
+
+    def get(self, key: K, find: Callable[[], int | None]) -> int | None:
+        """The remembered answer for ``key``, else ``find()`` (remembered unless None)."""
+        team_id = self._found.get(key)
+        if team_id is None:
+            team_id = find()
+            if team_id is not None:
+                if len(self._found) >= self.max_entries:
+                    self._found.clear()
+                self._found[key] = team_id
+        return team_id
 
 
 class ScopeCache:
     def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
-        self.max_entries = max_entries
-        self._teams: dict[str, int] = {}
-        self._runs: dict[int, int] = {}
-
-    def team_by_name(self, name: str) -> int | None:
-        return self._teams.get(name)
-
-    def team_of_run(self, run_id: int) -> int | None:
-        return self._runs.get(run_id)
-
-    def remember_team(self, name: str, team_id: int) -> None:
-        if len(self._teams) >= self.max_entries:
-            self._teams.clear()
-        self._teams[name] = team_id
-
-    def remember_run(self, run_id: int, team_id: int) -> None:
-        if len(self._runs) >= self.max_entries:
-            self._runs.clear()
-        self._runs[run_id] = team_id
+        self.teams: Remembered[str] = Remembered(max_entries)  # team name -> id
+        self.runs: Remembered[int] = Remembered(max_entries)  # run id -> its team's id
