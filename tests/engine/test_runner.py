@@ -100,7 +100,7 @@ def test_stage_order_and_needs(project: Project) -> None:
         name: order
         stages: [one, two]
         jobs:
-          first: {stage: one, script: ["sleep 0.2; echo first >> order.txt"]}
+          first: {stage: one, script: ["sleep 1; echo first >> order.txt"]}
           second: {stage: two, script: ["echo second >> order.txt"]}
           independent: {stage: two, needs: [], script: ["echo independent >> order.txt"]}
         """
