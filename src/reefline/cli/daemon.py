@@ -198,9 +198,9 @@ def _wait_on(conn: socket.socket, fds: list[int], request: dict[str, Any]) -> No
         if os.WIFSIGNALED(status)
         else {"exit": os.waitstatus_to_exitcode(status)}
     )
+    _log(f"{' '.join(request['argv'][1:2])} (worker {worker}): {answer}")  # before the client can go on
     with contextlib.suppress(OSError):
         conn.sendall(json.dumps(answer).encode() + b"\n")
-    _log(f"{' '.join(request['argv'][1:2])} (worker {worker}): {answer}")
 
 
 def _watch(conn: socket.socket, worker: int) -> int:
